@@ -1,0 +1,146 @@
+// The region allocator: one for the whole memory, used only when a shard is
+// built or resized and when an owner attaches (never on the hot path).
+//
+// A bump pointer (HDR_ALLOC_TOP) plus an address-ordered singly linked free
+// list (HDR_FREE_HEAD) with first fit, splitting and coalescing; a free
+// block that ends at the bump pointer is given back to it. Everything is
+// under the allocator lock (HDR_ALLOC_LOCK, same protocol as a shard lock).
+// Sizes are multiples of 64 so regions start on a cache line.
+//
+// Free block: [u32 size][u32 next free block or 0] ... (size bytes)
+//
+// Crash consistency: each step is ordered so that a stop between any two
+// stores leaves no block both free and in use: a block is fully described
+// before the store that links it, and unlinked (or shrunk) before it is
+// handed out. A stop can leak a block, never double-allocate one.
+
+import {
+  HDR_ALLOC_LOCK, HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MEM_BYTES,
+  HDR_MAX_PAGES, align64,
+} from "./layout";
+import { tryLock, unlock } from "./sync";
+
+/** Returned instead of an address: the memory maximum is reached. */
+export const ALLOC_FULL: u32 = 0;
+/** Returned instead of an address: the allocator lock is held by another. */
+export const ALLOC_BUSY: u32 = 1;
+
+/** Grow the memory by at least 1 MiB, or 1/8 of its size, so that a run of
+ *  small resizes does not pay one memory.grow each. */
+const GROW_MIN_PAGES: u32 = 16;
+const GROW_FRACTION_SHIFT: u32 = 3;
+/** A u32 address cannot reach 4 GiB: the largest memory is 65535 pages. */
+export const MAX_PAGES: u32 = 65535;
+
+const FB_SIZE = 0;
+const FB_NEXT = 4;
+
+/** A region of at least `bytes` (rounded up to 64), or ALLOC_FULL/BUSY. */
+export function allocRegion(hdr: usize, owner: u32, bytes: u64): u32 {
+  if (bytes == 0 || bytes > <u64>0xffff0000) return ALLOC_FULL;
+  const lock = hdr + HDR_ALLOC_LOCK;
+  if (!tryLock(lock, owner)) return ALLOC_BUSY;
+  const r = allocLocked(hdr, <u32>align64(bytes));
+  unlock(lock);
+  return r;
+}
+
+/** Give a region back; false if the allocator is busy (keep it, retry). */
+export function freeRegion(hdr: usize, owner: u32, p: u32, bytes: u32): bool {
+  const lock = hdr + HDR_ALLOC_LOCK;
+  if (!tryLock(lock, owner)) return false;
+  freeLocked(hdr, p, <u32>align64(bytes));
+  unlock(lock);
+  return true;
+}
+
+/** Bytes handed out and not freed (for statistics). */
+export function allocatedBytes(hdr: usize, base: u32): u32 {
+  return atomic.load<u32>(hdr, HDR_ALLOC_TOP) - base - atomic.load<u32>(hdr, HDR_FREE_BYTES);
+}
+
+function allocLocked(hdr: usize, size: u32): u32 {
+  // First fit. `link` is the word that points at `cur`.
+  let link: usize = hdr + HDR_FREE_HEAD;
+  let cur = load<u32>(link);
+  while (cur != 0) {
+    const bsize = load<u32>(cur, FB_SIZE);
+    if (bsize >= size) {
+      if (bsize > size) {
+        // Take the tail: one store shrinks the free block.
+        store<u32>(cur, bsize - size, FB_SIZE);
+        cur += bsize - size;
+      } else {
+        store<u32>(link, load<u32>(cur, FB_NEXT));
+      }
+      store<u32>(hdr, load<u32>(hdr, HDR_FREE_BYTES) - size, HDR_FREE_BYTES);
+      return cur;
+    }
+    link = cur + FB_NEXT;
+    cur = load<u32>(cur, FB_NEXT);
+  }
+  // Bump, growing the memory if needed.
+  const top = load<u32>(hdr, HDR_ALLOC_TOP);
+  const end = <u64>top + size;
+  const mem = <u64>load<u32>(hdr, HDR_MEM_BYTES);
+  if (end > mem) {
+    const have = <u32>(mem >>> 16);
+    const maxPages = load<u32>(hdr, HDR_MAX_PAGES);
+    const need = <u32>((end - mem + 0xffff) >>> 16);
+    if (<u64>have + need > <u64>maxPages) return ALLOC_FULL;
+    let pages = max(need, max(GROW_MIN_PAGES, have >>> GROW_FRACTION_SHIFT));
+    if (have + pages > maxPages) pages = maxPages - have;
+    let old = memory.grow(<i32>pages);
+    if (old < 0 && pages != need) {
+      pages = need;
+      old = memory.grow(<i32>pages);
+    }
+    if (old < 0) return ALLOC_FULL;
+    atomic.store<u32>(hdr, (<u32>old + pages) << 16, HDR_MEM_BYTES);
+  }
+  store<u32>(hdr, <u32>end, HDR_ALLOC_TOP);
+  return top;
+}
+
+function freeLocked(hdr: usize, p: u32, size: u32): void {
+  // Find prev < p < cur, remembering the link to prev for the tail case.
+  let prevLink: usize = 0;
+  let prev: u32 = 0;
+  let link: usize = hdr + HDR_FREE_HEAD;
+  let cur = load<u32>(link);
+  while (cur != 0 && cur < p) {
+    prevLink = link;
+    prev = cur;
+    link = cur + FB_NEXT;
+    cur = load<u32>(cur, FB_NEXT);
+  }
+  store<u32>(hdr, load<u32>(hdr, HDR_FREE_BYTES) + size, HDR_FREE_BYTES);
+  let bsize = size;
+  let next = cur;
+  if (cur != 0 && p + size == cur) {
+    bsize += load<u32>(cur, FB_SIZE);
+    next = load<u32>(cur, FB_NEXT);
+  }
+  let blk: u32;
+  let blkLink: usize;
+  if (prev != 0 && prev + load<u32>(prev, FB_SIZE) == p) {
+    // Merge into prev: first skip `cur` (if merged), then grow prev.
+    store<u32>(prev, next, FB_NEXT);
+    store<u32>(prev, load<u32>(prev, FB_SIZE) + bsize, FB_SIZE);
+    blk = prev;
+    blkLink = prevLink;
+  } else {
+    store<u32>(p, bsize, FB_SIZE);
+    store<u32>(p, next, FB_NEXT);
+    store<u32>(link, p);
+    blk = p;
+    blkLink = link;
+  }
+  // The last block touching the bump pointer goes back to it.
+  const blkSize = load<u32>(blk, FB_SIZE);
+  if (next == 0 && blk + blkSize == load<u32>(hdr, HDR_ALLOC_TOP)) {
+    store<u32>(blkLink, 0);
+    store<u32>(hdr, blk, HDR_ALLOC_TOP);
+    store<u32>(hdr, load<u32>(hdr, HDR_FREE_BYTES) - blkSize, HDR_FREE_BYTES);
+  }
+}

@@ -1,0 +1,372 @@
+// The exports: the only way in. Each checks its arguments (owner id, lengths,
+// op and type codes) and then calls the raw table (table.ts), which trusts
+// them. Status codes and encodings: shared.ts. Layout and protocol: the
+// Overview in layout.ts.
+
+import {
+  headerBase, MAGIC,
+  HDR_MAGIC, HDR_VERSION, HDR_SHARD_BITS, HDR_MAX_OWNERS, HDR_SEED, HDR_MAP_ID,
+  HDR_MAX_KEY, HDR_MAX_VALUE, HDR_SCRATCH_BYTES, HDR_VALUE_OFF, HDR_AUX_OFF,
+  HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS, HDR_ALLOC_TOP, HDR_MEM_BYTES, HDR_MAX_PAGES,
+  HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK,
+  OWN_STATE, OWN_SCRATCH, OWN_BYTES,
+  SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES,
+  GROUP_SLOTS, GROUP_SHIFT, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
+} from "./layout";
+import {
+  LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG,
+  ST_BAD_LAYOUT, ST_NO_OWNER, T_UNDEFINED, T_PACKED, OP_STORE, OP_LOAD_OR_STORE,
+  OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KLEN,
+  SCRATCH_WORD, SCRATCH_FENCE, SCRATCH_KEY, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
+  MAX_SHARDS, MAX_OWNERS,
+} from "./shared";
+import { emptyGroupCtrl } from "./ctrl";
+import { hashKey } from "./hash";
+import {
+  seqRead, seqBegin, seqEnd, readFence, tableLoad, tableGroups, tableMask, tryLock,
+  unlock, holds,
+} from "./sync";
+import { allocRegion, freeRegion, allocatedBytes, ALLOC_BUSY, ALLOC_FULL, MAX_PAGES } from "./alloc";
+import {
+  find, copyValue, valueEquals, insert, replace, remove, copyOut, rebuild, entryAt,
+  refEntry, freeRetired,
+} from "./table";
+
+export { headerBase };
+
+/** A guess of one entry's heap bytes, to size the heap for initialCapacity. */
+const INITIAL_ENTRY_BYTES: u32 = 32;
+/** Owner id used while `init` builds the shards (no owner is attached yet). */
+const INIT_OWNER: u32 = 1;
+
+// ---- helpers ------------------------------------------------------------------
+
+/** The scratch area of a live owner, or 0 if `owner` is not one. */
+// @ts-ignore: decorator
+@inline function ownerScratch(hdr: usize, owner: u32): usize {
+  if (owner - 1 >= load<u32>(hdr, HDR_MAX_OWNERS)) return 0;
+  const slot = <usize>load<u32>(hdr, HDR_OWNERS) + <usize>(owner - 1) * OWN_BYTES;
+  if ((atomic.load<u32>(slot, OWN_STATE) & 1) == 0) return 0;
+  return load<u32>(slot, OWN_SCRATCH);
+}
+
+// @ts-ignore: decorator
+@inline function shardAt(hdr: usize, index: u32): usize {
+  return <usize>load<u32>(hdr, HDR_SHARDS) + <usize>index * SH_BYTES;
+}
+
+/** The shard of a hash: bits 32.. of it. */
+// @ts-ignore: decorator
+@inline function shardOf(hdr: usize, h: u64): usize {
+  const bits = load<u32>(hdr, HDR_SHARD_BITS);
+  return shardAt(hdr, <u32>(h >>> 32) & ((<u32>1 << bits) - 1));
+}
+
+// @ts-ignore: decorator
+@inline function memBytes(hdr: usize): u64 {
+  return <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES);
+}
+
+// @ts-ignore: decorator
+@inline function busy(scratch: usize, word: usize): i32 {
+  store<u32>(scratch, <u32>word, SCRATCH_BUSY);
+  return ST_BUSY;
+}
+
+// ---- lifecycle ----------------------------------------------------------------
+
+/** Lay out a new map in a fresh memory. The facade checked the options;
+ *  these checks only keep the layout sound. ST_OK, ST_BAD_ARG, ST_FULL. */
+export function init(
+  shardBits: u32, maxOwners: u32, seedLo: u32, seedHi: u32, idLo: u32, idHi: u32,
+  maxKey: u32, maxValue: u32, perShard: u32, maxPages: u32,
+): i32 {
+  const hdr = headerBase();
+  if (atomic.load<u32>(hdr, HDR_MAGIC) != 0) return ST_BAD_ARG;
+  if ((<u32>1 << shardBits) > <u32>MAX_SHARDS || maxOwners - 1 >= <u32>MAX_OWNERS) return ST_BAD_ARG;
+  if (maxKey - 1 >= <u32>MAX_KEY_BYTES_LIMIT || maxValue < 8 || maxValue > <u32>MAX_VALUE_BYTES_LIMIT) return ST_BAD_ARG;
+  if (maxPages > MAX_PAGES || <u32>memory.size() > maxPages) return ST_BAD_ARG;
+  const owners = <u32>align64(<u64>hdr + HDR_BYTES);
+  const shards = <u32>align64(<u64>owners + <u64>maxOwners * OWN_BYTES);
+  const top = align64(<u64>shards + (<u64>1 << shardBits) * SH_BYTES);
+  const mem = <u64>memory.size() << 16;
+  if (top > mem) return ST_FULL;
+  store<u32>(hdr, LAYOUT_VERSION, HDR_VERSION);
+  store<u32>(hdr, shardBits, HDR_SHARD_BITS);
+  store<u32>(hdr, maxOwners, HDR_MAX_OWNERS);
+  store<u64>(hdr, <u64>seedLo | (<u64>seedHi << 32), HDR_SEED);
+  store<u64>(hdr, <u64>idLo | (<u64>idHi << 32), HDR_MAP_ID);
+  store<u32>(hdr, maxKey, HDR_MAX_KEY);
+  store<u32>(hdr, maxValue, HDR_MAX_VALUE);
+  const valueOff = SCRATCH_KEY + align8(maxKey);
+  const auxOff = valueOff + align8(maxValue);
+  store<u32>(hdr, valueOff, HDR_VALUE_OFF);
+  store<u32>(hdr, auxOff, HDR_AUX_OFF);
+  store<u32>(hdr, auxOff + align8(maxValue), HDR_SCRATCH_BYTES);
+  store<u32>(hdr, owners, HDR_OWNERS);
+  store<u32>(hdr, shards, HDR_SHARDS);
+  store<u32>(hdr, <u32>top, HDR_ALLOC_TOP);
+  store<u32>(hdr, <u32>mem, HDR_MEM_BYTES);
+  store<u32>(hdr, maxPages, HDR_MAX_PAGES);
+  // Groups for perShard entries at the max load: no resize until then.
+  let groups: u32 = 1;
+  while (<u64>groups * GROUP_SLOTS * LOAD_NUM < <u64>perShard * LOAD_DEN) groups <<= 1;
+  store<u32>(hdr, groups, HDR_MIN_GROUPS);
+  const heap = <u32>min(<u64>perShard * INITIAL_ENTRY_BYTES, <u64>0x7fffffff);
+  for (let i: u32 = 0; i < (<u32>1 << shardBits); i++) {
+    const st = rebuild(hdr, shardAt(hdr, i), INIT_OWNER, 0, heap, groups, false);
+    if (st != ST_OK) return st;
+  }
+  atomic.store<u32>(hdr, LAYOUT_VERSION, HDR_VERSION);
+  atomic.store<u32>(hdr, MAGIC, HDR_MAGIC); // publishes the map
+  return ST_OK;
+}
+
+/** Is this memory a map of this layout, with this id? */
+export function check(idLo: u32, idHi: u32): i32 {
+  const hdr = headerBase();
+  if (<u64>memory.size() << 16 < <u64>hdr + HDR_BYTES) return ST_BAD_LAYOUT;
+  if (atomic.load<u32>(hdr, HDR_MAGIC) != MAGIC) return ST_BAD_LAYOUT;
+  if (load<u32>(hdr, HDR_VERSION) != LAYOUT_VERSION) return ST_BAD_LAYOUT;
+  if (load<u64>(hdr, HDR_MAP_ID) != (<u64>idLo | (<u64>idHi << 32))) return ST_BAD_ARG;
+  return ST_OK;
+}
+
+/** Claim an owner slot and its scratch area. Owner id > 0, or ST_NO_OWNER,
+ *  ST_FULL, ST_BUSY (allocator; the busy word is not reported: retry). */
+export function attach(): i32 {
+  const hdr = headerBase();
+  const n = load<u32>(hdr, HDR_MAX_OWNERS);
+  const owners = <usize>load<u32>(hdr, HDR_OWNERS);
+  for (let i: u32 = 0; i < n; i++) {
+    const slot = owners + <usize>i * OWN_BYTES;
+    const s = atomic.load<u32>(slot, OWN_STATE);
+    if ((s & 1) != 0 || atomic.cmpxchg<u32>(slot, s, s | 1, OWN_STATE) != s) continue;
+    const scratch = allocRegion(hdr, i + 1, load<u32>(hdr, HDR_SCRATCH_BYTES));
+    if (scratch == ALLOC_FULL || scratch == ALLOC_BUSY) {
+      atomic.store<u32>(slot, s, OWN_STATE);
+      return scratch == ALLOC_FULL ? ST_FULL : ST_BUSY;
+    }
+    store<u32>(slot, scratch, OWN_SCRATCH);
+    return <i32>(i + 1);
+  }
+  return ST_NO_OWNER;
+}
+
+/** Release an owner slot and free its scratch. ST_OK, ST_BAD_ARG, ST_BUSY. */
+export function detach(owner: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, owner);
+  if (scratch == 0) return ST_BAD_ARG;
+  if (!freeRegion(hdr, owner, <u32>scratch, load<u32>(hdr, HDR_SCRATCH_BYTES))) return ST_BUSY;
+  const slot = <usize>load<u32>(hdr, HDR_OWNERS) + <usize>(owner - 1) * OWN_BYTES;
+  // generation << 1 | 1  ->  (generation + 1) << 1: free, next generation.
+  atomic.add<u32>(slot, 1, OWN_STATE);
+  return ST_OK;
+}
+
+export function scratchOf(owner: u32): u32 {
+  return <u32>ownerScratch(headerBase(), owner);
+}
+export function shardCount(): u32 {
+  return <u32>1 << load<u32>(headerBase(), HDR_SHARD_BITS);
+}
+export function maxKeyBytes(): u32 {
+  return load<u32>(headerBase(), HDR_MAX_KEY);
+}
+export function maxValueBytes(): u32 {
+  return load<u32>(headerBase(), HDR_MAX_VALUE);
+}
+export function valueOffset(): u32 {
+  return load<u32>(headerBase(), HDR_VALUE_OFF);
+}
+export function auxOffset(): u32 {
+  return load<u32>(headerBase(), HDR_AUX_OFF);
+}
+/** Byte address of the allocator lock word (to wait on after ST_BUSY). */
+export function allocLockAddress(): u32 {
+  return <u32>(headerBase() + HDR_ALLOC_LOCK);
+}
+/** Live entries in the whole map: O(1). */
+export function size(): u32 {
+  return atomic.load<u32>(headerBase(), HDR_COUNT);
+}
+/** Bytes of the memory handed out to the header, scratch areas and shards. */
+export function usedBytes(): u32 {
+  const hdr = headerBase();
+  return allocatedBytes(hdr, 0);
+}
+/** Bytes the memory holds now (all agents see the same). */
+export function committedBytes(): u32 {
+  return atomic.load<u32>(headerBase(), HDR_MEM_BYTES);
+}
+
+// ---- reads (lock-free) --------------------------------------------------------
+
+/** Read the key in the owner's scratch. copy: copy the value to the aux
+ *  area. Returns the value's header word, ST_NOT_FOUND, ST_BUSY (fell back
+ *  to the lock and it is held) or ST_BAD_ARG. Hot path. */
+// @ts-ignore: decorator
+@inline function read(owner: u32, klen: u32, copy: bool): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, owner);
+  if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return ST_BAD_ARG;
+  const key = scratch + SCRATCH_KEY;
+  const out = scratch + load<u32>(hdr, HDR_AUX_OFF);
+  const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
+  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
+  const sh = shardOf(hdr, h);
+  for (let i = 0; i < READ_RETRIES; i++) {
+    const s = seqRead(sh);
+    if (s & 1) continue;
+    const mem = memBytes(hdr);
+    const ref = find(tableLoad(sh), h, key, klen, mem);
+    let w: i32 = ST_NOT_FOUND;
+    if (ref != 0) {
+      // 0 from copyValue: an implausible (torn) entry; retry.
+      w = copy ? <i32>copyValue(refEntry(ref), klen, out, maxValue, mem) : 1;
+    }
+    readFence(scratch + SCRATCH_FENCE);
+    if (seqRead(sh) == s && w != 0) return w;
+  }
+  // Fallback: a writer keeps changing this shard (or was preempted).
+  if (!tryLock(sh + SH_LOCK, owner)) return busy(scratch, sh + SH_LOCK);
+  const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
+  const w: i32 = ref == 0 ? ST_NOT_FOUND : <i32>copyOut(ref, klen, out);
+  unlock(sh + SH_LOCK);
+  return w;
+}
+
+/** load: the value's header word (bytes in the aux area) or ST_NOT_FOUND. */
+export function get(owner: u32, klen: u32): i32 {
+  return read(owner, klen, true);
+}
+
+/** has: 1 if present, ST_NOT_FOUND if not. */
+export function contains(owner: u32, klen: u32): i32 {
+  return read(owner, klen, false);
+}
+
+// ---- writes (under the shard lock) ----------------------------------------------
+
+/** One write operation (OP_*) on the key in the owner's scratch, with the
+ *  new value (vtype, vlen) in the value area and, for OP_CAS / OP_CAD, the
+ *  expected value (eword = type << 24 | length) in the aux area. Returns
+ *  ST_OK, a header word (a previous or loaded value, now in the aux area),
+ *  ST_NOT_FOUND, ST_MISMATCH, ST_FULL, ST_BUSY or ST_BAD_ARG. */
+export function write(owner: u32, op: u32, klen: u32, vtype: u32, vlen: u32, eword: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, owner);
+  const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
+  if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) || op > <u32>OP_CAD) return ST_BAD_ARG;
+  const storing = op <= <u32>OP_CAS;
+  if (storing && (vtype - T_UNDEFINED > <u32>(T_PACKED - T_UNDEFINED) || vlen > maxValue)) return ST_BAD_ARG;
+  const comparing = op == <u32>OP_CAS || op == <u32>OP_CAD;
+  if (comparing && ((eword >>> 24) - T_UNDEFINED > <u32>(T_PACKED - T_UNDEFINED) || (eword & 0xffffff) > maxValue)) return ST_BAD_ARG;
+  const key = scratch + SCRATCH_KEY;
+  const val = scratch + load<u32>(hdr, HDR_VALUE_OFF);
+  const aux = scratch + load<u32>(hdr, HDR_AUX_OFF);
+  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
+  const sh = shardOf(hdr, h);
+  const lock = sh + SH_LOCK;
+  if (!tryLock(lock, owner)) return busy(scratch, lock);
+  freeRetired(hdr, sh, owner); // a region left over when the allocator was busy
+  const word = (vtype << 24) | vlen;
+  const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
+  let st: i32 = ST_OK;
+  if (op == <u32>OP_STORE) {
+    st = ref != 0 ? replace(hdr, sh, owner, ref, h, key, klen, word, val)
+      : insert(hdr, sh, owner, h, key, klen, word, val);
+  } else if (op == <u32>OP_LOAD_OR_STORE) {
+    st = ref != 0 ? <i32>copyOut(ref, klen, aux) : insert(hdr, sh, owner, h, key, klen, word, val);
+  } else if (op == <u32>OP_SWAP) {
+    if (ref != 0) {
+      const prev = <i32>copyOut(ref, klen, aux);
+      st = replace(hdr, sh, owner, ref, h, key, klen, word, val);
+      if (st == ST_OK) st = prev;
+    } else {
+      st = insert(hdr, sh, owner, h, key, klen, word, val);
+    }
+  } else if (ref == 0) {
+    st = ST_NOT_FOUND;
+  } else if (op == <u32>OP_CAS) {
+    st = valueEquals(refEntry(ref), klen, eword, aux)
+      ? replace(hdr, sh, owner, ref, h, key, klen, word, val) : ST_MISMATCH;
+  } else if (op == <u32>OP_DELETE) {
+    remove(hdr, sh, ref, klen);
+  } else if (op == <u32>OP_LOAD_AND_DELETE) {
+    st = <i32>copyOut(ref, klen, aux);
+    remove(hdr, sh, ref, klen);
+  } else { // OP_CAD
+    if (valueEquals(refEntry(ref), klen, eword, aux)) remove(hdr, sh, ref, klen);
+    else st = ST_MISMATCH;
+  }
+  unlock(lock);
+  return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+}
+
+/** Empty one shard. ST_OK, ST_BUSY or ST_BAD_ARG. */
+export function clearShard(owner: u32, shard: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, owner);
+  if (scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
+  const sh = shardAt(hdr, shard);
+  if (!tryLock(sh + SH_LOCK, owner)) return busy(scratch, sh + SH_LOCK);
+  const n = load<u32>(sh, SH_COUNT);
+  let st = rebuild(hdr, sh, owner, 0, 0, 0, false);
+  if (st == ST_FULL) {
+    // No room for a fresh region: empty this one in place.
+    const t = tableLoad(sh);
+    const mask = tableMask(t);
+    seqBegin(sh);
+    for (let g: u32 = 0; g <= mask; g++) {
+      v128.store(<usize>tableGroups(t) + (<usize>g << GROUP_SHIFT), emptyGroupCtrl());
+    }
+    seqEnd(sh);
+    store<u32>(sh, tableGroups(t) + ((mask + 1) << GROUP_SHIFT), SH_HEAP_TOP);
+    store<u32>(sh, 0, SH_COUNT);
+    store<u32>(sh, 0, SH_USED);
+    store<u32>(sh, 0, SH_DEAD);
+    st = ST_OK;
+  }
+  if (st == ST_OK) atomic.sub<u32>(hdr, n, HDR_COUNT);
+  unlock(sh + SH_LOCK);
+  return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+}
+
+// ---- iteration (a consistent copy of one shard, under its lock) -------------------
+
+/** Take a shard's lock for iteration. ST_OK, ST_BUSY, ST_BAD_ARG. */
+export function lockShard(owner: u32, shard: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, owner);
+  if (scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
+  const sh = shardAt(hdr, shard);
+  return tryLock(sh + SH_LOCK, owner) ? ST_OK : busy(scratch, sh + SH_LOCK);
+}
+
+export function unlockShard(owner: u32, shard: u32): i32 {
+  const hdr = headerBase();
+  if (ownerScratch(hdr, owner) == 0 || shard >= shardCount()) return ST_BAD_ARG;
+  const sh = shardAt(hdr, shard);
+  if (!holds(sh + SH_LOCK, owner)) return ST_BAD_ARG;
+  unlock(sh + SH_LOCK);
+  return ST_OK;
+}
+
+/** Copy the next entry of a shard locked with lockShard: key to the key
+ *  area, value to the aux area, key length and header word to scratch words
+ *  1 and 2. Returns the next cursor (start at 0), ST_NOT_FOUND at the end,
+ *  ST_BAD_ARG if the owner does not hold the shard. */
+export function next(owner: u32, shard: u32, cursor: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, owner);
+  if (scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
+  const sh = shardAt(hdr, shard);
+  if (!holds(sh + SH_LOCK, owner)) return ST_BAD_ARG;
+  const r = entryAt(
+    sh, cursor, scratch + SCRATCH_KEY, scratch + load<u32>(hdr, HDR_AUX_OFF),
+    scratch + SCRATCH_KLEN, scratch + SCRATCH_WORD,
+  );
+  return r < 0 ? ST_NOT_FOUND : r;
+}

@@ -1,0 +1,262 @@
+/*
+ * Overview
+ * ========
+ *
+ * shardedmap is a hash table that lives in one shared WebAssembly.Memory and
+ * is used at once by many JS agents (workers), each with its own instance of
+ * this module. Goals, in priority order:
+ *   1. Never lose or corrupt data, whatever the interleaving, and stay
+ *      consistent if a writer stops at any instruction (crash consistency).
+ *   2. Reads never block and never write shared memory: they scale with cores.
+ *   3. One or two cache misses per lookup on a large table.
+ *   4. Memory bounded by the live data: churn reuses space.
+ *
+ * Instances share nothing but the memory: the AS runtime, its globals and its
+ * data segments are per instance, so the hot path keeps no mutable globals and
+ * allocates nothing. All state lives in the layout below, found from the
+ * map header at `headerBase()` (just past this module's static data).
+ *
+ * Memory map
+ * ----------
+ *   [AS static data][map header][owner registry][shard headers][regions ...]
+ *
+ * Map header (HDR_*): magic, layout version, shard bits, the per-map random
+ * seed, the map id, limits, the allocator words and the entry count.
+ *
+ * Owner registry: one 16-byte slot per attached instance (`maxWorkers`).
+ * Owner id = slot index + 1; it is what a lock word holds while locked. The
+ * slot's state word is `generation << 1 | alive`; its scratch word points at
+ * the owner's private scratch area (keys in, values out).
+ *
+ * One shard header, 128 bytes = two cache lines, so that readers (line 0)
+ * and writers waiting on the lock (line 1) do not share a line:
+ *
+ *    0               8                                64
+ *   +-------+-------+-------------------------------+
+ *   |  seq  |  pad  | table: groups u32 | mask u32   |  line 0: read by readers
+ *   +-------+-------+-------------------------------+
+ *   64     68      72     76      80      84      88      92      96     100
+ *   +------+-------+------+-------+-------+-------+-------+-------+-------+
+ *   | lock | count | used | htop  | hend  | rgn   | rgnsz | dead  | pend  | ...
+ *   +------+-------+------+-------+-------+-------+-------+-------+-------+
+ *   100        104     108       112
+ *   +----------+-------+---------+
+ *   | pendsz   | ret   | retsz   |                    line 1: writers only
+ *   +----------+-------+---------+
+ *   lock  owner id | LOCK_CONTENDED, 0 when free
+ *   count live entries; used = full + deleted slots (tombstones count)
+ *   htop/hend  heap bump pointer and end; dead = bytes of dead entries
+ *   rgn/rgnsz  the region the table lives in; pend/pendsz a region being
+ *              built; ret/retsz a replaced region not yet freed (both so
+ *              that crash recovery and later writers can free them)
+ *
+ * A region is the shard's whole table: its groups, then its entry heap.
+ *
+ *   region: [group 0][group 1]...[group mask][heap: entry entry entry ...]
+ *
+ * One group, 64 bytes = one cache line, 12 slots:
+ *
+ *    0                        12       16                                 64
+ *   +-------------------------+--------+-----------------------------------+
+ *   | 12 control bytes        | 4 x FF | 12 x u32 entry address            |
+ *   +-------------------------+--------+-----------------------------------+
+ *
+ * Control bytes (ctrl.ts): EMPTY, DELETED, or FULL with a 7-bit tag from the
+ * hash, so a probe compares 12 tags with one SIMD compare and touches key
+ * bytes only on a tag match (1 in 128 by chance).
+ *
+ * One entry, 8-aligned, in the shard's heap:
+ *
+ *    0                  4            6       8            8+align8(klen)
+ *   +-------------------+------------+-------+------------+--------------+
+ *   | vtype<<24 | vlen  | klen (u16) | 0     | key bytes  | value bytes  |
+ *   +-------------------+------------+-------+------------+--------------+
+ *
+ * The first word is exactly what a read returns, and the value is 8-aligned
+ * so an f64 can be replaced with one atomic 8-byte store.
+ *
+ * Hashing (hash.ts): FNV-1a over 8-byte lanes, its basis xored with the
+ * per-map seed, then a 64-bit finalizer. Bits 32..43 pick the shard, the low
+ * 32 bits pick the first group, the top 7 bits are the tag.
+ *
+ * Seqlock and write lock (sync.ts)
+ * --------------------------------
+ * Writers take the shard's lock word with a compare-exchange from 0 to their
+ * owner id, spinning a bounded number of times; if it stays taken they
+ * return ST_BUSY with the word's address and the facade sleeps on it with
+ * Atomics.wait (never memory.atomic.wait in Wasm: Node 20's V8 clobbers
+ * locals across it). A waiter sets LOCK_CONTENDED first; the releaser
+ * notifies when it sees that bit.
+ *
+ * Inside the lock, every change that a reader could see is bracketed by
+ * seq += 1 (odd: "changing") and seq += 1 (even again). Readers take no lock
+ * and write nothing shared: read seq (retry while odd), load the table word,
+ * probe, copy the value into their own scratch, fence, re-read seq; accept
+ * the copy only if seq is unchanged. After READ_RETRIES failed tries a
+ * reader falls back to the lock, so a preempted writer cannot make it spin
+ * for a whole scheduler tick.
+ *
+ * What a torn read can do: everything a reader loads between the two seq
+ * reads may be garbage (a region freed and reused by another shard, a
+ * half-written entry). So every address and length read there is checked
+ * against the memory's committed size (HDR_MEM_BYTES, which only grows)
+ * and the configured limits before it is dereferenced; the worst a torn read
+ * can do is fail the seq check and retry. It can never trap or write.
+ *
+ * Crash consistency: every change is published by a single aligned store
+ * (a control byte, a u32 entry address, an 8-byte value, the 8-byte table
+ * word). An entry is written completely, in heap space already reserved,
+ * before the store that makes it reachable. A writer that stops at any
+ * instruction leaves the shard readable, with each key old or new; only its
+ * lock, an odd seq, the counters and a pending region need repair.
+ *
+ * Resize
+ * ------
+ * A shard grows, shrinks or compacts by building a whole new region beside
+ * the old one while readers go on reading the old one: live entries are
+ * copied (which drops dead entries and tombstones), the new table word is
+ * stored with one atomic store, seq is bumped by 2 (so readers still in the
+ * old region retry), and only then is the old region freed. Readers never
+ * wait for a resize. The trigger: an insert that would take the table past
+ * 7/8 full (tombstones included), a heap with no room for the new entry, or
+ * a probe longer than MAX_PROBE_GROUPS. The new size holds the live entries
+ * at most 7/16 full, so size doubles when full of live keys and shrinks when
+ * mostly tombstones; the heap gets 1.5x the live bytes plus the new entry.
+ *
+ * Regions come from one allocator for the whole memory (alloc.ts): a bump
+ * pointer plus an address-ordered free list with coalescing, under its own
+ * lock; it grows the memory (memory.grow) up to the maximum when both run
+ * out. Allocation happens only on resize and attach, never on the hot path.
+ *
+ * This core is organized as:
+ *   shared.ts  codes shared with the facade (status, types, ops, scratch)
+ *   layout.ts  this overview and every offset
+ *   ctrl.ts    control bytes
+ *   hash.ts    seeded FNV-1a and the finalizer
+ *   sync.ts    atomics: seq, locks, the fence (the only place they are used)
+ *   alloc.ts   the region allocator and memory growth
+ *   table.ts   the raw table: probe, read, insert, replace, remove, rebuild
+ *   index.ts   the exports: argument checks, owners, operations
+ */
+
+/** The map header starts here: just past this module's static data. */
+// @ts-ignore: decorator
+@inline export function headerBase(): usize {
+  return (__heap_base + 63) & ~(<usize>63);
+}
+
+// ---- Map header ------------------------------------------------------------
+export const MAGIC: u32 = 0x504d4853; // "SHMP" little-endian
+
+export const HDR_MAGIC = 0; // u32
+export const HDR_VERSION = 4; // u32 LAYOUT_VERSION
+export const HDR_SHARD_BITS = 8; // u32 log2(shards)
+export const HDR_MAX_OWNERS = 12; // u32 registry slots
+export const HDR_SEED = 16; // u64 hash seed
+export const HDR_MAP_ID = 24; // u64 random id of this map
+export const HDR_MAX_KEY = 32; // u32 max encoded key bytes
+export const HDR_MAX_VALUE = 36; // u32 max encoded value bytes
+export const HDR_SCRATCH_BYTES = 40; // u32 size of one scratch area
+export const HDR_VALUE_OFF = 44; // u32 value area offset in scratch
+export const HDR_AUX_OFF = 48; // u32 aux area offset in scratch
+export const HDR_MIN_GROUPS = 52; // u32 groups of a fresh shard
+export const HDR_OWNERS = 56; // u32 address of the owner registry
+export const HDR_SHARDS = 60; // u32 address of shard header 0
+// line 1: allocator (written only under the allocator lock)
+export const HDR_ALLOC_LOCK = 64; // u32 owner id or 0
+export const HDR_ALLOC_TOP = 68; // u32 bump pointer
+export const HDR_FREE_HEAD = 72; // u32 first free block or 0
+export const HDR_MEM_BYTES = 76; // u32 committed bytes (only grows)
+export const HDR_MAX_PAGES = 80; // u32 memory maximum in pages
+export const HDR_FREE_BYTES = 84; // u32 bytes on the free list
+// line 2: the map's entry count, alone on its line (atomic add per insert)
+export const HDR_COUNT = 128; // u32
+export const HDR_BYTES = 192;
+
+// ---- Owner registry slot --------------------------------------------------
+export const OWN_STATE = 0; // u32 generation << 1 | alive
+export const OWN_SCRATCH = 4; // u32 scratch area address
+export const OWN_BYTES = 16;
+
+// ---- Shard header -------------------------------------------------------------
+// line 0, read by readers
+export const SH_SEQ = 0; // u32 even = stable, odd = changing
+export const SH_TABLE = 8; // u64 groups address | group mask << 32
+// line 1, writers only (under the lock)
+export const SH_LOCK = 64; // u32 owner id | LOCK_CONTENDED, 0 = free
+export const SH_COUNT = 68; // u32 live entries
+export const SH_USED = 72; // u32 full + deleted slots
+export const SH_HEAP_TOP = 76; // u32 next free heap byte
+export const SH_HEAP_END = 80; // u32 end of the heap
+export const SH_REGION = 84; // u32 region address (= groups address)
+export const SH_REGION_BYTES = 88; // u32 region size
+export const SH_DEAD = 92; // u32 bytes of dead entries in the heap
+export const SH_PENDING = 96; // u32 region being built, 0 if none
+export const SH_PENDING_BYTES = 100; // u32 its size
+export const SH_RETIRED = 104; // u32 region replaced but not yet freed, 0 if none
+export const SH_RETIRED_BYTES = 108; // u32 its size
+export const SH_BYTES = 128;
+
+// ---- Group --------------------------------------------------------------------
+/** Slots per group: 12 control bytes + 12 u32 addresses + 4 pad = 64 bytes. */
+export const GROUP_SLOTS = 12;
+export const GROUP_SHIFT = 6; // log2(group bytes)
+export const GROUP_BYTES = 64;
+export const GROUP_ADDRS = 16; // offset of the u32 entry addresses
+/** Bitmask of the real slots within a 16-lane SIMD compare. */
+export const GROUP_LANES: i32 = 0xfff;
+
+// ---- Entry --------------------------------------------------------------------
+export const E_WORD = 0; // u32 vtype << 24 | vlen
+export const E_KLEN = 4; // u16 key length
+export const E_KEY = 8; // key bytes start here
+export const VLEN_MASK: u32 = 0xffffff;
+
+/** Bytes an entry takes in the heap. */
+// @ts-ignore: decorator
+@inline export function entryBytes(klen: u32, vlen: u32): u32 {
+  return E_KEY + align8(klen) + align8(vlen);
+}
+
+/** Offset of the value inside an entry. */
+// @ts-ignore: decorator
+@inline export function valueOffset(klen: u32): u32 {
+  return E_KEY + align8(klen);
+}
+
+// @ts-ignore: decorator
+@inline export function align8(n: u32): u32 {
+  return (n + 7) & ~7;
+}
+
+// @ts-ignore: decorator
+@inline export function align64(n: u64): u64 {
+  return (n + 63) & ~(<u64>63);
+}
+
+// ---- Tunables, each with its reason ------------------------------------------
+/** Max load before a resize: 7/8, as in SwissTable; 12-wide groups keep
+ *  probes short at this load (expected < 1.2 groups per miss). */
+export const LOAD_NUM: u32 = 7;
+export const LOAD_DEN: u32 = 8;
+/** A rebuilt table is at most 7/16 full: half the max load, so a full
+ *  table doubles and a table of tombstones does not grow. */
+export const REBUILD_LOAD_NUM: u32 = 7;
+export const REBUILD_LOAD_DEN: u32 = 16;
+/** Heap slack on rebuild: 3/2 of the live bytes, so a heap grows
+ *  geometrically and churn compacts before the heap doubles. */
+export const HEAP_SLACK_NUM: u32 = 3;
+export const HEAP_SLACK_DEN: u32 = 2;
+/** Smallest heap of a shard: room for ~16 small entries. */
+export const MIN_HEAP_BYTES: u32 = 512;
+/** Longest probe, in groups. An insert that would go further resizes, so a
+ *  lookup never needs to look further: this bounds every reader, even one
+ *  reading a torn table. At 7/8 load a probe this long has a chance far
+ *  below 1e-9 for random hashes. */
+export const MAX_PROBE_GROUPS: u32 = 16;
+/** Optimistic read attempts before a reader falls back to the lock: a few
+ *  writer windows are short (tens of ns), a preempted writer is not. */
+export const READ_RETRIES: i32 = 64;
+/** Compare-exchange attempts on a lock before returning ST_BUSY so that JS
+ *  sleeps; a shard lock is held for well under a microsecond. */
+export const LOCK_SPINS: i32 = 256;

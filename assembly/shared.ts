@@ -1,0 +1,90 @@
+// Codes shared by the Wasm core and the TypeScript facade.
+//
+// This file is compiled twice: by AssemblyScript into the core and by esbuild
+// into the facade, so it holds nothing but integer constants (AS infers i32).
+// Every number that crosses the boundary is named here and nowhere else.
+
+// ---- Layout version -------------------------------------------------------
+// Bump whenever the shared memory layout or an encoding below changes: a
+// handle made by another layout version is refused on attach.
+export const LAYOUT_VERSION = 1;
+
+// ---- Status codes ---------------------------------------------------------
+// A result >= 0 is success. For reads and for writes that hand back a
+// previous value, a success is the value's packed header word
+// (`vtype << 24 | vlen`, never 0 because value types start at 1); the value
+// bytes are in the caller's aux area. 0 means "done, no value handed back".
+export const ST_OK = 0;
+/** The key is absent. */
+export const ST_NOT_FOUND = -1;
+/** A lock is held by someone else; its word address is in scratch word 0. */
+export const ST_BUSY = -2;
+/** The memory maximum is reached; nothing was changed. */
+export const ST_FULL = -3;
+/** compareAndSwap / compareAndDelete: the stored value differs. */
+export const ST_MISMATCH = -4;
+/** An export was called with an argument out of range (a facade bug). */
+export const ST_BAD_ARG = -5;
+/** The memory does not hold a map of this layout version. */
+export const ST_BAD_LAYOUT = -6;
+/** Every owner slot is taken (`maxWorkers` instances attached). */
+export const ST_NO_OWNER = -7;
+
+// ---- Value types (top byte of an entry's header word) ---------------------
+export const T_UNDEFINED = 1;
+export const T_NULL = 2;
+export const T_FALSE = 3;
+export const T_TRUE = 4;
+/** 8 bytes, little-endian IEEE 754; NaN stored canonical. */
+export const T_F64 = 5;
+/** Well-formed UTF-8 (the string has no lone surrogate). */
+export const T_STRING = 6;
+/** WTF-8: like UTF-8, with lone surrogates encoded as 3-byte sequences. */
+export const T_WTF8 = 7;
+/** ASCII hex digits with an optional leading '-'. */
+export const T_BIGINT = 8;
+/** Raw bytes of a Uint8Array. */
+export const T_BYTES = 9;
+/** msgpack (msgpackr, no records) of an object or array. */
+export const T_PACKED = 10;
+
+// ---- Key types (first byte of every encoded key) --------------------------
+export const K_STRING = 1; // then WTF-8
+export const K_NUMBER = 2; // then 8 bytes f64, -0 folded to 0, NaN canonical
+export const K_BIGINT = 3; // then ASCII hex, optional '-'
+export const K_BYTES = 4; // then the raw bytes
+
+// ---- Write operations (first argument of `write`) -------------------------
+export const OP_STORE = 0;
+export const OP_LOAD_OR_STORE = 1;
+export const OP_SWAP = 2;
+export const OP_CAS = 3;
+export const OP_DELETE = 4;
+export const OP_LOAD_AND_DELETE = 5;
+export const OP_CAD = 6;
+
+// ---- Per-owner scratch area (offsets from its start) ----------------------
+// word 0: on ST_BUSY, the byte address of the lock word to wait on;
+// word 1: iteration: key length of the entry copied out;
+// word 2: iteration: header word of the entry copied out;
+// word 3: private word for the read fence (an idempotent RMW);
+// then the key area, the value area and the aux area (expected value in,
+// previous or loaded value out), each 8-aligned; their offsets are in the
+// map header because they depend on the configured limits.
+export const SCRATCH_BUSY = 0;
+export const SCRATCH_KLEN = 4;
+export const SCRATCH_WORD = 8;
+export const SCRATCH_FENCE = 12;
+export const SCRATCH_KEY = 64;
+
+// ---- Limits that the layout imposes ---------------------------------------
+/** An entry stores the key length in 16 bits. */
+export const MAX_KEY_BYTES_LIMIT = 65535;
+/** An entry stores the value length in 24 bits. */
+export const MAX_VALUE_BYTES_LIMIT = 16777215;
+/** Shard index bits come from bits 32..43 of the hash. */
+export const MAX_SHARDS = 4096;
+/** Owner ids live in the low bits of a lock word. */
+export const MAX_OWNERS = 4096;
+/** Lock word flag: a JS waiter sleeps on this word, notify on release. */
+export const LOCK_CONTENDED = 0x40000000;

@@ -1,0 +1,383 @@
+// The raw table: probing, reading, inserting, replacing, removing and
+// rebuilding one shard. No argument checks here (index.ts does them); the
+// functions state what they rely on. Writers must hold the shard lock.
+//
+// A slot reference ("ref") is its group's address with the slot index in
+// the low 6 bits (groups are 64-aligned and have 12 slots); 0 means none.
+
+import {
+  SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES,
+  SH_DEAD, SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES,
+  HDR_SEED, HDR_COUNT, HDR_MIN_GROUPS, HDR_MEM_BYTES,
+  GROUP_SLOTS, GROUP_SHIFT, GROUP_BYTES, GROUP_ADDRS,
+  E_WORD, E_KLEN, E_KEY, VLEN_MASK, entryBytes, valueOffset, align64,
+  LOAD_NUM, LOAD_DEN, REBUILD_LOAD_NUM, REBUILD_LOAD_DEN,
+  HEAP_SLACK_NUM, HEAP_SLACK_DEN, MIN_HEAP_BYTES, MAX_PROBE_GROUPS,
+} from "./layout";
+import {
+  CTRL_EMPTY, CTRL_DELETED, tagOf, matchTag, matchEmpty, matchFree, matchFull,
+  emptyGroupCtrl,
+} from "./ctrl";
+import { hashKey } from "./hash";
+import {
+  seqBegin, seqEnd, seqRetire, tableLoad, tablePublish, packTable, tableGroups,
+  tableMask,
+} from "./sync";
+import { allocRegion, freeRegion, ALLOC_BUSY, ALLOC_FULL } from "./alloc";
+import { ST_OK, ST_BUSY, ST_FULL } from "./shared";
+
+// ---- slot references ----------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline export function refGroup(r: u32): u32 {
+  return r & ~(<u32>63);
+}
+// @ts-ignore: decorator
+@inline export function refCtrl(r: u32): usize {
+  return r; // group address + slot index = address of the control byte
+}
+// @ts-ignore: decorator
+@inline export function refAddrWord(r: u32): usize {
+  return refGroup(r) + GROUP_ADDRS + ((r & 63) << 2);
+}
+// @ts-ignore: decorator
+@inline export function refEntry(r: u32): u32 {
+  return load<u32>(refAddrWord(r));
+}
+
+// ---- reading (safe on a torn table) ---------------------------------------------
+
+/** Do the groups of table (groups, mask) lie inside the committed memory? */
+// @ts-ignore: decorator
+@inline function groupsInBounds(groups: u32, mask: u32, mem: u64): bool {
+  return groups != 0 && <u64>groups + ((<u64>mask + 1) << GROUP_SHIFT) <= mem;
+}
+
+/** Bytewise equality of n bytes, 8 at a time. */
+// @ts-ignore: decorator
+@inline export function bytesEqual(a: usize, b: usize, n: u32): bool {
+  let i: u32 = 0;
+  while (i + 8 <= n) {
+    if (load<u64>(a + i) != load<u64>(b + i)) return false;
+    i += 8;
+  }
+  while (i < n) {
+    if (load<u8>(a + i) != load<u8>(b + i)) return false;
+    i++;
+  }
+  return true;
+}
+
+/** Does the entry at `e` hold the key? Bounds-checks `e` against `mem`
+ *  first, since under the seqlock `e` may be torn. */
+// @ts-ignore: decorator
+@inline function entryHasKey(e: u32, key: usize, klen: u32, mem: u64): bool {
+  if (<u64>e + E_KEY + klen > mem) return false;
+  // SAFETY: e + E_KEY + klen <= mem was checked just above.
+  if (<u32>load<u16>(e, E_KLEN) != klen) return false;
+  return bytesEqual(<usize>e + E_KEY, key, klen);
+}
+
+/** Look up a key in table word `t`. Safe on a torn table word or torn
+ *  slots: every address is checked against `mem` (committed bytes) before
+ *  it is read, and the probe is bounded by MAX_PROBE_GROUPS.
+ *  Hot path. Returns a slot reference or 0. */
+export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
+  const groups = tableGroups(t);
+  const mask = tableMask(t);
+  if (!groupsInBounds(groups, mask, mem)) return 0;
+  const tag = tagOf(h);
+  let g = <u32>h & mask;
+  const limit = <u32>min(<u64>MAX_PROBE_GROUPS, <u64>mask + 1);
+  for (let p: u32 = 0; p < limit; p++) {
+    const grp = groups + (g << GROUP_SHIFT);
+    // SAFETY: grp + 64 <= mem by groupsInBounds and g <= mask.
+    const ctrl = v128.load(grp);
+    let m = matchTag(ctrl, tag);
+    while (m != 0) {
+      const i = <u32>ctz(m);
+      m &= m - 1;
+      const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
+      if (entryHasKey(e, key, klen, mem)) return grp | i;
+    }
+    if (matchEmpty(ctrl) != 0) return 0;
+    g = (g + p + 1) & mask;
+  }
+  return 0;
+}
+
+/** Copy the value of entry `e` (key length klen) to `out`. Returns its
+ *  header word, or 0 if the entry is implausible (torn): value longer than
+ *  `maxValue` or reaching past `mem`. */
+// @ts-ignore: decorator
+@inline export function copyValue(e: u32, klen: u32, out: usize, maxValue: u32, mem: u64): u32 {
+  const w = load<u32>(e, E_WORD);
+  const vlen = w & VLEN_MASK;
+  const src = <u64>e + valueOffset(klen);
+  if (vlen > maxValue || src + vlen > mem) return 0;
+  // SAFETY: src + vlen <= mem and out has maxValue bytes (checked above).
+  memory.copy(out, <usize>src, vlen);
+  return w;
+}
+
+/** Is the value of entry `e` exactly (type, bytes at `exp` of length elen)? */
+export function valueEquals(e: u32, klen: u32, eword: u32, exp: usize): bool {
+  return load<u32>(e, E_WORD) == eword &&
+    bytesEqual(<usize>e + valueOffset(klen), exp, eword & VLEN_MASK);
+}
+
+// ---- writing (the caller holds the shard lock) -------------------------------
+
+/** First EMPTY or DELETED slot on the probe path of h, or 0 when the probe
+ *  would pass MAX_PROBE_GROUPS (then the table must grow). */
+function findFree(t: u64, h: u64): u32 {
+  const groups = tableGroups(t);
+  const mask = tableMask(t);
+  let g = <u32>h & mask;
+  const limit = <u32>min(<u64>MAX_PROBE_GROUPS, <u64>mask + 1);
+  for (let p: u32 = 0; p < limit; p++) {
+    const grp = groups + (g << GROUP_SHIFT);
+    const m = matchFree(v128.load(grp)) & 0xfff;
+    if (m != 0) return grp | <u32>ctz(m);
+    g = (g + p + 1) & mask;
+  }
+  return 0;
+}
+
+/** Write a complete entry into reserved heap space; returns its address.
+ *  The heap must have room (checked by the caller). */
+function appendEntry(sh: usize, key: usize, klen: u32, word: u32, val: usize): u32 {
+  const e = load<u32>(sh, SH_HEAP_TOP);
+  // Reserve first: a stop after this leaks the bytes, never reuses them.
+  store<u32>(sh, e + entryBytes(klen, word & VLEN_MASK), SH_HEAP_TOP);
+  store<u32>(e, word, E_WORD);
+  store<u32>(e, klen, E_KLEN);
+  memory.copy(<usize>e + E_KEY, key, klen);
+  memory.copy(<usize>e + valueOffset(klen), val, word & VLEN_MASK);
+  return e;
+}
+
+/** Room in the heap for `bytes` more? */
+// @ts-ignore: decorator
+@inline function heapHasRoom(sh: usize, bytes: u32): bool {
+  return <u64>load<u32>(sh, SH_HEAP_TOP) + bytes <= <u64>load<u32>(sh, SH_HEAP_END);
+}
+
+/** Insert a key known to be absent. ST_OK, ST_FULL or ST_BUSY (allocator). */
+export function insert(
+  hdr: usize, sh: usize, owner: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
+): i32 {
+  const size = entryBytes(klen, word & VLEN_MASK);
+  const count = load<u32>(sh, SH_COUNT);
+  let slots = (<u64>tableMask(tableLoad(sh)) + 1) * GROUP_SLOTS;
+  if ((<u64>load<u32>(sh, SH_USED) + 1) * LOAD_DEN > slots * LOAD_NUM || !heapHasRoom(sh, size)) {
+    const st = rebuild(hdr, sh, owner, count + 1, size, 0, true);
+    if (st != ST_OK) return st;
+  }
+  let ref = findFree(tableLoad(sh), h);
+  if (ref == 0) {
+    // The probe path is crowded: grow (doubling the groups) and retry.
+    slots = (<u64>tableMask(tableLoad(sh)) + 1) * GROUP_SLOTS;
+    const st = rebuild(hdr, sh, owner, count + 1, size, <u32>(slots / GROUP_SLOTS) * 2, true);
+    if (st != ST_OK) return st;
+    ref = findFree(tableLoad(sh), h);
+    if (ref == 0) return ST_FULL;
+  }
+  const e = appendEntry(sh, key, klen, word, val);
+  const wasEmpty = load<u8>(refCtrl(ref)) == CTRL_EMPTY;
+  seqBegin(sh);
+  store<u32>(refAddrWord(ref), e);
+  store<u8>(refCtrl(ref), tagOf(h)); // publishes the entry
+  seqEnd(sh);
+  store<u32>(sh, count + 1, SH_COUNT);
+  if (wasEmpty) store<u32>(sh, load<u32>(sh, SH_USED) + 1, SH_USED);
+  atomic.add<u32>(hdr, 1, HDR_COUNT);
+  return ST_OK;
+}
+
+/** Give the key at `ref` a new value. ST_OK, ST_FULL or ST_BUSY. */
+export function replace(
+  hdr: usize, sh: usize, owner: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32,
+  val: usize,
+): i32 {
+  let e = refEntry(ref);
+  const old = load<u32>(e, E_WORD);
+  const vlen = word & VLEN_MASK;
+  if (old == word && vlen <= 8) {
+    // Same type and length, at most 8 bytes: one atomic store, in place.
+    if (vlen > 0) {
+      seqBegin(sh);
+      atomic.store<u64>(<usize>e + valueOffset(klen), load<u64>(val));
+      seqEnd(sh);
+    }
+    return ST_OK;
+  }
+  if ((old & VLEN_MASK) == 0 && vlen == 0) {
+    // Only the type changes (true -> null ...): one store of the word.
+    seqBegin(sh);
+    atomic.store<u32>(e, word, E_WORD);
+    seqEnd(sh);
+    return ST_OK;
+  }
+  const size = entryBytes(klen, vlen);
+  if (!heapHasRoom(sh, size)) {
+    const st = rebuild(hdr, sh, owner, load<u32>(sh, SH_COUNT), size, 0, true);
+    if (st != ST_OK) return st;
+    ref = find(tableLoad(sh), h, key, klen, <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES));
+    e = refEntry(ref);
+  }
+  const dead = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+  const ne = appendEntry(sh, key, klen, word, val);
+  seqBegin(sh);
+  store<u32>(refAddrWord(ref), ne); // publishes the new entry
+  seqEnd(sh);
+  store<u32>(sh, load<u32>(sh, SH_DEAD) + dead, SH_DEAD);
+  return ST_OK;
+}
+
+/** Remove the key at `ref`. */
+export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
+  const e = refEntry(ref);
+  const dead = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+  // A slot may go back to EMPTY when its group still has an EMPTY slot: no
+  // probe ever went past this group, so none needs the tombstone.
+  const toEmpty = matchEmpty(v128.load(refGroup(ref))) != 0;
+  seqBegin(sh);
+  store<u8>(refCtrl(ref), toEmpty ? CTRL_EMPTY : CTRL_DELETED);
+  seqEnd(sh);
+  store<u32>(sh, load<u32>(sh, SH_COUNT) - 1, SH_COUNT);
+  if (toEmpty) store<u32>(sh, load<u32>(sh, SH_USED) - 1, SH_USED);
+  store<u32>(sh, load<u32>(sh, SH_DEAD) + dead, SH_DEAD);
+  atomic.sub<u32>(hdr, 1, HDR_COUNT);
+}
+
+/** Copy the value of the entry at `ref` out; returns its header word. */
+export function copyOut(ref: u32, klen: u32, out: usize): u32 {
+  const e = refEntry(ref);
+  const w = load<u32>(e, E_WORD);
+  memory.copy(out, <usize>e + valueOffset(klen), w & VLEN_MASK);
+  return w;
+}
+
+/** Free the shard's retired region if any; false if the allocator is busy. */
+export function freeRetired(hdr: usize, sh: usize, owner: u32): bool {
+  const r = load<u32>(sh, SH_RETIRED);
+  if (r == 0) return true;
+  if (!freeRegion(hdr, owner, r, load<u32>(sh, SH_RETIRED_BYTES))) return false;
+  store<u32>(sh, 0, SH_RETIRED);
+  return true;
+}
+
+/** Build a new region for the shard and switch to it (see "Resize" in
+ *  layout.ts). It holds `want` live entries at most REBUILD_LOAD full (and
+ *  at least `minGroups` groups) and `extraBytes` more heap than the live
+ *  entries take. With keep = false the new table is empty (clear).
+ *  ST_OK, ST_FULL (nothing changed) or ST_BUSY (allocator; nothing changed). */
+export function rebuild(
+  hdr: usize, sh: usize, owner: u32, want: u32, extraBytes: u32, minGroups: u32, keep: bool,
+): i32 {
+  if (!freeRetired(hdr, sh, owner)) return ST_BUSY;
+  const seed = load<u64>(hdr, HDR_SEED);
+  const old = tableLoad(sh);
+  const oldGroups = tableGroups(old);
+  const oldMask = tableMask(old);
+  const oldRegion = load<u32>(sh, SH_REGION);
+  let groups = <u64>max(minGroups, load<u32>(hdr, HDR_MIN_GROUPS));
+  while (groups * GROUP_SLOTS * REBUILD_LOAD_NUM < <u64>want * REBUILD_LOAD_DEN) groups <<= 1;
+  let liveBytes: u64 = 0;
+  if (keep && oldRegion != 0) {
+    const heapStart = <u64>oldGroups + ((<u64>oldMask + 1) << GROUP_SHIFT);
+    liveBytes = <u64>load<u32>(sh, SH_HEAP_TOP) - heapStart - load<u32>(sh, SH_DEAD);
+  }
+  const heap = max(<u64>MIN_HEAP_BYTES, (liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN);
+  for (;;) {
+    const total = align64((groups << GROUP_SHIFT) + heap);
+    if (total > <u64>0xffff0000) return ST_FULL;
+    const region = allocRegion(hdr, owner, total);
+    if (region == ALLOC_FULL) return ST_FULL;
+    if (region == ALLOC_BUSY) return ST_BUSY;
+    store<u32>(sh, region, SH_PENDING);
+    store<u32>(sh, <u32>total, SH_PENDING_BYTES);
+    const mask = <u32>groups - 1;
+    const t = packTable(region, mask);
+    for (let g: u32 = 0; g <= mask; g++) {
+      v128.store(<usize>region + (<usize>g << GROUP_SHIFT), emptyGroupCtrl());
+    }
+    let top = region + (<u32>groups << GROUP_SHIFT);
+    let fits = true;
+    if (keep && oldRegion != 0) {
+      for (let g: u32 = 0; g <= oldMask && fits; g++) {
+        const grp = oldGroups + (g << GROUP_SHIFT);
+        let m = matchFull(v128.load(grp));
+        while (m != 0) {
+          const i = <u32>ctz(m);
+          m &= m - 1;
+          const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
+          const klen = <u32>load<u16>(e, E_KLEN);
+          const size = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+          memory.copy(top, e, size);
+          const h = hashKey(<usize>top + E_KEY, klen, seed);
+          const ref = findFree(t, h);
+          if (ref == 0) { fits = false; break; }
+          store<u32>(refAddrWord(ref), top);
+          store<u8>(refCtrl(ref), tagOf(h));
+          top += size;
+        }
+      }
+    }
+    if (!fits) {
+      // A probe ran too long (never seen at this load): twice the groups.
+      store<u32>(sh, 0, SH_PENDING);
+      while (!freeRegion(hdr, owner, region, <u32>total)) {}
+      groups <<= 1;
+      continue;
+    }
+    // Switch: record the old region as retired, publish, make readers that
+    // may still be in the old region retry, then free it.
+    store<u32>(sh, load<u32>(sh, SH_REGION_BYTES), SH_RETIRED_BYTES);
+    store<u32>(sh, oldRegion, SH_RETIRED);
+    tablePublish(sh, region, mask);
+    seqRetire(sh);
+    store<u32>(sh, region, SH_REGION);
+    store<u32>(sh, <u32>total, SH_REGION_BYTES);
+    store<u32>(sh, top, SH_HEAP_TOP);
+    store<u32>(sh, region + <u32>total, SH_HEAP_END);
+    store<u32>(sh, 0, SH_DEAD);
+    const live = keep ? load<u32>(sh, SH_COUNT) : 0;
+    store<u32>(sh, live, SH_USED);
+    store<u32>(sh, live, SH_COUNT);
+    store<u32>(sh, 0, SH_PENDING);
+    freeRetired(hdr, sh, owner);
+    return ST_OK;
+  }
+}
+
+/** Iteration: copy the first FULL slot at or after `cursor` (a slot number:
+ *  group * 12 + index) into key/value buffers. Returns the next cursor and
+ *  writes the key length and header word to `klenOut`/`wordOut`, or -1 at
+ *  the end. The caller holds the shard lock. */
+export function entryAt(
+  sh: usize, cursor: u32, keyOut: usize, valOut: usize, klenOut: usize, wordOut: usize,
+): i32 {
+  const t = tableLoad(sh);
+  const groups = tableGroups(t);
+  const mask = tableMask(t);
+  let g = cursor / GROUP_SLOTS;
+  let i = cursor % GROUP_SLOTS;
+  while (g <= mask) {
+    const grp = groups + (g << GROUP_SHIFT);
+    const m = matchFull(v128.load(grp)) & ~((1 << i) - 1);
+    if (m != 0) {
+      const s = <u32>ctz(m);
+      const e = load<u32>(grp + GROUP_ADDRS + (s << 2));
+      const klen = <u32>load<u16>(e, E_KLEN);
+      memory.copy(keyOut, <usize>e + E_KEY, klen);
+      store<u32>(klenOut, klen);
+      store<u32>(wordOut, copyOut(grp | s, klen, valOut));
+      return <i32>(g * GROUP_SLOTS + s + 1);
+    }
+    g++;
+    i = 0;
+  }
+  return -1;
+}
