@@ -187,6 +187,18 @@ export function auxOffset(): u32 {
 export function allocLockAddress(): u32 {
   return <u32>(headerBase() + HDR_ALLOC_LOCK);
 }
+/** Byte address of shard 0's header (shard i is at + i * SH_BYTES). */
+export function shardsAddress(): u32 {
+  return load<u32>(headerBase(), HDR_SHARDS);
+}
+/** Bytes of one shard header. */
+export function shardHeaderBytes(): u32 {
+  return SH_BYTES;
+}
+/** Byte offset of the lock word in a shard header. */
+export function shardLockOffset(): u32 {
+  return SH_LOCK;
+}
 /** Live entries in the whole map: O(1). */
 export function size(): u32 {
   return atomic.load<u32>(headerBase(), HDR_COUNT);

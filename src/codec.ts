@@ -1,0 +1,297 @@
+/**
+ * Key and value encodings, written straight into the instance's scratch area
+ * (a view of shared memory) and read back from it.
+ *
+ * Keys: one type byte (K_*), then
+ *   string   WTF-8: UTF-8, with a lone surrogate encoded as its 3-byte form,
+ *            so every JS string (even a malformed one) round-trips exactly
+ *   number   8 bytes little-endian f64; -0 folded into 0 and every NaN into
+ *            one NaN (Map's SameValueZero)
+ *   bigint   ASCII hex digits, '-' first if negative
+ *   bytes    the Uint8Array's bytes
+ * Values: the type goes in the entry header (T_*), the bytes as above, with
+ * objects and arrays as msgpack (msgpackr, no shared records, so any worker
+ * can decode what another wrote).
+ *
+ * Strings are encoded by hand rather than with TextEncoder: Chromium refuses
+ * encodeInto/decode on shared views, the hand loop is faster for short keys
+ * (see DESIGN-NOTES), and TextEncoder cannot keep lone surrogates.
+ */
+import { Packr } from 'msgpackr';
+import {
+  K_STRING, K_NUMBER, K_BIGINT, K_BYTES,
+  T_UNDEFINED, T_NULL, T_FALSE, T_TRUE, T_F64, T_STRING, T_WTF8, T_BIGINT, T_BYTES, T_PACKED,
+} from '../assembly/shared';
+import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors';
+
+/** A key the map accepts. */
+export type Key = string | number | bigint | Uint8Array;
+
+const packr = new Packr({ useRecords: false, moreTypes: true });
+
+// Private (non-shared) buffers for number bit patterns and decoding.
+const f64tmp = new Float64Array(1);
+const u8tmp = new Uint8Array(f64tmp.buffer);
+/** Strings up to this many bytes are decoded by hand, longer well-formed
+ *  ones by TextDecoder on a private copy (faster past ~100 bytes). */
+const HAND_DECODE_MAX = 128;
+const decoder = new TextDecoder('utf-8', { fatal: false });
+let units = new Uint16Array(256);
+
+/** Set by encodeString: did the string hold a lone surrogate? */
+let lastHadLone = false;
+
+/**
+ * Encode `s` as WTF-8 into u8[p, end). Returns the end position, or -1 if it
+ * does not fit. Sets `lastHadLone`.
+ */
+export function encodeString(s: string, u8: Uint8Array, p: number, end: number): number {
+  const n = s.length;
+  let lone = false;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (p >= end) return -1;
+      u8[p++] = c;
+    } else if (c < 0x800) {
+      if (p + 2 > end) return -1;
+      u8[p++] = 0xc0 | (c >> 6);
+      u8[p++] = 0x80 | (c & 0x3f);
+    } else {
+      if ((c & 0xfc00) === 0xd800 && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if ((d & 0xfc00) === 0xdc00) {
+          if (p + 4 > end) return -1;
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          u8[p++] = 0xf0 | (c >> 18);
+          u8[p++] = 0x80 | ((c >> 12) & 0x3f);
+          u8[p++] = 0x80 | ((c >> 6) & 0x3f);
+          u8[p++] = 0x80 | (c & 0x3f);
+          i++;
+          continue;
+        }
+      }
+      if ((c & 0xf800) === 0xd800) lone = true;
+      if (p + 3 > end) return -1;
+      u8[p++] = 0xe0 | (c >> 12);
+      u8[p++] = 0x80 | ((c >> 6) & 0x3f);
+      u8[p++] = 0x80 | (c & 0x3f);
+    }
+  }
+  lastHadLone = lone;
+  return p;
+}
+
+/** Decode WTF-8 (or UTF-8) bytes u8[p, p + n) into a string. */
+export function decodeString(u8: Uint8Array, p: number, n: number, wellFormed: boolean): string {
+  if (n > HAND_DECODE_MAX && wellFormed) return decoder.decode(u8.slice(p, p + n));
+  if (units.length < n) units = new Uint16Array(Math.max(n, units.length * 2));
+  const end = p + n;
+  let k = 0;
+  while (p < end) {
+    const b = u8[p++]!;
+    if (b < 0x80) {
+      units[k++] = b;
+    } else if (b < 0xe0) {
+      units[k++] = ((b & 0x1f) << 6) | (u8[p++]! & 0x3f);
+    } else if (b < 0xf0) {
+      units[k++] = ((b & 0x0f) << 12) | ((u8[p++]! & 0x3f) << 6) | (u8[p++]! & 0x3f);
+    } else {
+      const c =
+        (((b & 0x07) << 18) | ((u8[p++]! & 0x3f) << 12) | ((u8[p++]! & 0x3f) << 6) | (u8[p++]! & 0x3f)) -
+        0x10000;
+      units[k++] = 0xd800 + (c >> 10);
+      units[k++] = 0xdc00 + (c & 0x3ff);
+    }
+  }
+  if (k <= 4096) return String.fromCharCode.apply(null, units.subarray(0, k) as unknown as number[]);
+  let s = '';
+  for (let i = 0; i < k; i += 4096) {
+    s += String.fromCharCode.apply(null, units.subarray(i, Math.min(k, i + 4096)) as unknown as number[]);
+  }
+  return s;
+}
+
+/** Write an f64 at u8[p..p+8), canonical (one NaN; -0 folded if `fold`). */
+function writeF64(u8: Uint8Array, p: number, x: number, fold: boolean): void {
+  f64tmp[0] = x !== x ? NaN : fold && x === 0 ? 0 : x;
+  if (x !== x) {
+    // One bit pattern for every NaN (x86 makes 0xfff8..., NaN literals 0x7ff8...).
+    u8tmp.fill(0);
+    u8tmp[6] = 0xf8;
+    u8tmp[7] = 0x7f;
+  }
+  for (let i = 0; i < 8; i++) u8[p + i] = u8tmp[i]!;
+}
+
+function readF64(u8: Uint8Array, p: number): number {
+  for (let i = 0; i < 8; i++) u8tmp[i] = u8[p + i]!;
+  return f64tmp[0]!;
+}
+
+function encodeAscii(s: string, u8: Uint8Array, p: number, end: number): number {
+  const n = s.length;
+  if (p + n > end) return -1;
+  for (let i = 0; i < n; i++) u8[p + i] = s.charCodeAt(i);
+  return p + n;
+}
+
+function decodeAscii(u8: Uint8Array, p: number, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += String.fromCharCode(u8[p + i]!);
+  return s;
+}
+
+function bigintToHex(b: bigint): string {
+  return b.toString(16);
+}
+
+function hexToBigint(s: string): bigint {
+  return s.charCodeAt(0) === 45 /* - */ ? -BigInt('0x' + s.slice(1)) : BigInt('0x' + s);
+}
+
+function keyTooLarge(max: number): never {
+  throw new ShardedMapRangeError(
+    ErrorCode.KEY_TOO_LARGE,
+    `key is longer than maxKeyBytes (${max} bytes encoded, including 1 type byte); raise maxKeyBytes when creating the map`,
+  );
+}
+
+/**
+ * Encode a key at u8[p..]. Returns the encoded length (> 0).
+ * @throws ShardedMapTypeError for another type, ShardedMapRangeError if too long.
+ */
+export function encodeKey(key: unknown, u8: Uint8Array, p: number, max: number): number {
+  const end = p + max;
+  let q: number;
+  if (typeof key === 'string') {
+    u8[p] = K_STRING;
+    q = encodeString(key, u8, p + 1, end);
+  } else if (typeof key === 'number') {
+    if (max < 9) keyTooLarge(max);
+    u8[p] = K_NUMBER;
+    writeF64(u8, p + 1, key, true);
+    q = p + 9;
+  } else if (typeof key === 'bigint') {
+    u8[p] = K_BIGINT;
+    q = encodeAscii(bigintToHex(key), u8, p + 1, end);
+  } else if (key instanceof Uint8Array) {
+    u8[p] = K_BYTES;
+    if (key.length + 1 > max) keyTooLarge(max);
+    u8.set(key, p + 1);
+    q = p + 1 + key.length;
+  } else {
+    throw new ShardedMapTypeError(
+      ErrorCode.KEY_TYPE,
+      `a key must be a string, number, bigint or Uint8Array, not ${describe(key)}`,
+    );
+  }
+  if (q < 0) keyTooLarge(max);
+  return q - p;
+}
+
+/** Decode a key of length n at u8[p..]. */
+export function decodeKey(u8: Uint8Array, p: number, n: number): Key {
+  switch (u8[p]) {
+    case K_STRING:
+      return decodeString(u8, p + 1, n - 1, false);
+    case K_NUMBER:
+      return readF64(u8, p + 1);
+    case K_BIGINT:
+      return hexToBigint(decodeAscii(u8, p + 1, n - 1));
+    default:
+      return u8.slice(p + 1, p + n);
+  }
+}
+
+function valueTooLarge(max: number): never {
+  throw new ShardedMapRangeError(
+    ErrorCode.VALUE_TOO_LARGE,
+    `value is longer than maxValueBytes (${max} bytes encoded); raise maxValueBytes when creating the map`,
+  );
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x === 'object') return `an object (${Object.prototype.toString.call(x).slice(8, -1)})`;
+  return `a ${typeof x}`;
+}
+
+/**
+ * Encode a value at u8[p..p+max). Returns its header word
+ * (type << 24 | length).
+ * @throws ShardedMapTypeError if it cannot be stored, ShardedMapRangeError if too long.
+ */
+export function encodeValue(value: unknown, u8: Uint8Array, p: number, max: number): number {
+  switch (typeof value) {
+    case 'number':
+      writeF64(u8, p, value, false);
+      return (T_F64 << 24) | 8;
+    case 'string': {
+      const q = encodeString(value, u8, p, p + max);
+      if (q < 0) valueTooLarge(max);
+      return ((lastHadLone ? T_WTF8 : T_STRING) << 24) | (q - p);
+    }
+    case 'boolean':
+      return (value ? T_TRUE : T_FALSE) << 24;
+    case 'undefined':
+      return T_UNDEFINED << 24;
+    case 'bigint': {
+      const q = encodeAscii(bigintToHex(value), u8, p, p + max);
+      if (q < 0) valueTooLarge(max);
+      return (T_BIGINT << 24) | (q - p);
+    }
+    case 'object': {
+      if (value === null) return T_NULL << 24;
+      if (value instanceof Uint8Array) {
+        if (value.length > max) valueTooLarge(max);
+        u8.set(value, p);
+        return (T_BYTES << 24) | value.length;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = packr.pack(value);
+      } catch (e) {
+        throw new ShardedMapTypeError(
+          ErrorCode.VALUE_TYPE,
+          `this value cannot be encoded with msgpack (${(e as Error).message}); store plain data without cycles, functions or symbols`,
+        );
+      }
+      if (bytes.length > max) valueTooLarge(max);
+      u8.set(bytes, p);
+      return (T_PACKED << 24) | bytes.length;
+    }
+    default:
+      throw new ShardedMapTypeError(
+        ErrorCode.VALUE_TYPE,
+        `a value must be a number, string, boolean, null, undefined, bigint, Uint8Array, object or array, not ${describe(value)}`,
+      );
+  }
+}
+
+/** Decode a value with header word `w` at u8[p..]; a fresh copy. */
+export function decodeValue(u8: Uint8Array, p: number, w: number): unknown {
+  const n = w & 0xffffff;
+  switch (w >>> 24) {
+    case T_F64:
+      return readF64(u8, p);
+    case T_STRING:
+      return decodeString(u8, p, n, true);
+    case T_WTF8:
+      return decodeString(u8, p, n, false);
+    case T_TRUE:
+      return true;
+    case T_FALSE:
+      return false;
+    case T_NULL:
+      return null;
+    case T_UNDEFINED:
+      return undefined;
+    case T_BIGINT:
+      return hexToBigint(decodeAscii(u8, p, n));
+    case T_BYTES:
+      return u8.slice(p, p + n);
+    default:
+      return packr.unpack(u8.slice(p, p + n));
+  }
+}

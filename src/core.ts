@@ -1,0 +1,64 @@
+/**
+ * Loading the Wasm core: one compiled module per JS realm, one instance per
+ * ShardedMap instance (the instance's globals and data segments are its
+ * own; all shared state is in the memory).
+ */
+import wasmBytes from '../build/core.wasm';
+import { ErrorCode, ShardedMapError } from './errors';
+
+/** The core's exports (see assembly/index.ts). All return i32 status codes
+ *  from assembly/shared.ts unless said otherwise. */
+export interface CoreExports {
+  init(
+    shardBits: number, maxOwners: number, seedLo: number, seedHi: number, idLo: number, idHi: number,
+    maxKey: number, maxValue: number, perShard: number, maxPages: number,
+  ): number;
+  check(idLo: number, idHi: number): number;
+  attach(): number;
+  detach(owner: number): number;
+  scratchOf(owner: number): number;
+  shardCount(): number;
+  maxKeyBytes(): number;
+  maxValueBytes(): number;
+  valueOffset(): number;
+  auxOffset(): number;
+  allocLockAddress(): number;
+  shardsAddress(): number;
+  shardHeaderBytes(): number;
+  shardLockOffset(): number;
+  size(): number;
+  usedBytes(): number;
+  committedBytes(): number;
+  get(owner: number, klen: number): number;
+  contains(owner: number, klen: number): number;
+  write(owner: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
+  clearShard(owner: number, shard: number): number;
+  lockShard(owner: number, shard: number): number;
+  unlockShard(owner: number, shard: number): number;
+  next(owner: number, shard: number, cursor: number): number;
+}
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+/** The compiled core (compiled once per realm). */
+export function coreModule(): Promise<WebAssembly.Module> {
+  compiled ??= WebAssembly.compile(wasmBytes);
+  return compiled;
+}
+
+/** Instantiate the core over `memory`. */
+export async function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<CoreExports> {
+  const abort = (msg: number, file: number, line: number, col: number): never => {
+    const text = (p: number): string => {
+      if (!p) return '?';
+      const u8 = new Uint8Array(memory.buffer);
+      const n = new Uint32Array(memory.buffer, p - 4, 1)[0]! >>> 1;
+      let s = '';
+      for (let i = 0; i < n; i++) s += String.fromCharCode(u8[p + 2 * i]! | (u8[p + 2 * i + 1]! << 8));
+      return s;
+    };
+    throw new ShardedMapError(ErrorCode.INTERNAL, `core abort: ${text(msg)} at ${text(file)}:${line}:${col}`);
+  };
+  const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
+  return instance.exports as unknown as CoreExports;
+}

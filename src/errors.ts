@@ -1,0 +1,86 @@
+/**
+ * Errors a user can catch. Each has a stable `code`; each extends the
+ * built-in class that fits (TypeError for a wrong type, RangeError for a
+ * limit), so `instanceof RangeError` works as well as checking `code`.
+ */
+
+/** Error codes, stable across versions. */
+export const ErrorCode = {
+  /** A key is not a string, number, bigint or Uint8Array. */
+  KEY_TYPE: 'ERR_SHARDEDMAP_KEY_TYPE',
+  /** A value cannot be stored (function, symbol, cycle...). */
+  VALUE_TYPE: 'ERR_SHARDEDMAP_VALUE_TYPE',
+  /** A stored value is not a number (loadNumber). */
+  NOT_A_NUMBER: 'ERR_SHARDEDMAP_NOT_A_NUMBER',
+  /** An encoded key is longer than `maxKeyBytes`. */
+  KEY_TOO_LARGE: 'ERR_SHARDEDMAP_KEY_TOO_LARGE',
+  /** An encoded value is longer than `maxValueBytes`. */
+  VALUE_TOO_LARGE: 'ERR_SHARDEDMAP_VALUE_TOO_LARGE',
+  /** The shared memory reached `maxMemory`; the map is unchanged. */
+  MEMORY_FULL: 'ERR_SHARDEDMAP_MEMORY_FULL',
+  /** `maxWorkers` instances are attached already. */
+  TOO_MANY_WORKERS: 'ERR_SHARDEDMAP_TOO_MANY_WORKERS',
+  /** An option is missing, of the wrong type or out of range. */
+  INVALID_OPTION: 'ERR_SHARDEDMAP_INVALID_OPTION',
+  /** `attach` was given something that is not a handle of a live map. */
+  BAD_HANDLE: 'ERR_SHARDEDMAP_BAD_HANDLE',
+  /** The handle was made by a build with another memory layout. */
+  LAYOUT_VERSION: 'ERR_SHARDEDMAP_LAYOUT_VERSION',
+  /** The instance was closed; attach again to use the map. */
+  CLOSED: 'ERR_SHARDEDMAP_CLOSED',
+  /** A shard stayed locked longer than `lockTimeout`. */
+  LOCK_TIMEOUT: 'ERR_SHARDEDMAP_LOCK_TIMEOUT',
+  /** The core reported an impossible state: a bug, please report it. */
+  INTERNAL: 'ERR_SHARDEDMAP_INTERNAL',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** A key or value of a type the map cannot hold. */
+export class ShardedMapTypeError extends TypeError {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string) {
+    super(message);
+    this.name = 'ShardedMapTypeError';
+    this.code = code;
+  }
+}
+
+/** A limit was reached: key or value size, memory, attached workers, or an
+ *  option out of range. The map is unchanged. */
+export class ShardedMapRangeError extends RangeError {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string) {
+    super(message);
+    this.name = 'ShardedMapRangeError';
+    this.code = code;
+  }
+}
+
+/** Any other failure: closed instance, bad handle, internal error. */
+export class ShardedMapError extends Error {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string) {
+    super(message);
+    this.name = 'ShardedMapError';
+    this.code = code;
+  }
+}
+
+/** A shard (or the allocator) stayed locked past `lockTimeout` ms. */
+export class LockTimeoutError extends ShardedMapError {
+  /** Index of the shard, or -1 for the memory allocator. */
+  readonly shard: number;
+  /** Owner id holding the lock (see `ShardedMap.owner`). */
+  readonly owner: number;
+  constructor(shard: number, owner: number, ms: number) {
+    super(
+      ErrorCode.LOCK_TIMEOUT,
+      `${shard < 0 ? 'the allocator' : `shard ${shard}`} is still locked by owner ${owner} after ${ms} ms; ` +
+        'if that owner died, release it with map.release(owner)',
+    );
+    this.name = 'LockTimeoutError';
+    this.shard = shard;
+    this.owner = owner;
+  }
+}

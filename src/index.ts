@@ -1,0 +1,7 @@
+export { ShardedMap } from './map';
+export type { ShardedMapHandle, LoadResult, SwapResult, Key } from './map';
+export type { CreateOptions, AttachOptions } from './options';
+export {
+  ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,
+} from './errors';
+export type { ErrorCodeValue } from './errors';

@@ -1,0 +1,554 @@
+/**
+ * ShardedMap: the facade over the Wasm core. One instance per agent (the main
+ * thread or a worker); every instance attached to the same handle sees the
+ * same table, with no copying and no messages.
+ */
+import {
+  LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
+  ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE,
+  OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY,
+  LOCK_CONTENDED,
+} from '../assembly/shared';
+import { coreModule, instantiate, type CoreExports } from './core';
+import { encodeKey, decodeKey, encodeValue, decodeValue, type Key } from './codec';
+import {
+  ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError,
+} from './errors';
+import {
+  resolveCreateOptions, resolveAttachOptions, type CreateOptions, type AttachOptions,
+} from './options';
+import { canBlock, randomU32, now } from './platform';
+
+const PAGE = 65536;
+/** Longest single Atomics.wait while a lock is held: short enough to notice
+ *  the deadline and a missed wake-up, long enough to cost nothing. */
+const WAIT_SLICE_MS = 50;
+
+/**
+ * What `attach` needs: a plain, structured-cloneable object. Post it to a
+ * worker (`workerData`, `postMessage`) and call `ShardedMap.attach` there.
+ */
+export interface ShardedMapHandle {
+  /** The shared memory holding the whole map. */
+  readonly memory: WebAssembly.Memory;
+  /** The map's random id, as two uint32 (low, high). */
+  readonly mapId: readonly [number, number];
+  /** Memory layout version of the build that created the map. */
+  readonly layoutVersion: number;
+}
+
+/** Result of `loadOrStore` and `loadAndDelete`. */
+export interface LoadResult<V> {
+  value: V | undefined;
+  loaded: boolean;
+}
+
+/** Result of `swap`. */
+export interface SwapResult<V> {
+  previous: V | undefined;
+  loaded: boolean;
+}
+
+function closedError(): ShardedMapError {
+  return new ShardedMapError(ErrorCode.CLOSED, 'this ShardedMap instance is closed; attach again to use the map');
+}
+
+function internalError(what: string): ShardedMapError {
+  return new ShardedMapError(ErrorCode.INTERNAL, `the core refused ${what} (a shardedmap bug; please report it)`);
+}
+
+function memoryFull(): ShardedMapRangeError {
+  return new ShardedMapRangeError(
+    ErrorCode.MEMORY_FULL,
+    'the shared memory reached maxMemory; the map is unchanged. Delete entries or create the map with a larger maxMemory',
+  );
+}
+
+const token = Symbol('ShardedMap.internal');
+
+/**
+ * A hash map in shared WebAssembly memory, used at once by many workers.
+ *
+ * Keys: strings (any, lone surrogates included), numbers (SameValueZero:
+ * NaN equals NaN, -0 equals 0; 1 and '1' are different keys), bigints and
+ * Uint8Arrays (by bytes). Values: numbers, strings, booleans, null,
+ * undefined, bigints, Uint8Arrays and msgpack-encodable objects and arrays;
+ * every read returns a fresh copy, compared by content, never by identity.
+ *
+ * Concurrency: every single-key operation is atomic (linearizable): a read
+ * sees a value some store wrote, never a mix. Reads take no lock. `range`
+ * and the iterators are consistent per shard (each shard is copied under
+ * its lock) but not across shards, and visit each key at most once.
+ * Iteration order is hash order, not insertion order.
+ */
+export class ShardedMap<V = unknown> {
+  readonly #x: CoreExports;
+  readonly #memory: WebAssembly.Memory;
+  readonly #mapId: readonly [number, number];
+  readonly #owner: number;
+  readonly #u8: Uint8Array;
+  readonly #i32: Int32Array;
+  readonly #f64: Float64Array;
+  readonly #key: number;
+  readonly #val: number;
+  readonly #aux: number;
+  readonly #busyIdx: number;
+  readonly #maxKey: number;
+  readonly #maxValue: number;
+  readonly #lockTimeout: number;
+  #closed = false;
+
+  /** Use `ShardedMap.create` or `ShardedMap.attach`. */
+  constructor(
+    t: typeof token, x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], owner: number,
+    lockTimeout: number,
+  ) {
+    if (t !== token) throw new TypeError('use ShardedMap.create() or ShardedMap.attach(handle)');
+    this.#x = x;
+    this.#memory = memory;
+    this.#mapId = mapId;
+    this.#owner = owner;
+    // The scratch area and every lock word were allocated before this view
+    // was taken, so it never needs refreshing when the memory grows.
+    const buf = memory.buffer;
+    this.#u8 = new Uint8Array(buf);
+    this.#i32 = new Int32Array(buf);
+    this.#f64 = new Float64Array(buf);
+    const scratch = x.scratchOf(owner);
+    this.#key = scratch + SCRATCH_KEY;
+    this.#val = scratch + x.valueOffset();
+    this.#aux = scratch + x.auxOffset();
+    this.#busyIdx = (scratch + SCRATCH_BUSY) >>> 2;
+    this.#maxKey = x.maxKeyBytes();
+    this.#maxValue = x.maxValueBytes();
+    this.#lockTimeout = lockTimeout;
+  }
+
+  /**
+   * Create a new map in a new shared memory and attach to it.
+   * @throws ShardedMapTypeError / ShardedMapRangeError (code
+   *   `ERR_SHARDEDMAP_INVALID_OPTION`) naming a bad option.
+   */
+  static async create<V = unknown>(options?: CreateOptions): Promise<ShardedMap<V>> {
+    const o = resolveCreateOptions(options);
+    const module = await coreModule();
+    // Room for the core's static data, the header, the owner registry and
+    // the shard headers; the shards' tables are allocated (and the memory
+    // grown) by init itself.
+    const fixed = PAGE + 256 + o.maxWorkers * 16 + o.shards * 128;
+    const initial = Math.ceil(fixed / PAGE) + 1;
+    if (initial > o.maxPages) throw memoryFull();
+    const memory = new WebAssembly.Memory({ initial, maximum: o.maxPages, shared: true });
+    const x = await instantiate(module, memory);
+    const seedLo = o.seed === undefined ? randomU32() : Number(BigInt.asUintN(32, o.seed));
+    const seedHi = o.seed === undefined ? randomU32() : Number(BigInt.asUintN(32, o.seed >> 32n));
+    const mapId: [number, number] = [randomU32(), randomU32()];
+    const st = x.init(
+      Math.log2(o.shards), o.maxWorkers, seedLo, seedHi, mapId[0], mapId[1], o.maxKeyBytes, o.maxValueBytes,
+      Math.ceil(o.initialCapacity / o.shards), o.maxPages,
+    );
+    if (st === ST_FULL) throw memoryFull();
+    if (st !== ST_OK) throw internalError(`init (status ${st})`);
+    return ShardedMap.#open<V>(x, memory, mapId, o.lockTimeout);
+  }
+
+  /**
+   * Attach to a map created elsewhere (usually in another worker) from its
+   * `handle`.
+   * @throws ShardedMapError with code `ERR_SHARDEDMAP_BAD_HANDLE` if `handle`
+   *   is not a live map's handle, `ERR_SHARDEDMAP_LAYOUT_VERSION` if it was
+   *   made by a build with another memory layout.
+   */
+  static async attach<V = unknown>(handle: ShardedMapHandle, options?: AttachOptions): Promise<ShardedMap<V>> {
+    const { lockTimeout } = resolveAttachOptions(options);
+    const bad = (why: string): never => {
+      throw new ShardedMapError(ErrorCode.BAD_HANDLE, `not a ShardedMap handle: ${why}; pass map.handle from ShardedMap.create`);
+    };
+    if (typeof handle !== 'object' || handle === null) bad('expected an object');
+    if (!(handle.memory instanceof WebAssembly.Memory)) bad('memory is not a WebAssembly.Memory');
+    if (!(handle.memory.buffer instanceof SharedArrayBuffer)) bad('memory is not shared');
+    const id = handle.mapId;
+    if (!Array.isArray(id) || id.length !== 2 || !id.every((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32)) {
+      bad('mapId is not two uint32');
+    }
+    if (handle.layoutVersion !== LAYOUT_VERSION) {
+      throw new ShardedMapError(
+        ErrorCode.LAYOUT_VERSION,
+        `the map was created with memory layout ${String(handle.layoutVersion)}, this build reads layout ${LAYOUT_VERSION}; use the same shardedmap version in every worker`,
+      );
+    }
+    const x = await instantiate(await coreModule(), handle.memory);
+    const st = x.check(id[0], id[1]);
+    if (st === ST_BAD_LAYOUT) bad(`its memory holds no map of layout ${LAYOUT_VERSION}`);
+    if (st !== ST_OK) bad('its memory belongs to another map (mapId differs)');
+    return ShardedMap.#open<V>(x, handle.memory, [id[0], id[1]], lockTimeout);
+  }
+
+  static #open<V>(x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], lockTimeout: number): ShardedMap<V> {
+    const deadline = now() + lockTimeout;
+    for (;;) {
+      const owner = x.attach();
+      if (owner > 0) return new ShardedMap<V>(token, x, memory, mapId, owner, lockTimeout);
+      if (owner === ST_NO_OWNER) {
+        throw new ShardedMapRangeError(
+          ErrorCode.TOO_MANY_WORKERS,
+          'maxWorkers instances are attached already; close() unused ones or create the map with a larger maxWorkers',
+        );
+      }
+      if (owner === ST_FULL) throw memoryFull();
+      if (owner !== ST_BUSY) throw internalError(`attach (status ${owner})`);
+      // The allocator is busy: wait on its lock word.
+      const i32 = new Int32Array(memory.buffer);
+      waitWord(i32, x.allocLockAddress() >>> 2, deadline, () => new LockTimeoutError(-1, 0, lockTimeout));
+    }
+  }
+
+  /** A plain object to pass to workers, for `ShardedMap.attach`. */
+  get handle(): ShardedMapHandle {
+    return { memory: this.#memory, mapId: this.#mapId, layoutVersion: LAYOUT_VERSION };
+  }
+
+  /** This instance's owner id (what a lock word holds while it writes). */
+  get owner(): number {
+    return this.#owner;
+  }
+
+  /** Number of entries in the whole map, O(1). */
+  get size(): number {
+    this.#alive();
+    return this.#x.size();
+  }
+
+  /** Bytes of shared memory the map holds now (header, tables, scratch). */
+  get memoryBytes(): number {
+    this.#alive();
+    return this.#x.committedBytes();
+  }
+
+  /** Bytes of that memory in use (the rest is free for reuse). */
+  get usedBytes(): number {
+    this.#alive();
+    return this.#x.usedBytes();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'ShardedMap';
+  }
+
+  // ---- reads -------------------------------------------------------------------
+
+  /** The value stored for `key`, or undefined. */
+  load(key: Key): V | undefined {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    let w = this.#x.get(this.#owner, klen);
+    if (w < 0) {
+      if (w === ST_NOT_FOUND) return undefined;
+      w = this.#readSlow(w, klen, true);
+      if (w === ST_NOT_FOUND) return undefined;
+    }
+    return decodeValue(this.#u8, this.#aux, w) as V;
+  }
+
+  /**
+   * The number stored for `key`; `fallback` if the key is absent. Allocates
+   * nothing (unlike `load`, whose number | undefined result V8 boxes).
+   * @throws ShardedMapTypeError (`ERR_SHARDEDMAP_NOT_A_NUMBER`) if the
+   *   stored value is not a number.
+   */
+  loadNumber(key: Key, fallback = NaN): number {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    let w = this.#x.get(this.#owner, klen);
+    if (w < 0) {
+      if (w === ST_NOT_FOUND) return fallback;
+      w = this.#readSlow(w, klen, true);
+      if (w === ST_NOT_FOUND) return fallback;
+    }
+    if (w >>> 24 !== T_F64) {
+      throw new ShardedMapTypeError(ErrorCode.NOT_A_NUMBER, 'loadNumber: the value stored for this key is not a number; use load()');
+    }
+    return this.#f64[this.#aux >>> 3]!;
+  }
+
+  /** Is `key` present? */
+  has(key: Key): boolean {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    let w = this.#x.contains(this.#owner, klen);
+    if (w === ST_BUSY || w === ST_BAD_ARG) w = this.#readSlow(w, klen, false);
+    return w > 0;
+  }
+
+  /** `Map#get`: the same as `load`. */
+  get(key: Key): V | undefined {
+    return this.load(key);
+  }
+
+  // ---- writes ------------------------------------------------------------------
+
+  /** Store `value` for `key`. */
+  store(key: Key, value: V): void {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
+    this.#write(OP_STORE, klen, word, 0);
+  }
+
+  /** Store a number for `key`; allocates nothing. */
+  storeNumber(key: Key, value: number): void {
+    if (typeof value !== 'number') {
+      throw new ShardedMapTypeError(ErrorCode.VALUE_TYPE, `storeNumber: the value must be a number, not a ${typeof value}`);
+    }
+    this.store(key, value as V);
+  }
+
+  /** `Map#set`: the same as `store`; returns the map. */
+  set(key: Key, value: V): this {
+    this.store(key, value);
+    return this;
+  }
+
+  /**
+   * If `key` is present, its value (`loaded: true`); otherwise stores
+   * `value` and returns it (`loaded: false`). Atomic.
+   */
+  loadOrStore(key: Key, value: V): LoadResult<V> {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
+    const st = this.#write(OP_LOAD_OR_STORE, klen, word, 0);
+    if (st > 0) return { value: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
+    return { value, loaded: false };
+  }
+
+  /** Delete `key`, returning the value it had (`loaded: true`) if present. */
+  loadAndDelete(key: Key): LoadResult<V> {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    const st = this.#write(OP_LOAD_AND_DELETE, klen, 0, 0);
+    if (st > 0) return { value: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
+    return { value: undefined, loaded: false };
+  }
+
+  /** Store `value` for `key`, returning the previous value if there was one. */
+  swap(key: Key, value: V): SwapResult<V> {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
+    const st = this.#write(OP_SWAP, klen, word, 0);
+    if (st > 0) return { previous: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
+    return { previous: undefined, loaded: false };
+  }
+
+  /**
+   * Store `next` for `key` if its value equals `expected` by content (same
+   * type and encoded bytes: numbers by bits, so NaN equals NaN and -0 differs
+   * from 0; objects by their msgpack encoding, so key order matters).
+   * False if the key is absent or the value differs. Atomic.
+   */
+  compareAndSwap(key: Key, expected: V, next: V): boolean {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    const word = encodeValue(next, this.#u8, this.#val, this.#maxValue);
+    const eword = encodeValue(expected, this.#u8, this.#aux, this.#maxValue);
+    return this.#write(OP_CAS, klen, word, eword) === ST_OK;
+  }
+
+  /** Delete `key` if its value equals `expected` (as in compareAndSwap). */
+  compareAndDelete(key: Key, expected: V): boolean {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    const eword = encodeValue(expected, this.#u8, this.#aux, this.#maxValue);
+    return this.#write(OP_CAD, klen, 0, eword) === ST_OK;
+  }
+
+  /** Delete `key`; true if it was present. */
+  delete(key: Key): boolean {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    return this.#write(OP_DELETE, klen, 0, 0) === ST_OK;
+  }
+
+  /** Delete every entry, shard by shard (each shard atomically), and give
+   *  the shards' memory back for reuse. */
+  clear(): void {
+    this.#alive();
+    const n = this.#x.shardCount();
+    for (let s = 0; s < n; s++) {
+      let st = this.#x.clearShard(this.#owner, s);
+      if (st === ST_BUSY) {
+        const deadline = now() + this.#lockTimeout;
+        while (st === ST_BUSY) {
+          this.#waitBusy(deadline);
+          st = this.#x.clearShard(this.#owner, s);
+        }
+      }
+      if (st !== ST_OK) throw internalError(`clear (status ${st})`);
+    }
+  }
+
+  // ---- iteration -------------------------------------------------------------
+
+  /**
+   * Call `fn(key, value)` for each entry until it returns `false` (Go's
+   * `sync.Map.Range`). Each shard is copied under its lock, so what `fn`
+   * sees of one shard is a consistent snapshot; other shards may change
+   * meanwhile. `fn` may read and write the map.
+   */
+  range(fn: (key: Key, value: V) => boolean | void): void {
+    this.#alive();
+    const n = this.#x.shardCount();
+    const buf: unknown[] = [];
+    for (let s = 0; s < n; s++) {
+      buf.length = 0;
+      this.#snapshot(s, buf);
+      for (let i = 0; i < buf.length; i += 2) {
+        if (fn(buf[i] as Key, buf[i + 1] as V) === false) return;
+      }
+    }
+  }
+
+  /** `Map#forEach`: `fn(value, key, map)` for each entry (see `range`). */
+  forEach(fn: (value: V, key: Key, map: this) => void, thisArg?: unknown): void {
+    this.range((k, v) => {
+      fn.call(thisArg, v, k, this);
+    });
+  }
+
+  /** Entries, shard by shard (see `range`); hash order. */
+  *entries(): IterableIterator<[Key, V]> {
+    this.#alive();
+    const n = this.#x.shardCount();
+    const buf: unknown[] = [];
+    for (let s = 0; s < n; s++) {
+      buf.length = 0;
+      this.#alive();
+      this.#snapshot(s, buf);
+      for (let i = 0; i < buf.length; i += 2) yield [buf[i] as Key, buf[i + 1] as V];
+    }
+  }
+
+  *keys(): IterableIterator<Key> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): IterableIterator<[Key, V]> {
+    return this.entries();
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------
+
+  /**
+   * Detach this instance: its owner slot and scratch area are freed. The map
+   * lives on for other instances. Every later call on this instance throws
+   * `ERR_SHARDEDMAP_CLOSED`. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    const deadline = now() + this.#lockTimeout;
+    for (;;) {
+      const st = this.#x.detach(this.#owner);
+      if (st === ST_OK) break;
+      if (st !== ST_BUSY) throw internalError(`detach (status ${st})`);
+      waitWord(this.#i32, this.#x.allocLockAddress() >>> 2, deadline, () => new LockTimeoutError(-1, 0, this.#lockTimeout));
+    }
+    this.#closed = true;
+  }
+
+  // ---- internals -------------------------------------------------------------
+
+  #alive(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  /** A write op with retries while busy; maps FULL and BAD_ARG to errors. */
+  #write(op: number, klen: number, word: number, eword: number): number {
+    let st = this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword);
+    if (st === ST_BUSY) {
+      const deadline = now() + this.#lockTimeout;
+      while (st === ST_BUSY) {
+        this.#waitBusy(deadline);
+        st = this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword);
+      }
+    }
+    if (st >= ST_MISMATCH) return st;
+    if (st === ST_FULL) throw memoryFull();
+    throw internalError(`write op ${op} (status ${st})`);
+  }
+
+  /** A read that fell back to the lock and found it taken: wait, retry. */
+  #readSlow(st: number, klen: number, copy: boolean): number {
+    const deadline = now() + this.#lockTimeout;
+    while (st === ST_BUSY) {
+      this.#waitBusy(deadline);
+      st = copy ? this.#x.get(this.#owner, klen) : this.#x.contains(this.#owner, klen);
+    }
+    if (st === ST_BAD_ARG) throw internalError('a read');
+    return st;
+  }
+
+  /** Copy one shard's entries (decoded) into `out` as key, value, ... */
+  #snapshot(shard: number, out: unknown[]): void {
+    let st = this.#x.lockShard(this.#owner, shard);
+    if (st === ST_BUSY) {
+      const deadline = now() + this.#lockTimeout;
+      while (st === ST_BUSY) {
+        this.#waitBusy(deadline);
+        st = this.#x.lockShard(this.#owner, shard);
+      }
+    }
+    if (st !== ST_OK) throw internalError(`lockShard (status ${st})`);
+    try {
+      const u8 = this.#u8;
+      const i32 = this.#i32;
+      const base = (this.#key - SCRATCH_KEY) >>> 2;
+      for (let c = this.#x.next(this.#owner, shard, 0); c > 0; c = this.#x.next(this.#owner, shard, c)) {
+        out.push(decodeKey(u8, this.#key, i32[base + (SCRATCH_KLEN >>> 2)]!));
+        out.push(decodeValue(u8, this.#aux, i32[base + (SCRATCH_WORD >>> 2)]!));
+      }
+    } finally {
+      this.#x.unlockShard(this.#owner, shard);
+    }
+  }
+
+  /** Sleep until the lock word named in scratch word 0 changes (or the
+   *  deadline passes: LockTimeoutError). */
+  #waitBusy(deadline: number): void {
+    const addr = this.#i32[this.#busyIdx]!;
+    waitWord(this.#i32, addr >>> 2, deadline, (owner) => new LockTimeoutError(this.#shardOfLock(addr), owner, this.#lockTimeout));
+  }
+
+  #shardOfLock(addr: number): number {
+    if (addr === this.#x.allocLockAddress()) return -1;
+    return (addr - this.#x.shardsAddress() - this.#x.shardLockOffset()) / this.#x.shardHeaderBytes();
+  }
+}
+
+/**
+ * Wait while the lock word at i32[idx] is held: mark it contended so the
+ * releaser notifies, then Atomics.wait (or spin where blocking is not
+ * allowed). Returns when the word changed or was free; throws at deadline.
+ */
+function waitWord(i32: Int32Array, idx: number, deadline: number, timeout: (owner: number) => Error): void {
+  const v = Atomics.load(i32, idx);
+  if (v === 0) return;
+  const t = now();
+  if (t >= deadline) throw timeout(v & ~LOCK_CONTENDED);
+  const marked = v | LOCK_CONTENDED;
+  if (v !== marked && Atomics.compareExchange(i32, idx, v, marked) !== v) return;
+  if (canBlock) {
+    Atomics.wait(i32, idx, marked, Math.min(deadline - t, WAIT_SLICE_MS));
+  } else {
+    const until = Math.min(deadline, t + WAIT_SLICE_MS);
+    while (Atomics.load(i32, idx) === marked && now() < until) {
+      /* spin: this thread may not block */
+    }
+  }
+}
+
+export type { Key };

@@ -1,0 +1,136 @@
+/** Options of `ShardedMap.create` and `ShardedMap.attach`, their defaults
+ *  and their eager validation. */
+import { MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS } from '../assembly/shared';
+import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors';
+
+const PAGE = 65536;
+
+/** Options of `ShardedMap.create`. Every one is optional. */
+export interface CreateOptions {
+  /**
+   * Number of shards: a power of two from 1 to 4096. Each shard has its own
+   * write lock and seqlock, so more shards mean fewer writers in each
+   * other's way; each costs 128 bytes plus one small table (~1 KiB).
+   * @default 256 (the count of the Go design this map comes from)
+   */
+  shards?: number;
+  /**
+   * Entries to make room for up front, spread evenly over the shards, so a
+   * map filled to this size does not resize. The map grows past it anyway.
+   * @default 0 (each shard starts with 12 slots)
+   */
+  initialCapacity?: number;
+  /**
+   * Longest encoded key in bytes: one type byte, then the key's bytes
+   * (UTF-8 for strings, 8 for numbers). From 2 to 65535. A longer key throws
+   * a `ShardedMapRangeError` with code `ERR_SHARDEDMAP_KEY_TOO_LARGE`.
+   * @default 1024
+   */
+  maxKeyBytes?: number;
+  /**
+   * Longest encoded value in bytes (UTF-8 for strings, 8 for numbers,
+   * msgpack for objects). From 8 to 16777215. Each attached instance reserves
+   * twice this much shared memory as its scratch area.
+   * @default 1048576 (1 MiB)
+   */
+  maxValueBytes?: number;
+  /**
+   * Most bytes of shared memory the map may use; the memory starts small and
+   * grows on demand up to here. A store that would need more throws a
+   * `ShardedMapRangeError` with code `ERR_SHARDEDMAP_MEMORY_FULL` and leaves
+   * the map unchanged. From 1 MiB to 4 GiB - 64 KiB; rounded up to 64 KiB.
+   * Engines reserve (not commit) this much address space.
+   * @default 1073741824 (1 GiB)
+   */
+  maxMemory?: number;
+  /**
+   * Most instances attached at once (the creator counts); each holds an
+   * owner id and a scratch area until `close()`. From 1 to 4096.
+   * @default 64
+   */
+  maxWorkers?: number;
+  /**
+   * Milliseconds a call waits for a locked shard before throwing a
+   * `LockTimeoutError` (a worker that died holding a lock would otherwise
+   * hang every other). Per instance. `Infinity` waits forever.
+   * @default 5000
+   */
+  lockTimeout?: number;
+  /**
+   * The 64-bit hash seed. Random by default, which is what protects the map
+   * from keys crafted to collide; set it only to reproduce a layout in tests.
+   */
+  seed?: bigint;
+}
+
+/** Options of `ShardedMap.attach`. */
+export interface AttachOptions {
+  /** See `CreateOptions.lockTimeout`. @default 5000 */
+  lockTimeout?: number;
+}
+
+export interface ResolvedCreateOptions {
+  shards: number;
+  initialCapacity: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  maxPages: number;
+  maxWorkers: number;
+  lockTimeout: number;
+  seed: bigint | undefined;
+}
+
+function invalid(kind: 'type' | 'range', message: string): never {
+  if (kind === 'type') throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, message);
+  throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, message);
+}
+
+function integer(options: Record<string, unknown>, name: string, dflt: number, min: number, max: number): number {
+  const v = options[name];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v)) invalid('type', `${name} option must be an integer, got ${String(v)}`);
+  if (v < min || v > max) invalid('range', `${name} option must be from ${min} to ${max}, got ${v}`);
+  return v;
+}
+
+function checkObject(options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) invalid('type', 'options must be an object');
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) invalid('type', `unknown option ${k}; known options: ${known.join(', ')}`);
+  }
+  return options as Record<string, unknown>;
+}
+
+export function lockTimeoutOption(options: Record<string, unknown>): number {
+  const v = options.lockTimeout;
+  if (v === undefined) return 5000;
+  if (typeof v !== 'number' || Number.isNaN(v)) invalid('type', `lockTimeout option must be a number of milliseconds, got ${String(v)}`);
+  if (v < 0) invalid('range', `lockTimeout option must be >= 0, got ${v}`);
+  return v;
+}
+
+export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
+  const o = checkObject(raw, [
+    'shards', 'initialCapacity', 'maxKeyBytes', 'maxValueBytes', 'maxMemory', 'maxWorkers', 'lockTimeout', 'seed',
+  ]);
+  const shards = integer(o, 'shards', 256, 1, MAX_SHARDS);
+  if ((shards & (shards - 1)) !== 0) invalid('range', `shards option must be a power of two, got ${shards}`);
+  const maxMemory = integer(o, 'maxMemory', 1 << 30, 1 << 20, 65535 * PAGE);
+  if (o.seed !== undefined && typeof o.seed !== 'bigint') invalid('type', 'seed option must be a bigint');
+  return {
+    shards,
+    initialCapacity: integer(o, 'initialCapacity', 0, 0, 2 ** 31),
+    maxKeyBytes: integer(o, 'maxKeyBytes', 1024, 2, MAX_KEY_BYTES_LIMIT),
+    maxValueBytes: integer(o, 'maxValueBytes', 1 << 20, 8, MAX_VALUE_BYTES_LIMIT),
+    maxPages: Math.ceil(maxMemory / PAGE),
+    maxWorkers: integer(o, 'maxWorkers', 64, 1, MAX_OWNERS),
+    lockTimeout: lockTimeoutOption(o),
+    seed: o.seed as bigint | undefined,
+  };
+}
+
+export function resolveAttachOptions(raw: unknown): { lockTimeout: number } {
+  const o = checkObject(raw, ['lockTimeout']);
+  return { lockTimeout: lockTimeoutOption(o) };
+}
