@@ -12,6 +12,7 @@ import {
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
   SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES,
   GROUP_SLOTS, GROUP_SHIFT, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
+  VLEN_MASK, valueOffset as entryValueOffset,
 } from "./layout";
 import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG,
@@ -381,4 +382,34 @@ export function next(owner: u32, shard: u32, cursor: u32): i32 {
     scratch + SCRATCH_KLEN, scratch + SCRATCH_WORD,
   );
   return r < 0 ? ST_NOT_FOUND : r;
+}
+
+// ---- test-only door ---------------------------------------------------------------
+
+/** TEST ONLY (the torn-read detector's control): overwrite the value bytes
+ *  of an existing key in place with `byte`, half at a time. protect = 1
+ *  takes the lock and brackets the writes with the seqlock as every real
+ *  write does; protect = 0 does neither, which readers must be able to see
+ *  as torn values. ST_OK, ST_NOT_FOUND, ST_BUSY, ST_BAD_ARG. */
+export function testOverwrite(owner: u32, klen: u32, byte: u32, protect: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, owner);
+  if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return ST_BAD_ARG;
+  const key = scratch + SCRATCH_KEY;
+  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
+  const sh = shardOf(hdr, h);
+  if (protect != 0 && !tryLock(sh + SH_LOCK, owner)) return busy(scratch, sh + SH_LOCK);
+  const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
+  if (ref != 0) {
+    const e = refEntry(ref);
+    const vlen = load<u32>(e) & VLEN_MASK;
+    const v = <usize>e + entryValueOffset(klen);
+    if (protect != 0) seqBegin(sh);
+    memory.fill(v, <u8>byte, vlen >>> 1);
+    for (let i = 0; i < 64; i++) atomic.load<u32>(sh); // widen the window
+    memory.fill(v + (vlen >>> 1), <u8>byte, vlen - (vlen >>> 1));
+    if (protect != 0) seqEnd(sh);
+  }
+  if (protect != 0) unlock(sh + SH_LOCK);
+  return ref != 0 ? ST_OK : ST_NOT_FOUND;
 }

@@ -6,8 +6,10 @@ import { rmSync } from 'node:fs';
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: ['src/index.ts'],
-  outfile: 'dist/index.js',
+  entryPoints: ['src/index.ts', 'src/internals.ts'],
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]',
   bundle: true,
   format: 'esm',
   platform: 'neutral',

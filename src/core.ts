@@ -36,6 +36,8 @@ export interface CoreExports {
   lockShard(owner: number, shard: number): number;
   unlockShard(owner: number, shard: number): number;
   next(owner: number, shard: number, cursor: number): number;
+  /** Test only: see assembly/index.ts. */
+  testOverwrite(owner: number, klen: number, byte: number, protect: number): number;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;

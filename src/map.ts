@@ -66,6 +66,17 @@ function memoryFull(): ShardedMapRangeError {
 
 const token = Symbol('ShardedMap.internal');
 
+/** TEST ONLY: what `internalsOf` exposes (see src/internals.ts). */
+export interface Internals {
+  core: CoreExports;
+  owner: number;
+  /** Encode a key into the scratch area; returns its length. */
+  encodeKey(key: Key): number;
+}
+
+/** TEST ONLY: set by ShardedMap's static block. */
+export let internalsOf: (map: ShardedMap<unknown>) => Internals;
+
 /**
  * A hash map in shared WebAssembly memory, used at once by many workers.
  *
@@ -97,6 +108,14 @@ export class ShardedMap<V = unknown> {
   readonly #maxValue: number;
   readonly #lockTimeout: number;
   #closed = false;
+
+  static {
+    internalsOf = (m) => ({
+      core: m.#x,
+      owner: m.#owner,
+      encodeKey: (key: Key) => encodeKey(key, m.#u8, m.#key, m.#maxKey),
+    });
+  }
 
   /** Use `ShardedMap.create` or `ShardedMap.attach`. */
   constructor(
@@ -476,7 +495,7 @@ export class ShardedMap<V = unknown> {
         st = this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword);
       }
     }
-    if (st >= ST_MISMATCH) return st;
+    if (st >= 0 || st === ST_NOT_FOUND || st === ST_MISMATCH) return st;
     if (st === ST_FULL) throw memoryFull();
     throw internalError(`write op ${op} (status ${st})`);
   }

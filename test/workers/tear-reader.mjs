@@ -1,0 +1,22 @@
+// Reads key 'T' until the stop flag rises; a value whose letters are not all
+// the same was torn (read while being written).
+import { parentPort, workerData } from 'node:worker_threads';
+import { ShardedMap } from 'shardedmap';
+
+const { handle, stop } = workerData;
+const map = await ShardedMap.attach(handle);
+let reads = 0;
+let torn = 0;
+while (Atomics.load(stop, 0) === 0) {
+  const v = map.load('T');
+  const c = v.charCodeAt(0);
+  for (let i = 1; i < v.length; i++) {
+    if (v.charCodeAt(i) !== c) {
+      torn++;
+      break;
+    }
+  }
+  reads++;
+}
+map.close();
+parentPort.postMessage({ reads, torn });
