@@ -248,6 +248,7 @@ export function encodeValue(value: unknown, u8: Uint8Array, p: number, max: numb
         u8.set(value, p);
         return (T_BYTES << 24) | value.length;
       }
+      checkEncodable(value, []);
       let bytes: Uint8Array;
       try {
         bytes = packr.pack(value);
@@ -267,6 +268,31 @@ export function encodeValue(value: unknown, u8: Uint8Array, p: number, max: numb
         `a value must be a number, string, boolean, null, undefined, bigint, Uint8Array, object or array, not ${describe(value)}`,
       );
   }
+}
+
+/**
+ * msgpackr silently drops functions nested in objects and overflows the
+ * stack on cycles; refuse both up front, naming the path.
+ */
+function checkEncodable(v: object, path: object[]): void {
+  if (path.includes(v)) {
+    throw new ShardedMapTypeError(ErrorCode.VALUE_TYPE, 'a value must not contain a cycle (an object that contains itself)');
+  }
+  path.push(v);
+  const each = (x: unknown) => {
+    if (typeof x === 'function' || typeof x === 'symbol') {
+      throw new ShardedMapTypeError(
+        ErrorCode.VALUE_TYPE,
+        `a value must not contain a ${typeof x}; store plain data (msgpack would drop it)`,
+      );
+    }
+    if (typeof x === 'object' && x !== null && !ArrayBuffer.isView(x)) checkEncodable(x, path);
+  };
+  if (Array.isArray(v)) v.forEach(each);
+  else if (v instanceof Map) v.forEach((x, k) => (each(k), each(x)));
+  else if (v instanceof Set) v.forEach(each);
+  else for (const k in v) each((v as Record<string, unknown>)[k]);
+  path.pop();
 }
 
 /** Decode a value with header word `w` at u8[p..]; a fresh copy. */

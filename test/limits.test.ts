@@ -22,7 +22,7 @@ describe('wrong types', async () => {
   it('values that cannot be encoded throw a TypeError with a code', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    for (const v of [Symbol('s'), () => 1, cyclic, { s: Symbol('x') }]) {
+    for (const v of [Symbol('s'), () => 1, cyclic, { s: Symbol('x') }, { f() {} }, [1, [() => 2]], { a: { b: cyclic } }]) {
       expect(() => m.store('keep', v)).toThrow(code('ERR_SHARDEDMAP_VALUE_TYPE'));
       expect(() => m.swap('keep', v)).toThrow(TypeError);
       expect(() => m.compareAndSwap('keep', v, 1)).toThrow(TypeError);
