@@ -10,7 +10,7 @@ import {
   HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS, HDR_ALLOC_TOP, HDR_MEM_BYTES, HDR_MAX_PAGES,
   HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK,
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
-  SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES,
+  SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
   GROUP_SLOTS, GROUP_SHIFT, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
   VLEN_MASK, valueOffset as entryValueOffset,
 } from "./layout";
@@ -166,6 +166,9 @@ export function detach(owner: u32): i32 {
   return ST_OK;
 }
 
+/** Does nothing: the benchmark's measure of one JS -> Wasm call. */
+export function nop(): void {}
+
 export function scratchOf(owner: u32): u32 {
   return <u32>ownerScratch(headerBase(), owner);
 }
@@ -208,6 +211,16 @@ export function size(): u32 {
 export function usedBytes(): u32 {
   const hdr = headerBase();
   return allocatedBytes(hdr, 0);
+}
+/** Bytes of all shard regions (tables and heaps): what the entries cost,
+ *  without the header and the scratch areas. Reads racy counters; exact
+ *  when no write is in flight. */
+export function tablesBytes(): u32 {
+  const hdr = headerBase();
+  const n = shardCount();
+  let total: u64 = 0;
+  for (let i: u32 = 0; i < n; i++) total += load<u32>(shardAt(hdr, i), SH_REGION_BYTES);
+  return <u32>min(total, <u64>0xffffffff);
 }
 /** Bytes the memory holds now (all agents see the same). */
 export function committedBytes(): u32 {

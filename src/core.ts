@@ -16,6 +16,7 @@ export interface CoreExports {
   check(idLo: number, idHi: number): number;
   attach(): number;
   detach(owner: number): number;
+  nop(): void;
   scratchOf(owner: number): number;
   shardCount(): number;
   maxKeyBytes(): number;
@@ -28,6 +29,7 @@ export interface CoreExports {
   shardLockOffset(): number;
   size(): number;
   usedBytes(): number;
+  tablesBytes(): number;
   committedBytes(): number;
   get(owner: number, klen: number): number;
   contains(owner: number, klen: number): number;

@@ -1,0 +1,39 @@
+// shardedmap itself. `options` are passed to ShardedMap.create (the harness
+// uses the defaults, and { shards: 1 } for the "one global lock" contestant).
+import { ShardedMap } from 'shardedmap';
+import { internalsOf } from 'shardedmap/internals';
+
+export const kind = 'shared';
+
+/** Main thread: create the map, preload it, say what each worker gets. */
+export async function setup(cell, { keys, value }, options = {}) {
+  const map = await ShardedMap.create(options);
+  const store = typeof value(0) === 'number' ? (k, v) => map.storeNumber(k, v) : (k, v) => map.store(k, v);
+  for (let i = 0; i < keys.length; i++) store(keys[i], value(i));
+  return {
+    // Shard tables and heaps only: the header and scratch areas do not
+    // grow with the entries.
+    bytesPerEntry: internalsOf(map).core.tablesBytes() / keys.length,
+    bytesKind: 'shared',
+    worker: () => ({ data: { handle: map.handle } }),
+    teardown: () => map.close(),
+  };
+}
+
+/** Worker: attach and return the three operations, specialised by value kind. */
+export async function open(data, numeric) {
+  const map = await ShardedMap.attach(data.handle);
+  return numeric
+    ? {
+        load: (k) => map.loadNumber(k, NaN),
+        store: (k, v) => map.storeNumber(k, v),
+        del: (k) => map.delete(k),
+        close: () => map.close(),
+      }
+    : {
+        load: (k) => map.load(k),
+        store: (k, v) => map.store(k, v),
+        del: (k) => map.delete(k),
+        close: () => map.close(),
+      };
+}

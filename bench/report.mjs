@@ -1,0 +1,124 @@
+// Turning results into tables: per cell, ratios of shardedmap against each
+// peer, and the project's targets with the measured value next to each.
+import { fmtCount } from './workloads.mjs';
+
+export function fmtOps(x) {
+  if (!(x > 0)) return '-';
+  if (x >= 1e6) return `${(x / 1e6).toFixed(x >= 1e7 ? 1 : 2)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(x >= 1e4 ? 0 : 1)}k`;
+  return x.toFixed(0);
+}
+
+export function fmtNs(x) {
+  if (!Number.isFinite(x)) return '-';
+  if (x >= 1e6) return `${(x / 1e6).toFixed(1)} ms`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)} µs`;
+  return `${x.toFixed(0)} ns`;
+}
+
+function fmtRatio(x) {
+  if (!Number.isFinite(x)) return '-';
+  return x >= 100 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`;
+}
+
+function cellTitle(c) {
+  const w = `${c.workers} worker${c.workers > 1 ? 's' : ''}`;
+  const writes = c.reads < 100 ? `, ${100 - c.reads}% writes${c.deletes ? ` (${c.deletes * 100}% of them deletes)` : ''}` : '';
+  return `${fmtCount(c.keys)} keys, ${c.reads}% reads${writes}, ${w}, ${c.value} values, ${c.draw} keys`;
+}
+
+function table(header, rows) {
+  const md = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const r of rows) md.push(`| ${r.join(' | ')} |`);
+  return md.join('\n');
+}
+
+/** Per-cell tables (markdown). */
+export function cellTables(results, cells, contestants) {
+  const out = [];
+  for (const c of cells) {
+    const rows = [];
+    for (const k of contestants) {
+      const r = results.find((x) => x.cell === c.id && x.contestant === k.id);
+      if (!r) continue;
+      if (r.error) {
+        rows.push([k.label, `failed: ${r.error}`, '', '', '', '', '', '', '', '', '']);
+        continue;
+      }
+      rows.push([
+        k.label,
+        fmtOps(r.opsPerSec),
+        `±${(r.spread * 50).toFixed(0)}%`,
+        fmtNs(r.p50ns),
+        fmtNs(r.p99ns),
+        fmtNs(r.p999ns),
+        c.reads < 100 ? fmtNs(r.writeP99ns) : '-',
+        `${r.gcEventsPerWindow.toFixed(1)} / ${r.gcMsPerWindow.toFixed(1)} ms`,
+        r.heapMB.toFixed(0),
+        Number.isFinite(r.bytesPerEntry) ? `${r.bytesPerEntry.toFixed(0)} (${r.bytesKind})` : '-',
+        r.visible === null ? 'n/a' : r.visible ? 'yes' : '**no**',
+      ]);
+    }
+    out.push(`#### ${c.id}: ${cellTitle(c)}\n\n` + table(
+      ['contestant', 'ops/s', 'spread', 'load p50', 'load p99', 'load p99.9', 'write p99', 'GC / window', 'heap MB', 'bytes/entry', 'visible'],
+      rows,
+    ));
+  }
+  return out.join('\n\n');
+}
+
+/** shardedmap's ratio against each peer, per cell (markdown). */
+export function ratioTable(results, cells, contestants) {
+  const peers = contestants.filter((k) => k.id !== 'shardedmap');
+  const rows = [];
+  for (const c of cells) {
+    const me = results.find((x) => x.cell === c.id && x.contestant === 'shardedmap');
+    if (!me || me.error) continue;
+    rows.push([c.id, fmtOps(me.opsPerSec), ...peers.map((k) => {
+      const r = results.find((x) => x.cell === c.id && x.contestant === k.id);
+      return r && !r.error ? fmtRatio(me.opsPerSec / r.opsPerSec) : '-';
+    })]);
+  }
+  return table(['cell', 'shardedmap ops/s', ...peers.map((k) => `÷ ${k.id}`)], rows);
+}
+
+/** The targets of the project (issue 3), each with what was measured. */
+export function targets(results, cells) {
+  const get = (cell, who) => results.find((r) => r.cell === cell && r.contestant === who && !r.error);
+  const ratio = (cell, a, b) => {
+    const x = get(cell, a);
+    const y = get(cell, b);
+    return x && y ? x.opsPerSec / y.opsPerSec : NaN;
+  };
+  const cell2w = cells.find((c) => c.keys === 1000 && c.reads === 90 && c.workers === 2 && c.value === 'number')?.id ?? '1K-r90-w2-number';
+  const numericCells = cells.filter((c) => c.value === 'number').map((c) => c.id);
+  const gcs = numericCells.map((id) => get(id, 'shardedmap')).filter(Boolean);
+  const big = get('1M-r100-w1-number', 'shardedmap');
+  const keyBytes = avgKeyBytes(1_000_000);
+  const list = [
+    ['1K keys, 1 worker: load ≥ 0.7× private Map.get', ratio('1K-r100-w1-number', 'shardedmap', 'map'), 0.7, fmtRatio],
+    ['1M keys, 1 worker: load ≥ 1.5× private Map.get', ratio('1M-r100-w1-number', 'shardedmap', 'map'), 1.5, fmtRatio],
+    ['1K keys, 90% reads: 2 workers ≥ 1.8× 1 worker', ratio(cell2w, 'shardedmap', 'shardedmap') && get(cell2w, 'shardedmap') && get('1K-r90-w1-number', 'shardedmap') ? get(cell2w, 'shardedmap').opsPerSec / get('1K-r90-w1-number', 'shardedmap').opsPerSec : NaN, 1.8, fmtRatio],
+    ['vs npm sharedmap (1K, 90% reads, 2 workers) ≥ 30×', ratio(cell2w, 'shardedmap', 'sharedmap'), 30, fmtRatio],
+    ['vs npm lmdb (1K, 90% reads, 2 workers) ≥ 30×', ratio(cell2w, 'shardedmap', 'lmdb'), 30, fmtRatio],
+    ['vs Map behind postMessage (1K, 90% reads, 2 workers) ≥ 1000×', ratio(cell2w, 'shardedmap', 'postmessage'), 1000, fmtRatio],
+    ['p99 load latency, 2 workers, 10% writes ≤ 1 µs', get(cell2w, 'shardedmap')?.p99ns ?? NaN, -1000, fmtNs],
+    ['GC events in workers, numeric values = 0', gcs.length ? Math.max(...gcs.map((r) => r.gcEventsPerWindow)) : NaN, -0, (x) => `${x.toFixed(1)} per window`],
+    [`shared bytes/entry at 1M ≤ key + value + 24 (= ${(keyBytes + 8 + 24).toFixed(1)})`, big ? big.bytesPerEntry : NaN, -(keyBytes + 8 + 24), (x) => `${x.toFixed(1)} B`],
+  ];
+  const rows = list.map(([what, value, goal, fmt]) => {
+    const met = !Number.isFinite(value) ? 'n/a' : goal >= 0 && !Object.is(goal, -0) ? value >= goal : value <= -goal;
+    return [what, Number.isFinite(value) ? fmt(value) : 'not measured', met === 'n/a' ? 'n/a' : met ? 'met' : '**missed**'];
+  });
+  return table(['target', 'measured', ''], rows);
+}
+
+function avgKeyBytes(n) {
+  let s = 0;
+  for (let i = 0; i < n; i += 1) s += 4 + String(i).length;
+  return s / n;
+}
+
+export function microTable(micro) {
+  return table(['operation (1 thread, 1K keys)', 'ns/op'], Object.entries(micro.ns).map(([k, v]) => [k, v.toFixed(1)]));
+}

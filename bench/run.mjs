@@ -1,0 +1,101 @@
+// Runs one cell for one contestant: setup in this thread, N workers on the
+// same operation stream, then aggregates what they measured.
+import { Worker } from 'node:worker_threads';
+import { makeKeys, valueFn } from './workloads.mjs';
+
+/** Median of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * @param contestant one of CONTESTANTS
+ * @param cell one workload cell
+ * @param o { runs, durationMs, warmupMs, sampleEvery, timeoutMs }
+ */
+export async function runCell(contestant, cell, o) {
+  const adapter = await import(`./contestants/${contestant.module}.mjs`);
+  const keys = makeKeys(cell.keys);
+  const value = valueFn(cell.value);
+  const setup = await adapter.setup(cell, { keys, value }, contestant.options);
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const workers = [];
+  const done = [];
+  for (let w = 0; w < cell.workers; w++) {
+    const { data, transfer = [] } = setup.worker(w);
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url), {
+      workerData: {
+        module: contestant.module, cell, data, index: w, gate,
+        runs: o.runs, durationMs: o.durationMs, warmupMs: o.warmupMs, sampleEvery: o.sampleEvery,
+      },
+      transferList: transfer,
+    });
+    workers.push(worker);
+    done.push(
+      new Promise((resolve, reject) => {
+        let msg;
+        worker.once('message', (m) => (msg = m));
+        worker.once('error', reject);
+        worker.once('exit', (code) => (msg ? resolve(msg) : reject(new Error(`worker exited with ${code} and no result`))));
+      }),
+    );
+  }
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${o.timeoutMs} ms`)), o.timeoutMs);
+  });
+  let rs;
+  try {
+    rs = await Promise.race([Promise.all(done), timeout]);
+  } finally {
+    clearTimeout(timer);
+    await Promise.all(workers.map((w) => w.terminate()));
+    await setup.teardown();
+  }
+  return aggregate(contestant, cell, setup, rs, o);
+}
+
+function aggregate(contestant, cell, setup, rs, o) {
+  const perRun = [];
+  for (let r = 0; r < o.runs; r++) {
+    perRun.push(rs.reduce((a, w) => a + (w.runs[r].ops / w.runs[r].ms) * 1000, 0));
+  }
+  const merge = (field) => {
+    const out = new Float64Array(rs.reduce((a, w) => a + w[field].length, 0));
+    let off = 0;
+    for (const w of rs) {
+      out.set(w[field], off);
+      off += w[field].length;
+    }
+    return out.sort();
+  };
+  const merged = merge('samplesMs');
+  const writes = merge('writeSamplesMs');
+  const at = (xs, p) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] * 1e6 : NaN);
+  const pct = (p) => at(merged, p);
+  const gcEvents = rs.reduce((a, w) => a + w.runs.reduce((b, r) => b + r.gcEvents, 0), 0) / o.runs;
+  const gcMs = rs.reduce((a, w) => a + w.runs.reduce((b, r) => b + r.gcMs, 0), 0) / o.runs;
+  const vis = rs.map((w) => w.visible).filter((v) => v !== null);
+  return {
+    contestant: contestant.id,
+    cell: cell.id,
+    opsPerSec: median(perRun),
+    runsOpsPerSec: perRun,
+    spread: (Math.max(...perRun) - Math.min(...perRun)) / median(perRun),
+    p50ns: pct(0.5),
+    p99ns: pct(0.99),
+    p999ns: pct(0.999),
+    latencySamples: merged.length,
+    writeP99ns: at(writes, 0.99),
+    timerNs: median(rs.map((w) => w.timerNs)),
+    gcEventsPerWindow: gcEvents,
+    gcMsPerWindow: gcMs,
+    heapMB: Math.max(...rs.map((w) => w.heapUsed)) / 2 ** 20,
+    rssMB: process.memoryUsage.rss() / 2 ** 20,
+    bytesPerEntry: setup.bytesPerEntry,
+    bytesKind: setup.bytesKind,
+    visible: vis.length ? vis.every(Boolean) : null,
+  };
+}
