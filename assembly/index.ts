@@ -16,7 +16,7 @@ import {
 } from "./layout";
 import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG,
-  ST_BAD_LAYOUT, ST_NO_OWNER, T_UNDEFINED, T_PACKED, OP_STORE, OP_LOAD_OR_STORE,
+  ST_BAD_LAYOUT, ST_NO_OWNER, T_UNDEFINED, T_F64, T_PACKED, OP_STORE, OP_LOAD_OR_STORE,
   OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KLEN,
   SCRATCH_WORD, SCRATCH_FENCE, SCRATCH_KEY, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
   MAX_SHARDS, MAX_OWNERS,
@@ -266,6 +266,19 @@ export function committedBytes(): u32 {
 /** load: the value's header word (bytes in the aux area) or ST_NOT_FOUND. */
 export function get(owner: u32, klen: u32): i32 {
   return read(owner, klen, true);
+}
+
+/** loadNumber's path: the stored f64, or NaN with the status (what `get`
+ *  returns: a header word, ST_NOT_FOUND, ST_BUSY...) in scratch word 2.
+ *  A stored NaN also returns NaN: the caller tells them apart by the word. */
+export function getF64(owner: u32, klen: u32): f64 {
+  const w = read(owner, klen, true);
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, owner);
+  if (scratch == 0) return NaN;
+  store<i32>(scratch, w, SCRATCH_WORD);
+  if (w > 0 && (<u32>w >>> 24) == <u32>T_F64) return load<f64>(scratch + load<u32>(hdr, HDR_AUX_OFF));
+  return NaN;
 }
 
 /** has: 1 if present, ST_NOT_FOUND if not. */

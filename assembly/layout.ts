@@ -89,7 +89,12 @@
  * notifies when it sees that bit.
  *
  * Inside the lock, every change that a reader could see is bracketed by
- * seq += 1 (odd: "changing") and seq += 1 (even again). Readers take no lock
+ * seq += 1 (odd: "changing") and seq += 1 (even again), except the two
+ * that are one aligned store a reader reads with one aligned load: an f64
+ * (or other <= 8-byte value of the same type and length) replaced in place,
+ * and a type-only change of an empty value (true -> null). Those leave the
+ * readers' cache line alone, which is what lets numeric writers and readers
+ * on other cores scale. Readers take no lock
  * and write nothing shared: read seq (retry while odd), load the table word,
  * probe, copy the value into their own scratch, fence, re-read seq; accept
  * the copy only if seq is unchanged. After READ_RETRIES failed tries a

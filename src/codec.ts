@@ -166,6 +166,17 @@ export function encodeKey(key: unknown, u8: Uint8Array, p: number, max: number):
   let q: number;
   if (typeof key === 'string') {
     u8[p] = K_STRING;
+    // Hot path: ASCII that fits, inline; anything else, encodeString.
+    const n = key.length;
+    if (n < max) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = key.charCodeAt(i);
+        if (c >= 0x80) break;
+        u8[p + 1 + i] = c;
+      }
+      if (i === n) return n + 1;
+    }
     q = encodeString(key, u8, p + 1, end);
   } else if (typeof key === 'number') {
     if (max < 9) keyTooLarge(max);

@@ -33,6 +33,7 @@ export interface CoreExports {
   committedBytes(): number;
   get(owner: number, klen: number): number;
   contains(owner: number, klen: number): number;
+  getF64(owner: number, klen: number): number;
   write(owner: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
   clearShard(owner: number, shard: number): number;
   lockShard(owner: number, shard: number): number;

@@ -104,6 +104,7 @@ export class ShardedMap<V = unknown> {
   readonly #val: number;
   readonly #aux: number;
   readonly #busyIdx: number;
+  readonly #wordIdx: number;
   readonly #maxKey: number;
   readonly #maxValue: number;
   readonly #lockTimeout: number;
@@ -138,6 +139,7 @@ export class ShardedMap<V = unknown> {
     this.#val = scratch + x.valueOffset();
     this.#aux = scratch + x.auxOffset();
     this.#busyIdx = (scratch + SCRATCH_BUSY) >>> 2;
+    this.#wordIdx = (scratch + SCRATCH_WORD) >>> 2;
     this.#maxKey = x.maxKeyBytes();
     this.#maxValue = x.maxValueBytes();
     this.#lockTimeout = lockTimeout;
@@ -278,7 +280,10 @@ export class ShardedMap<V = unknown> {
   loadNumber(key: Key, fallback = NaN): number {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let w = this.#x.get(this.#owner, klen);
+    const v = this.#x.getF64(this.#owner, klen);
+    if (v === v) return v;
+    // NaN: a stored NaN, a miss, another type, or busy (see getF64).
+    let w = this.#i32[this.#wordIdx]!;
     if (w < 0) {
       if (w === ST_NOT_FOUND) return fallback;
       w = this.#readSlow(w, klen, true);
