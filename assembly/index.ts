@@ -12,20 +12,21 @@ import {
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
   SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
   GROUP_SLOTS, GROUP_SHIFT, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
-  VLEN_MASK, valueOffset as entryValueOffset,
+  VLEN_MASK, valueOffset as entryValueOffset, GROUP_ADDRS, E_KEY, E_KLEN, entryBytes,
 } from "./layout";
 import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG,
   ST_BAD_LAYOUT, ST_NO_OWNER, T_UNDEFINED, T_F64, T_PACKED, OP_STORE, OP_LOAD_OR_STORE,
   OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KLEN,
   SCRATCH_WORD, SCRATCH_FENCE, SCRATCH_KEY, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
-  MAX_SHARDS, MAX_OWNERS,
+  MAX_SHARDS, MAX_OWNERS, LOCK_CONTENDED, OWNER_ID_BITS, OWNER_ID_MASK, OWNER_GEN_MASK, SCRATCH_TEST,
 } from "./shared";
-import { emptyGroupCtrl } from "./ctrl";
+import { emptyGroupCtrl, matchFull } from "./ctrl";
+import { repairShard, repairAllocator } from "./recover";
 import { hashKey } from "./hash";
 import {
   seqRead, seqBegin, seqEnd, readFence, tableLoad, tableGroups, tableMask, tryLock,
-  unlock, holds,
+  unlock, holds, lockOwner,
 } from "./sync";
 import { allocRegion, freeRegion, allocatedBytes, ALLOC_BUSY, ALLOC_FULL, MAX_PAGES } from "./alloc";
 import {
@@ -42,12 +43,27 @@ const INIT_OWNER: u32 = 1;
 
 // ---- helpers ------------------------------------------------------------------
 
-/** The scratch area of a live owner, or 0 if `owner` is not one. */
+/** The owner id (registry slot + 1, what lock words hold) of a token. */
 // @ts-ignore: decorator
-@inline function ownerScratch(hdr: usize, owner: u32): usize {
-  if (owner - 1 >= load<u32>(hdr, HDR_MAX_OWNERS)) return 0;
-  const slot = <usize>load<u32>(hdr, HDR_OWNERS) + <usize>(owner - 1) * OWN_BYTES;
-  if ((atomic.load<u32>(slot, OWN_STATE) & 1) == 0) return 0;
+@inline function ownerId(token: u32): u32 {
+  return token & OWNER_ID_MASK;
+}
+
+/** The registry slot of owner id `id` (1-based; checked by the caller). */
+// @ts-ignore: decorator
+@inline function ownerSlot(hdr: usize, id: u32): usize {
+  return <usize>load<u32>(hdr, HDR_OWNERS) + <usize>(id - 1) * OWN_BYTES;
+}
+
+/** The scratch area of a live owner token (id and generation both
+ *  current), or 0 if `token` is not one. Hot: every export starts here. */
+// @ts-ignore: decorator
+@inline function ownerScratch(hdr: usize, token: u32): usize {
+  const id = ownerId(token);
+  if (id - 1 >= load<u32>(hdr, HDR_MAX_OWNERS)) return 0;
+  const slot = ownerSlot(hdr, id);
+  const state = atomic.load<u32>(slot, OWN_STATE);
+  if ((state & 1) == 0 || ((state >>> 1) & OWNER_GEN_MASK) != token >>> OWNER_ID_BITS) return 0;
   return load<u32>(slot, OWN_SCRATCH);
 }
 
@@ -133,7 +149,7 @@ export function check(idLo: u32, idHi: u32): i32 {
   return ST_OK;
 }
 
-/** Claim an owner slot and its scratch area. Owner id > 0, or ST_NO_OWNER,
+/** Claim an owner slot and its scratch area. Owner token > 0, or ST_NO_OWNER,
  *  ST_FULL, ST_BUSY (allocator; the busy word is not reported: retry). */
 export function attach(): i32 {
   const hdr = headerBase();
@@ -148,8 +164,10 @@ export function attach(): i32 {
       atomic.store<u32>(slot, s, OWN_STATE);
       return scratch == ALLOC_FULL ? ST_FULL : ST_BUSY;
     }
+    // A reused region holds old bytes: the scratch words must start at 0.
+    memory.fill(scratch, 0, SCRATCH_KEY);
     store<u32>(slot, scratch, OWN_SCRATCH);
-    return <i32>(i + 1);
+    return <i32>((i + 1) | ((((s >>> 1) & OWNER_GEN_MASK)) << OWNER_ID_BITS));
   }
   return ST_NO_OWNER;
 }
@@ -159,8 +177,8 @@ export function detach(owner: u32): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, owner);
   if (scratch == 0) return ST_BAD_ARG;
-  if (!freeRegion(hdr, owner, <u32>scratch, load<u32>(hdr, HDR_SCRATCH_BYTES))) return ST_BUSY;
-  const slot = <usize>load<u32>(hdr, HDR_OWNERS) + <usize>(owner - 1) * OWN_BYTES;
+  if (!freeRegion(hdr, ownerId(owner), <u32>scratch, load<u32>(hdr, HDR_SCRATCH_BYTES))) return ST_BUSY;
+  const slot = ownerSlot(hdr, ownerId(owner));
   // generation << 1 | 1  ->  (generation + 1) << 1: free, next generation.
   atomic.add<u32>(slot, 1, OWN_STATE);
   return ST_OK;
@@ -233,9 +251,10 @@ export function committedBytes(): u32 {
  *  area. Returns the value's header word, ST_NOT_FOUND, ST_BUSY (fell back
  *  to the lock and it is held) or ST_BAD_ARG. Hot path. */
 // @ts-ignore: decorator
-@inline function read(owner: u32, klen: u32, copy: bool): i32 {
+@inline function read(token: u32, klen: u32, copy: bool): i32 {
   const hdr = headerBase();
-  const scratch = ownerScratch(hdr, owner);
+  const scratch = ownerScratch(hdr, token);
+  const owner = ownerId(token);
   if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return ST_BAD_ARG;
   const key = scratch + SCRATCH_KEY;
   const out = scratch + load<u32>(hdr, HDR_AUX_OFF);
@@ -271,10 +290,10 @@ export function get(owner: u32, klen: u32): i32 {
 /** loadNumber's path: the stored f64, or NaN with the status (what `get`
  *  returns: a header word, ST_NOT_FOUND, ST_BUSY...) in scratch word 2.
  *  A stored NaN also returns NaN: the caller tells them apart by the word. */
-export function getF64(owner: u32, klen: u32): f64 {
-  const w = read(owner, klen, true);
+export function getF64(token: u32, klen: u32): f64 {
+  const w = read(token, klen, true);
   const hdr = headerBase();
-  const scratch = ownerScratch(hdr, owner);
+  const scratch = ownerScratch(hdr, token);
   if (scratch == 0) return NaN;
   store<i32>(scratch, w, SCRATCH_WORD);
   if (w > 0 && (<u32>w >>> 24) == <u32>T_F64) return load<f64>(scratch + load<u32>(hdr, HDR_AUX_OFF));
@@ -293,9 +312,10 @@ export function contains(owner: u32, klen: u32): i32 {
  *  expected value (eword = type << 24 | length) in the aux area. Returns
  *  ST_OK, a header word (a previous or loaded value, now in the aux area),
  *  ST_NOT_FOUND, ST_MISMATCH, ST_FULL, ST_BUSY or ST_BAD_ARG. */
-export function write(owner: u32, op: u32, klen: u32, vtype: u32, vlen: u32, eword: u32): i32 {
+export function write(token: u32, op: u32, klen: u32, vtype: u32, vlen: u32, eword: u32): i32 {
   const hdr = headerBase();
-  const scratch = ownerScratch(hdr, owner);
+  const scratch = ownerScratch(hdr, token);
+  const owner = ownerId(token);
   const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
   if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) || op > <u32>OP_CAD) return ST_BAD_ARG;
   const storing = op <= <u32>OP_CAS;
@@ -309,6 +329,8 @@ export function write(owner: u32, op: u32, klen: u32, vtype: u32, vlen: u32, ewo
   const sh = shardOf(hdr, h);
   const lock = sh + SH_LOCK;
   if (!tryLock(lock, owner)) return busy(scratch, lock);
+  const test = load<u32>(scratch, SCRATCH_TEST);
+  if (test != 0) testFault(scratch, test); // TEST ONLY: fail while holding the lock
   freeRetired(hdr, sh, owner); // a region left over when the allocator was busy
   const word = (vtype << 24) | vlen;
   const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
@@ -345,9 +367,10 @@ export function write(owner: u32, op: u32, klen: u32, vtype: u32, vlen: u32, ewo
 }
 
 /** Empty one shard. ST_OK, ST_BUSY or ST_BAD_ARG. */
-export function clearShard(owner: u32, shard: u32): i32 {
+export function clearShard(token: u32, shard: u32): i32 {
   const hdr = headerBase();
-  const scratch = ownerScratch(hdr, owner);
+  const scratch = ownerScratch(hdr, token);
+  const owner = ownerId(token);
   if (scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
   const sh = shardAt(hdr, shard);
   if (!tryLock(sh + SH_LOCK, owner)) return busy(scratch, sh + SH_LOCK);
@@ -376,17 +399,19 @@ export function clearShard(owner: u32, shard: u32): i32 {
 // ---- iteration (a consistent copy of one shard, under its lock) -------------------
 
 /** Take a shard's lock for iteration. ST_OK, ST_BUSY, ST_BAD_ARG. */
-export function lockShard(owner: u32, shard: u32): i32 {
+export function lockShard(token: u32, shard: u32): i32 {
   const hdr = headerBase();
-  const scratch = ownerScratch(hdr, owner);
+  const scratch = ownerScratch(hdr, token);
+  const owner = ownerId(token);
   if (scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
   const sh = shardAt(hdr, shard);
   return tryLock(sh + SH_LOCK, owner) ? ST_OK : busy(scratch, sh + SH_LOCK);
 }
 
-export function unlockShard(owner: u32, shard: u32): i32 {
+export function unlockShard(token: u32, shard: u32): i32 {
   const hdr = headerBase();
-  if (ownerScratch(hdr, owner) == 0 || shard >= shardCount()) return ST_BAD_ARG;
+  if (ownerScratch(hdr, token) == 0 || shard >= shardCount()) return ST_BAD_ARG;
+  const owner = ownerId(token);
   const sh = shardAt(hdr, shard);
   if (!holds(sh + SH_LOCK, owner)) return ST_BAD_ARG;
   unlock(sh + SH_LOCK);
@@ -397,9 +422,10 @@ export function unlockShard(owner: u32, shard: u32): i32 {
  *  area, value to the aux area, key length and header word to scratch words
  *  1 and 2. Returns the next cursor (start at 0), ST_NOT_FOUND at the end,
  *  ST_BAD_ARG if the owner does not hold the shard. */
-export function next(owner: u32, shard: u32, cursor: u32): i32 {
+export function next(token: u32, shard: u32, cursor: u32): i32 {
   const hdr = headerBase();
-  const scratch = ownerScratch(hdr, owner);
+  const scratch = ownerScratch(hdr, token);
+  const owner = ownerId(token);
   if (scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
   const sh = shardAt(hdr, shard);
   if (!holds(sh + SH_LOCK, owner)) return ST_BAD_ARG;
@@ -412,14 +438,23 @@ export function next(owner: u32, shard: u32, cursor: u32): i32 {
 
 // ---- test-only door ---------------------------------------------------------------
 
+/** TEST ONLY: the fault a test asked for in scratch word SCRATCH_TEST
+ *  (1: abort, as a failed internal check would; 2: a Wasm trap). */
+function testFault(scratch: usize, kind: u32): void {
+  store<u32>(scratch, 0, SCRATCH_TEST);
+  if (kind == 1) abort("test-induced abort", "assembly/index.ts", 1, 1);
+  unreachable();
+}
+
 /** TEST ONLY (the torn-read detector's control): overwrite the value bytes
  *  of an existing key in place with `byte`, half at a time. protect = 1
  *  takes the lock and brackets the writes with the seqlock as every real
  *  write does; protect = 0 does neither, which readers must be able to see
  *  as torn values. ST_OK, ST_NOT_FOUND, ST_BUSY, ST_BAD_ARG. */
-export function testOverwrite(owner: u32, klen: u32, byte: u32, protect: u32): i32 {
+export function testOverwrite(token: u32, klen: u32, byte: u32, protect: u32): i32 {
   const hdr = headerBase();
-  const scratch = ownerScratch(hdr, owner);
+  const scratch = ownerScratch(hdr, token);
+  const owner = ownerId(token);
   if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return ST_BAD_ARG;
   const key = scratch + SCRATCH_KEY;
   const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
@@ -438,4 +473,181 @@ export function testOverwrite(owner: u32, klen: u32, byte: u32, protect: u32): i
   }
   if (protect != 0) unlock(sh + SH_LOCK);
   return ref != 0 ? ST_OK : ST_NOT_FOUND;
+}
+
+// ---- recovery (a dead owner, or this owner after a fault) --------------------------
+
+/** Address of the first region: the allocator's lowest address. */
+// @ts-ignore: decorator
+@inline function allocBase(hdr: usize): u32 {
+  return <u32>align64(<u64>load<u32>(hdr, HDR_SHARDS) + <u64>shardCount() * SH_BYTES);
+}
+
+/** Start recovering owner id `victim` (another instance's, or the caller's
+ *  own after a fault). If the victim holds the allocator lock, take it over
+ *  and repair the allocator. ST_OK or ST_BAD_ARG. */
+export function recoverBegin(token: u32, victim: u32): i32 {
+  const hdr = headerBase();
+  if (ownerScratch(hdr, token) == 0 || victim - 1 >= load<u32>(hdr, HDR_MAX_OWNERS)) return ST_BAD_ARG;
+  const word = hdr + HDR_ALLOC_LOCK;
+  const v = atomic.load<u32>(word);
+  if (lockOwner(v) == victim && atomic.cmpxchg<u32>(word, v, ownerId(token) | (v & LOCK_CONTENDED)) == v) {
+    repairAllocator(hdr, allocBase(hdr));
+    unlock(word);
+  }
+  return ST_OK;
+}
+
+/** Take shard `shard`'s lock for recovery: over from `victim` if it holds
+ *  it (then repair the shard), else the normal way. The caller keeps it
+ *  until recoverEnd. ST_OK, ST_BUSY or ST_BAD_ARG. */
+export function recoverShard(token: u32, victim: u32, shard: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, token);
+  if (scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
+  const self = ownerId(token);
+  const sh = shardAt(hdr, shard);
+  const word = sh + SH_LOCK;
+  const v = atomic.load<u32>(word);
+  if (lockOwner(v) == victim) {
+    if (victim != self && atomic.cmpxchg<u32>(word, v, self | (v & LOCK_CONTENDED)) != v) return busy(scratch, word);
+    repairShard(hdr, sh, self);
+    return ST_OK;
+  }
+  if (lockOwner(v) == self) return ST_OK;
+  return tryLock(word, self) ? ST_OK : busy(scratch, word);
+}
+
+/** Free a dead owner's slot and scratch area (its generation moves on, so
+ *  its token is refused from now on). Call between recoverShard and
+ *  recoverEnd, while holding every shard lock. ST_OK or ST_BAD_ARG. */
+export function freeOwner(token: u32, victim: u32): i32 {
+  const hdr = headerBase();
+  if (ownerScratch(hdr, token) == 0 || victim - 1 >= load<u32>(hdr, HDR_MAX_OWNERS)) return ST_BAD_ARG;
+  const self = ownerId(token);
+  if (victim == self) return ST_BAD_ARG;
+  const slot = ownerSlot(hdr, victim);
+  const s = atomic.load<u32>(slot, OWN_STATE);
+  if ((s & 1) != 0 && atomic.cmpxchg<u32>(slot, s, s + 1, OWN_STATE) == s) {
+    const scratch = load<u32>(slot, OWN_SCRATCH);
+    while (!freeRegion(hdr, self, scratch, load<u32>(hdr, HDR_SCRATCH_BYTES))) {}
+  }
+  return ST_OK;
+}
+
+/** Finish recovering: with every shard lock held by the caller, recompute
+ *  the entry count, then release every shard lock. ST_OK or ST_BAD_ARG. */
+export function recoverEnd(token: u32): i32 {
+  const hdr = headerBase();
+  if (ownerScratch(hdr, token) == 0) return ST_BAD_ARG;
+  const self = ownerId(token);
+  const n = shardCount();
+  for (let i: u32 = 0; i < n; i++) if (!holds(shardAt(hdr, i) + SH_LOCK, self)) return ST_BAD_ARG;
+  let total: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) total += load<u32>(shardAt(hdr, i), SH_COUNT);
+  atomic.store<u32>(hdr, total, HDR_COUNT);
+  for (let i: u32 = 0; i < n; i++) unlock(shardAt(hdr, i) + SH_LOCK);
+  return ST_OK;
+}
+
+/** Owner id holding shard `shard`'s lock now, 0 if free. */
+export function shardLockOwner(shard: u32): u32 {
+  if (shard >= shardCount()) return 0;
+  return lockOwner(atomic.load<u32>(shardAt(headerBase(), shard), SH_LOCK));
+}
+
+/** Locks owner id `id` holds now: shards, plus 1 for the allocator. */
+export function locksHeldBy(id: u32): u32 {
+  const hdr = headerBase();
+  let k: u32 = lockOwner(atomic.load<u32>(hdr, HDR_ALLOC_LOCK)) == id ? 1 : 0;
+  const n = shardCount();
+  for (let i: u32 = 0; i < n; i++) if (lockOwner(atomic.load<u32>(shardAt(hdr, i), SH_LOCK)) == id) k++;
+  return k;
+}
+
+/** Is owner id `id` attached (its slot taken)? */
+export function ownerAlive(id: u32): u32 {
+  const hdr = headerBase();
+  if (id - 1 >= load<u32>(hdr, HDR_MAX_OWNERS)) return 0;
+  return atomic.load<u32>(ownerSlot(hdr, id), OWN_STATE) & 1;
+}
+
+/** TEST ONLY (hash flooding): the low 32 bits of the hash of the scratch
+ *  key under another seed (0, 0 = unseeded), which pick the first group. */
+export function testHash(token: u32, klen: u32, seedLo: u32, seedHi: u32): u32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, token);
+  if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return 0;
+  return <u32>hashKey(scratch + SCRATCH_KEY, klen, <u64>seedLo | (<u64>seedHi << 32));
+}
+
+/** Longest probe, in groups, that any key of a shard needs (1 = found in
+ *  its first group). Walks the table; for tests and statistics. */
+export function maxProbe(shard: u32): u32 {
+  const hdr = headerBase();
+  if (shard >= shardCount()) return 0;
+  const sh = shardAt(hdr, shard);
+  const t = tableLoad(sh);
+  const groups = tableGroups(t);
+  const mask = tableMask(t);
+  const seed = load<u64>(hdr, HDR_SEED);
+  let worst: u32 = 0;
+  for (let g: u32 = 0; g <= mask; g++) {
+    const grp = groups + (g << GROUP_SHIFT);
+    let m = matchFull(v128.load(grp));
+    while (m != 0) {
+      const i = <u32>ctz(m);
+      m &= m - 1;
+      const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
+      let at = <u32>hashKey(<usize>e + E_KEY, <u32>load<u16>(e, E_KLEN), seed) & mask;
+      let p: u32 = 0;
+      while (at != g && p <= mask) {
+        p++;
+        at = (at + p) & mask;
+      }
+      if (p + 1 > worst) worst = p + 1;
+    }
+  }
+  return worst;
+}
+
+/** Groups in a shard's table now (12 slots each). */
+export function shardGroups(shard: u32): u32 {
+  if (shard >= shardCount()) return 0;
+  return tableMask(tableLoad(shardAt(headerBase(), shard))) + 1;
+}
+
+/** Consistency check of one shard (tests): 0 if sound, else the number of
+ *  the first broken rule: 1 a live entry outside [heap start, top); 2 the
+ *  heap does not parse into entries ending exactly at top; 3 the dead-byte
+ *  count is wrong; 4 the live count is wrong. Call with no write in flight. */
+export function checkShard(shard: u32): u32 {
+  const hdr = headerBase();
+  if (shard >= shardCount()) return 99;
+  const sh = shardAt(hdr, shard);
+  const t = tableLoad(sh);
+  const groups = tableGroups(t);
+  const mask = tableMask(t);
+  const heapStart = groups + ((mask + 1) << GROUP_SHIFT);
+  const top = load<u32>(sh, SH_HEAP_TOP);
+  let live: u32 = 0;
+  let count: u32 = 0;
+  for (let g: u32 = 0; g <= mask; g++) {
+    const grp = groups + (g << GROUP_SHIFT);
+    let m = matchFull(v128.load(grp));
+    while (m != 0) {
+      const i = <u32>ctz(m);
+      m &= m - 1;
+      const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
+      if (e < heapStart || e >= top) return 1;
+      live += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
+      count++;
+    }
+  }
+  let e = heapStart;
+  while (e < top) e += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
+  if (e != top) return 2;
+  if (load<u32>(sh, SH_DEAD) != top - heapStart - live) return 3;
+  if (load<u32>(sh, SH_COUNT) != count) return 4;
+  return 0;
 }

@@ -127,6 +127,9 @@
  * a probe longer than MAX_PROBE_GROUPS. The new size holds the live entries
  * at most 7/16 full, so size doubles when full of live keys and shrinks when
  * mostly tombstones; the heap gets 1.5x the live bytes plus the new entry.
+ * A small heap (<= 4 KiB) that is full of dead entries is first compacted
+ * in place instead, under an odd seq (see compactInPlace in table.ts), so
+ * that churn in many small shards does not go through the allocator.
  *
  * Regions come from one allocator for the whole memory (alloc.ts): a bump
  * pointer plus an address-ordered free list with coalescing, under its own

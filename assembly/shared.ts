@@ -68,6 +68,7 @@ export const OP_CAD = 6;
 // word 1: iteration: key length of the entry copied out;
 // word 2: iteration: header word of the entry copied out;
 // word 3: private word for the read fence (an idempotent RMW);
+// word 4: TEST ONLY: 1 makes the next write abort, 2 trap, while locked;
 // then the key area, the value area and the aux area (expected value in,
 // previous or loaded value out), each 8-aligned; their offsets are in the
 // map header because they depend on the configured limits.
@@ -75,6 +76,7 @@ export const SCRATCH_BUSY = 0;
 export const SCRATCH_KLEN = 4;
 export const SCRATCH_WORD = 8;
 export const SCRATCH_FENCE = 12;
+export const SCRATCH_TEST = 16;
 export const SCRATCH_KEY = 64;
 
 // ---- Limits that the layout imposes ---------------------------------------
@@ -86,5 +88,11 @@ export const MAX_VALUE_BYTES_LIMIT = 16777215;
 export const MAX_SHARDS = 4096;
 /** Owner ids live in the low bits of a lock word. */
 export const MAX_OWNERS = 4096;
+/** An owner token (what `attach` returns and every export takes) is
+ *  id | generation << OWNER_ID_BITS, so an instance whose slot was released
+ *  and handed to someone else is refused (ST_BAD_ARG), not mistaken. */
+export const OWNER_ID_BITS = 13;
+export const OWNER_ID_MASK = 0x1fff;
+export const OWNER_GEN_MASK = 0x7ffff;
 /** Lock word flag: a JS waiter sleeps on this word, notify on release. */
 export const LOCK_CONTENDED = 0x40000000;

@@ -190,25 +190,78 @@ function appendEntry(sh: usize, key: usize, klen: u32, word: u32, val: usize): u
   return <u64>load<u32>(sh, SH_HEAP_TOP) + bytes <= <u64>load<u32>(sh, SH_HEAP_END);
 }
 
+/** Heaps up to this size are compacted in place when full of dead entries,
+ *  rather than rebuilt into a new region: for the many small shards of a
+ *  churning map this keeps the shared allocator (and its lock) out of the
+ *  way. Readers retry during it (seq is odd), for at most a few µs. */
+const COMPACT_IN_PLACE_MAX: u32 = 4096;
+
+/** Make room for `size` heap bytes by sliding live entries down over dead
+ *  ones, in address order, when the heap is small and mostly dead. An
+ *  entry moves only to space that does not overlap it, and its slot is
+ *  repointed with one store after the copy, so a stop at any instruction
+ *  leaves every slot pointing at an intact entry. True if there is room. */
+function compactInPlace(hdr: usize, sh: usize, size: u32): bool {
+  const t = tableLoad(sh);
+  const heapStart = tableGroups(t) + ((tableMask(t) + 1) << GROUP_SHIFT);
+  const top = load<u32>(sh, SH_HEAP_TOP);
+  const end = load<u32>(sh, SH_HEAP_END);
+  const dead = load<u32>(sh, SH_DEAD);
+  if (end - heapStart > COMPACT_IN_PLACE_MAX || <u64>top - dead + size > <u64>end) return false;
+  const seed = load<u64>(hdr, HDR_SEED);
+  const mem = <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES);
+  seqBegin(sh);
+  let dst = heapStart;
+  let e = heapStart;
+  while (e < top) {
+    const klen = <u32>load<u16>(e, E_KLEN);
+    const bytes = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+    const ref = find(t, hashKey(<usize>e + E_KEY, klen, seed), <usize>e + E_KEY, klen, mem);
+    if (ref != 0 && refEntry(ref) == e) {
+      if (dst + bytes <= e) {
+        memory.copy(dst, e, bytes);
+        store<u32>(refAddrWord(ref), dst);
+        dst += bytes;
+      } else {
+        // It would overlap its new place: leave it where it is, and turn
+        // the gap before it into one dead filler entry (klen 0, which no
+        // key matches) so that the heap still parses entry by entry.
+        if (e > dst) {
+          store<u32>(dst, e - dst - E_KEY, E_WORD);
+          store<u32>(dst, 0, E_KLEN);
+        }
+        dst = e + bytes;
+      }
+    }
+    e += bytes;
+  }
+  store<u32>(sh, dst, SH_HEAP_TOP);
+  store<u32>(sh, load<u32>(sh, SH_DEAD) - (top - dst), SH_DEAD);
+  seqEnd(sh);
+  return heapHasRoom(sh, size);
+}
+
 /** Insert a key known to be absent. ST_OK, ST_FULL or ST_BUSY (allocator). */
 export function insert(
   hdr: usize, sh: usize, owner: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
 ): i32 {
   const size = entryBytes(klen, word & VLEN_MASK);
   const count = load<u32>(sh, SH_COUNT);
-  let slots = (<u64>tableMask(tableLoad(sh)) + 1) * GROUP_SLOTS;
-  if ((<u64>load<u32>(sh, SH_USED) + 1) * LOAD_DEN > slots * LOAD_NUM || !heapHasRoom(sh, size)) {
+  const slots = (<u64>tableMask(tableLoad(sh)) + 1) * GROUP_SLOTS;
+  const crowded = (<u64>load<u32>(sh, SH_USED) + 1) * LOAD_DEN > slots * LOAD_NUM;
+  if (crowded || (!heapHasRoom(sh, size) && !compactInPlace(hdr, sh, size))) {
     const st = rebuild(hdr, sh, owner, count + 1, size, 0, true);
     if (st != ST_OK) return st;
   }
   let ref = findFree(tableLoad(sh), h);
-  if (ref == 0) {
-    // The probe path is crowded: grow (doubling the groups) and retry.
-    slots = (<u64>tableMask(tableLoad(sh)) + 1) * GROUP_SLOTS;
-    const st = rebuild(hdr, sh, owner, count + 1, size, <u32>(slots / GROUP_SLOTS) * 2, true);
+  while (ref == 0) {
+    // The probe path is crowded (colliding hashes): double the groups until
+    // it is not; the memory maximum bounds this.
+    const groups = tableMask(tableLoad(sh)) + 1;
+    if (groups >= 0x4000000) return ST_FULL;
+    const st = rebuild(hdr, sh, owner, count + 1, size, groups * 2, true);
     if (st != ST_OK) return st;
     ref = findFree(tableLoad(sh), h);
-    if (ref == 0) return ST_FULL;
   }
   const e = appendEntry(sh, key, klen, word, val);
   const wasEmpty = load<u8>(refCtrl(ref)) == CTRL_EMPTY;
@@ -245,12 +298,12 @@ export function replace(
     return ST_OK;
   }
   const size = entryBytes(klen, vlen);
-  if (!heapHasRoom(sh, size)) {
+  if (!heapHasRoom(sh, size) && !compactInPlace(hdr, sh, size)) {
     const st = rebuild(hdr, sh, owner, load<u32>(sh, SH_COUNT), size, 0, true);
     if (st != ST_OK) return st;
     ref = find(tableLoad(sh), h, key, klen, <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES));
-    e = refEntry(ref);
   }
+  e = refEntry(ref); // it may have moved (rebuild or compaction)
   const dead = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
   const ne = appendEntry(sh, key, klen, word, val);
   seqBegin(sh);

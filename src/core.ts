@@ -39,7 +39,18 @@ export interface CoreExports {
   lockShard(owner: number, shard: number): number;
   unlockShard(owner: number, shard: number): number;
   next(owner: number, shard: number, cursor: number): number;
+  recoverBegin(owner: number, victim: number): number;
+  recoverShard(owner: number, victim: number, shard: number): number;
+  freeOwner(owner: number, victim: number): number;
+  recoverEnd(owner: number): number;
+  shardLockOwner(shard: number): number;
+  locksHeldBy(id: number): number;
+  ownerAlive(id: number): number;
+  maxProbe(shard: number): number;
+  checkShard(shard: number): number;
+  shardGroups(shard: number): number;
   /** Test only: see assembly/index.ts. */
+  testHash(owner: number, klen: number, seedLo: number, seedHi: number): number;
   testOverwrite(owner: number, klen: number, byte: number, protect: number): number;
 }
 

@@ -20,6 +20,11 @@ export const ErrorCode = {
   MEMORY_FULL: 'ERR_SHARDEDMAP_MEMORY_FULL',
   /** `maxWorkers` instances are attached already. */
   TOO_MANY_WORKERS: 'ERR_SHARDEDMAP_TOO_MANY_WORKERS',
+  /** `release` was given something that is not another instance's owner id. */
+  BAD_OWNER: 'ERR_SHARDEDMAP_BAD_OWNER',
+  /** An argument other than a key, value or option is wrong (a callback
+   *  that is not a function). */
+  INVALID_ARGUMENT: 'ERR_SHARDEDMAP_INVALID_ARGUMENT',
   /** An option is missing, of the wrong type or out of range. */
   INVALID_OPTION: 'ERR_SHARDEDMAP_INVALID_OPTION',
   /** `attach` was given something that is not a handle of a live map. */

@@ -7,7 +7,7 @@ import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
   ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE,
   OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY,
-  LOCK_CONTENDED,
+  LOCK_CONTENDED, OWNER_ID_MASK, SCRATCH_TEST,
 } from '../assembly/shared';
 import { coreModule, instantiate, type CoreExports } from './core';
 import { encodeKey, decodeKey, encodeValue, decodeValue, type Key } from './codec';
@@ -37,6 +37,20 @@ export interface ShardedMapHandle {
   readonly layoutVersion: number;
 }
 
+/**
+ * Options of every call that may wait for a locked shard (writes, `clear`).
+ * A call that gives up leaves the map unchanged.
+ */
+export interface WaitOptions {
+  /** Milliseconds to wait for a locked shard; then `LockTimeoutError`.
+   *  Defaults to the instance's `lockTimeout`. 0: do not wait at all. */
+  timeout?: number;
+  /** Checked before the call and between waits: if aborted, the call throws
+   *  `signal.reason`. These calls are synchronous, so a timer-based signal
+   *  (`AbortSignal.timeout`) cannot fire during one: use `timeout` for that. */
+  signal?: AbortSignal;
+}
+
 /** Result of `loadOrStore` and `loadAndDelete`. */
 export interface LoadResult<V> {
   value: V | undefined;
@@ -57,6 +71,13 @@ function internalError(what: string): ShardedMapError {
   return new ShardedMapError(ErrorCode.INTERNAL, `the core refused ${what} (a shardedmap bug; please report it)`);
 }
 
+function releasedError(): ShardedMapError {
+  return new ShardedMapError(
+    ErrorCode.CLOSED,
+    'this instance was released by another (map.release) and is closed; attach again to use the map',
+  );
+}
+
 function memoryFull(): ShardedMapRangeError {
   return new ShardedMapRangeError(
     ErrorCode.MEMORY_FULL,
@@ -72,6 +93,9 @@ export interface Internals {
   owner: number;
   /** Encode a key into the scratch area; returns its length. */
   encodeKey(key: Key): number;
+  /** Make this instance's next write fail inside the core while it holds
+   *  the shard lock (an AS abort or a Wasm trap). */
+  failNextWrite(kind: 'abort' | 'trap'): void;
 }
 
 /** TEST ONLY: set by ShardedMap's static block. */
@@ -115,6 +139,9 @@ export class ShardedMap<V = unknown> {
       core: m.#x,
       owner: m.#owner,
       encodeKey: (key: Key) => encodeKey(key, m.#u8, m.#key, m.#maxKey),
+      failNextWrite: (kind: 'abort' | 'trap') => {
+        m.#i32[(m.#key - SCRATCH_KEY + SCRATCH_TEST) >>> 2] = kind === 'abort' ? 1 : 2;
+      },
     });
   }
 
@@ -229,9 +256,10 @@ export class ShardedMap<V = unknown> {
     return { memory: this.#memory, mapId: this.#mapId, layoutVersion: LAYOUT_VERSION };
   }
 
-  /** This instance's owner id (what a lock word holds while it writes). */
+  /** This instance's owner id, 1..maxWorkers: what a shard's lock word
+   *  holds while this instance writes, and what `release` takes. */
   get owner(): number {
-    return this.#owner;
+    return this.#owner & OWNER_ID_MASK;
   }
 
   /** Number of entries in the whole map, O(1). */
@@ -262,7 +290,12 @@ export class ShardedMap<V = unknown> {
   load(key: Key): V | undefined {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let w = this.#x.get(this.#owner, klen);
+    let w: number;
+    try {
+      w = this.#x.get(this.#owner, klen);
+    } catch (e) {
+      throw this.#fault(e);
+    }
     if (w < 0) {
       if (w === ST_NOT_FOUND) return undefined;
       w = this.#readSlow(w, klen, true);
@@ -280,7 +313,12 @@ export class ShardedMap<V = unknown> {
   loadNumber(key: Key, fallback = NaN): number {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const v = this.#x.getF64(this.#owner, klen);
+    let v: number;
+    try {
+      v = this.#x.getF64(this.#owner, klen);
+    } catch (e) {
+      throw this.#fault(e);
+    }
     if (v === v) return v;
     // NaN: a stored NaN, a miss, another type, or busy (see getF64).
     let w = this.#i32[this.#wordIdx]!;
@@ -299,7 +337,12 @@ export class ShardedMap<V = unknown> {
   has(key: Key): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let w = this.#x.contains(this.#owner, klen);
+    let w: number;
+    try {
+      w = this.#x.contains(this.#owner, klen);
+    } catch (e) {
+      throw this.#fault(e);
+    }
     if (w === ST_BUSY || w === ST_BAD_ARG) w = this.#readSlow(w, klen, false);
     return w > 0;
   }
@@ -312,19 +355,31 @@ export class ShardedMap<V = unknown> {
   // ---- writes ------------------------------------------------------------------
 
   /** Store `value` for `key`. */
-  store(key: Key, value: V): void {
+  store(key: Key, value: V, options?: WaitOptions): void {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
-    this.#write(OP_STORE, klen, word, 0);
+    this.#write(OP_STORE, klen, word, 0, options);
+  }
+
+  /**
+   * Store `value` for `key` only if its shard is free right now: true if
+   * stored, false (map unchanged) if another instance holds the shard.
+   * Never waits.
+   */
+  tryStore(key: Key, value: V): boolean {
+    this.#alive();
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
+    return this.#write(OP_STORE, klen, word, 0, undefined, true) !== ST_BUSY;
   }
 
   /** Store a number for `key`; allocates nothing. */
-  storeNumber(key: Key, value: number): void {
+  storeNumber(key: Key, value: number, options?: WaitOptions): void {
     if (typeof value !== 'number') {
       throw new ShardedMapTypeError(ErrorCode.VALUE_TYPE, `storeNumber: the value must be a number, not a ${typeof value}`);
     }
-    this.store(key, value as V);
+    this.store(key, value as V, options);
   }
 
   /** `Map#set`: the same as `store`; returns the map. */
@@ -337,30 +392,30 @@ export class ShardedMap<V = unknown> {
    * If `key` is present, its value (`loaded: true`); otherwise stores
    * `value` and returns it (`loaded: false`). Atomic.
    */
-  loadOrStore(key: Key, value: V): LoadResult<V> {
+  loadOrStore(key: Key, value: V, options?: WaitOptions): LoadResult<V> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
-    const st = this.#write(OP_LOAD_OR_STORE, klen, word, 0);
+    const st = this.#write(OP_LOAD_OR_STORE, klen, word, 0, options);
     if (st > 0) return { value: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
     return { value, loaded: false };
   }
 
   /** Delete `key`, returning the value it had (`loaded: true`) if present. */
-  loadAndDelete(key: Key): LoadResult<V> {
+  loadAndDelete(key: Key, options?: WaitOptions): LoadResult<V> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const st = this.#write(OP_LOAD_AND_DELETE, klen, 0, 0);
+    const st = this.#write(OP_LOAD_AND_DELETE, klen, 0, 0, options);
     if (st > 0) return { value: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
     return { value: undefined, loaded: false };
   }
 
   /** Store `value` for `key`, returning the previous value if there was one. */
-  swap(key: Key, value: V): SwapResult<V> {
+  swap(key: Key, value: V, options?: WaitOptions): SwapResult<V> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
-    const st = this.#write(OP_SWAP, klen, word, 0);
+    const st = this.#write(OP_SWAP, klen, word, 0, options);
     if (st > 0) return { previous: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
     return { previous: undefined, loaded: false };
   }
@@ -371,45 +426,64 @@ export class ShardedMap<V = unknown> {
    * from 0; objects by their msgpack encoding, so key order matters).
    * False if the key is absent or the value differs. Atomic.
    */
-  compareAndSwap(key: Key, expected: V, next: V): boolean {
+  compareAndSwap(key: Key, expected: V, next: V, options?: WaitOptions): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(next, this.#u8, this.#val, this.#maxValue);
     const eword = encodeValue(expected, this.#u8, this.#aux, this.#maxValue);
-    return this.#write(OP_CAS, klen, word, eword) === ST_OK;
+    return this.#write(OP_CAS, klen, word, eword, options) === ST_OK;
   }
 
   /** Delete `key` if its value equals `expected` (as in compareAndSwap). */
-  compareAndDelete(key: Key, expected: V): boolean {
+  compareAndDelete(key: Key, expected: V, options?: WaitOptions): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const eword = encodeValue(expected, this.#u8, this.#aux, this.#maxValue);
-    return this.#write(OP_CAD, klen, 0, eword) === ST_OK;
+    return this.#write(OP_CAD, klen, 0, eword, options) === ST_OK;
   }
 
   /** Delete `key`; true if it was present. */
-  delete(key: Key): boolean {
+  delete(key: Key, options?: WaitOptions): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    return this.#write(OP_DELETE, klen, 0, 0) === ST_OK;
+    return this.#write(OP_DELETE, klen, 0, 0, options) === ST_OK;
   }
 
   /** Delete every entry, shard by shard (each shard atomically), and give
    *  the shards' memory back for reuse. */
-  clear(): void {
+  clear(options?: WaitOptions): void {
     this.#alive();
     const n = this.#x.shardCount();
     for (let s = 0; s < n; s++) {
-      let st = this.#x.clearShard(this.#owner, s);
-      if (st === ST_BUSY) {
-        const deadline = now() + this.#lockTimeout;
-        while (st === ST_BUSY) {
-          this.#waitBusy(deadline);
-          st = this.#x.clearShard(this.#owner, s);
-        }
-      }
+      const st = this.#retry(() => this.#x.clearShard(this.#owner, s), options);
       if (st !== ST_OK) throw internalError(`clear (status ${st})`);
     }
+  }
+
+  /**
+   * Recover from the death of another instance (a worker terminated or
+   * crashed while attached): release the locks it held, repair the shards
+   * it was writing (every committed entry stays; the one being written is
+   * old or new), free its scratch area and its owner slot. Call it from any
+   * live instance with the dead one's `owner` id, e.g. in Node:
+   * `worker.once('exit', () => map.release(ownerIdTheWorkerSent))`.
+   * Several instances that died together must be released in one call
+   * (`release(a, b)`): recovery takes every shard's lock, and a lock held by
+   * a dead owner not named would make it time out. Releasing a live
+   * instance makes its next call throw `ERR_SHARDEDMAP_CLOSED`.
+   */
+  release(...owners: number[]): void {
+    this.#alive();
+    for (const owner of owners) {
+      if (!Number.isInteger(owner) || owner < 1 || owner > OWNER_ID_MASK) {
+        throw new ShardedMapRangeError(ErrorCode.BAD_OWNER, `release: an owner must be an owner id (map.owner of the dead instance), got ${String(owner)}`);
+      }
+      if (owner === this.owner) {
+        throw new ShardedMapRangeError(ErrorCode.BAD_OWNER, 'release: an instance cannot release itself; use close()');
+      }
+    }
+    const dead = owners.filter((o) => this.#x.ownerAlive(o));
+    if (dead.length) this.#recover(dead, true);
   }
 
   // ---- iteration -------------------------------------------------------------
@@ -422,6 +496,7 @@ export class ShardedMap<V = unknown> {
    */
   range(fn: (key: Key, value: V) => boolean | void): void {
     this.#alive();
+    checkCallback(fn, 'range');
     const n = this.#x.shardCount();
     const buf: unknown[] = [];
     for (let s = 0; s < n; s++) {
@@ -435,6 +510,7 @@ export class ShardedMap<V = unknown> {
 
   /** `Map#forEach`: `fn(value, key, map)` for each entry (see `range`). */
   forEach(fn: (value: V, key: Key, map: this) => void, thisArg?: unknown): void {
+    checkCallback(fn, 'forEach');
     this.range((k, v) => {
       fn.call(thisArg, v, k, this);
     });
@@ -490,43 +566,114 @@ export class ShardedMap<V = unknown> {
     if (this.#closed) throw closedError();
   }
 
-  /** A write op with retries while busy; maps FULL and BAD_ARG to errors. */
-  #write(op: number, klen: number, word: number, eword: number): number {
-    let st = this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword);
-    if (st === ST_BUSY) {
-      const deadline = now() + this.#lockTimeout;
-      while (st === ST_BUSY) {
-        this.#waitBusy(deadline);
-        st = this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword);
+  /** A write op, waiting while busy (unless `once`: then ST_BUSY is
+   *  returned); maps FULL and BAD_ARG to errors. */
+  #write(op: number, klen: number, word: number, eword: number, options?: WaitOptions, once = false): number {
+    if (options !== undefined) {
+      checkWaitOptions(options);
+      if (options.signal?.aborted) throw options.signal.reason;
+    }
+    let st: number;
+    try {
+      st = this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword);
+    } catch (e) {
+      throw this.#fault(e);
+    }
+    if (st === ST_BUSY && !once) {
+      st = this.#retry(() => this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword), options, st);
+    }
+    if (st >= 0 || st === ST_NOT_FOUND || st === ST_MISMATCH || st === ST_BUSY) return st;
+    if (st === ST_FULL) throw memoryFull();
+    if (st === ST_BAD_ARG && !this.#x.scratchOf(this.#owner)) throw releasedError();
+    throw internalError(`write op ${op} (status ${st})`);
+  }
+
+  /** Call `f` until it is not ST_BUSY, waiting on the lock it names, up to
+   *  the deadline of `options.timeout` (or lockTimeout) and `options.signal`. */
+  #retry(f: () => number, options?: WaitOptions, first?: number): number {
+    if (options !== undefined && first === undefined) checkWaitOptions(options);
+    const signal = options?.signal;
+    if (first === undefined && signal?.aborted) throw signal.reason;
+    let st: number;
+    try {
+      st = first ?? f();
+    } catch (e) {
+      throw this.#fault(e);
+    }
+    if (st !== ST_BUSY) return st;
+    const limit = options?.timeout ?? this.#lockTimeout;
+    const deadline = now() + limit;
+    while (st === ST_BUSY) {
+      if (signal?.aborted) throw signal.reason;
+      this.#waitBusy(deadline, limit);
+      try {
+        st = f();
+      } catch (e) {
+        throw this.#fault(e);
       }
     }
-    if (st >= 0 || st === ST_NOT_FOUND || st === ST_MISMATCH) return st;
-    if (st === ST_FULL) throw memoryFull();
-    throw internalError(`write op ${op} (status ${st})`);
+    return st;
+  }
+
+  /**
+   * A trap or an abort inside the core: repair what this instance may have
+   * left locked (as if it had died), and turn it into a typed error.
+   */
+  #fault(e: unknown): Error {
+    const internal = e instanceof ShardedMapError && e.code === ErrorCode.INTERNAL;
+    if (!(e instanceof WebAssembly.RuntimeError) && !internal) return e as Error;
+    let repaired = 'repaired';
+    try {
+      this.#recover([this.owner], false);
+    } catch (r) {
+      repaired = `not repaired (${(r as Error).message})`;
+    }
+    const err = new ShardedMapError(
+      ErrorCode.INTERNAL,
+      `the core failed: ${(e as Error).message}; the locks this instance held were ${repaired}. This is a shardedmap bug; please report it`,
+    );
+    (err as { cause?: unknown }).cause = e;
+    return err;
+  }
+
+  /** Take over and repair what the owner ids `victims` hold (see release):
+   *  take every shard's lock in order (over from a victim, repairing the
+   *  shard, or the normal way), free the victims if asked, recount, unlock. */
+  #recover(victims: number[], freeVictims: boolean): void {
+    for (const v of victims) {
+      if (this.#x.recoverBegin(this.#owner, v) !== ST_OK) throw internalError('recoverBegin');
+    }
+    const n = this.#x.shardCount();
+    let held = 0;
+    try {
+      for (; held < n; held++) {
+        const s = held;
+        const st = this.#retry(() => {
+          const holder = this.#x.shardLockOwner(s);
+          const v = victims.includes(holder) ? holder : victims[0]!;
+          return this.#x.recoverShard(this.#owner, v, s);
+        });
+        if (st !== ST_OK) throw internalError(`recoverShard (status ${st})`);
+      }
+    } catch (e) {
+      for (let s = 0; s < held; s++) this.#x.unlockShard(this.#owner, s);
+      throw e;
+    }
+    if (freeVictims) for (const v of victims) this.#x.freeOwner(this.#owner, v);
+    if (this.#x.recoverEnd(this.#owner) !== ST_OK) throw internalError('recoverEnd');
   }
 
   /** A read that fell back to the lock and found it taken: wait, retry. */
   #readSlow(st: number, klen: number, copy: boolean): number {
-    const deadline = now() + this.#lockTimeout;
-    while (st === ST_BUSY) {
-      this.#waitBusy(deadline);
-      st = copy ? this.#x.get(this.#owner, klen) : this.#x.contains(this.#owner, klen);
-    }
-    if (st === ST_BAD_ARG) throw internalError('a read');
+    st = this.#retry(() => (copy ? this.#x.get(this.#owner, klen) : this.#x.contains(this.#owner, klen)), undefined, st);
+    if (st === ST_BAD_ARG) throw this.#x.scratchOf(this.#owner) ? internalError('a read') : releasedError();
     return st;
   }
 
   /** Copy one shard's entries (decoded) into `out` as key, value, ... */
   #snapshot(shard: number, out: unknown[]): void {
-    let st = this.#x.lockShard(this.#owner, shard);
-    if (st === ST_BUSY) {
-      const deadline = now() + this.#lockTimeout;
-      while (st === ST_BUSY) {
-        this.#waitBusy(deadline);
-        st = this.#x.lockShard(this.#owner, shard);
-      }
-    }
-    if (st !== ST_OK) throw internalError(`lockShard (status ${st})`);
+    const st = this.#retry(() => this.#x.lockShard(this.#owner, shard));
+    if (st !== ST_OK) throw st === ST_BAD_ARG && !this.#x.scratchOf(this.#owner) ? releasedError() : internalError(`lockShard (status ${st})`);
     try {
       const u8 = this.#u8;
       const i32 = this.#i32;
@@ -542,14 +689,35 @@ export class ShardedMap<V = unknown> {
 
   /** Sleep until the lock word named in scratch word 0 changes (or the
    *  deadline passes: LockTimeoutError). */
-  #waitBusy(deadline: number): void {
+  #waitBusy(deadline: number, limit = this.#lockTimeout): void {
     const addr = this.#i32[this.#busyIdx]!;
-    waitWord(this.#i32, addr >>> 2, deadline, (owner) => new LockTimeoutError(this.#shardOfLock(addr), owner, this.#lockTimeout));
+    waitWord(this.#i32, addr >>> 2, deadline, (owner) => new LockTimeoutError(this.#shardOfLock(addr), owner, limit));
   }
 
   #shardOfLock(addr: number): number {
     if (addr === this.#x.allocLockAddress()) return -1;
     return (addr - this.#x.shardsAddress() - this.#x.shardLockOffset()) / this.#x.shardHeaderBytes();
+  }
+}
+
+function checkCallback(fn: unknown, method: string): void {
+  if (typeof fn !== 'function') {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, `${method}: the callback must be a function, not ${typeof fn}`);
+  }
+}
+
+/** Eager checks of a WaitOptions argument. */
+function checkWaitOptions(o: WaitOptions): void {
+  if (typeof o !== 'object' || o === null) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'options must be an object like { timeout, signal }');
+  }
+  const t = o.timeout;
+  if (t !== undefined && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
+    throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `timeout option must be a number of milliseconds >= 0, got ${String(t)}`);
+  }
+  const sig = o.signal as unknown;
+  if (sig !== undefined && (typeof sig !== 'object' || sig === null || typeof (sig as AbortSignal).aborted !== 'boolean')) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'signal option must be an AbortSignal');
   }
 }
 

@@ -4,6 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { ShardedMap, type Key } from 'shardedmap';
+import { internalsOf } from 'shardedmap/internals';
 
 /** Canonical model key: SameValueZero for numbers, bytes for Uint8Array. */
 function mk(k: Key): string {
@@ -176,6 +177,9 @@ async function check(ops: Op[], shards: number): Promise<void> {
       expect(same(v, model.m.get(key)?.[1])).toBe(true);
     }
     expect(seen.size).toBe(model.m.size);
+    // And the shards' own bookkeeping is sound (heap parses, counters right).
+    const core = internalsOf(map).core;
+    for (let s = 0; s < shards; s++) expect(core.checkShard(s)).toBe(0);
   } finally {
     map.close();
   }

@@ -1,0 +1,37 @@
+// A trap or an AS abort inside the core becomes a typed error with the
+// message and location; the lock it held is released; the map stays usable.
+import { describe, it, expect } from 'vitest';
+import { ShardedMap, ShardedMapError } from 'shardedmap';
+import { internalsOf } from 'shardedmap/internals';
+
+describe('faults inside the core', () => {
+  for (const kind of ['abort', 'trap'] as const) {
+    it(`an ${kind} while holding a shard lock`, async () => {
+      const map = await ShardedMap.create({ shards: 2, lockTimeout: 500 });
+      const other = await ShardedMap.attach(map.handle, { lockTimeout: 500 });
+      for (let i = 0; i < 200; i++) map.store(`k${i}`, { i });
+      const inner = internalsOf(map);
+      inner.failNextWrite(kind);
+      let err: unknown;
+      try {
+        map.store('k7', 'changed');
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ShardedMapError);
+      expect(err).toMatchObject({ code: 'ERR_SHARDEDMAP_INTERNAL' });
+      const msg = (err as Error).message;
+      if (kind === 'abort') expect(msg).toMatch(/test-induced abort at assembly\/index\.ts:1:1/);
+      else expect(msg).toMatch(/unreachable/);
+      expect(msg).toMatch(/were repaired/);
+      expect(inner.core.locksHeldBy(map.owner)).toBe(0);
+      // Nothing lost, nothing half-written, both instances go on.
+      for (let i = 0; i < 200; i++) expect(other.load(`k${i}`)).toEqual({ i });
+      other.store('k7', 'other');
+      map.store('k8', 'mine');
+      expect(map.load('k7')).toBe('other');
+      expect(other.load('k8')).toBe('mine');
+      expect(map.size).toBe(200);
+    });
+  }
+});

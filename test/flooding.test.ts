@@ -1,0 +1,52 @@
+// Hash flooding: keys crafted to collide under the unseeded hash (all in one
+// start group) spread out under the map's random seed. The control, a map
+// with seed 0, shows what they would do: probes hit the bound and the table
+// has to grow far beyond the keys' needs.
+import { describe, it, expect } from 'vitest';
+import { ShardedMap } from 'shardedmap';
+import { internalsOf } from 'shardedmap/internals';
+
+/** Keys whose unseeded hash has the same low `bits` bits (same first group
+ *  in any table of up to 2^bits groups). */
+async function craft(n: number, bits: number): Promise<string[]> {
+  const m = await ShardedMap.create({ shards: 1 });
+  const { core, owner, encodeKey } = internalsOf(m);
+  const mask = 2 ** bits - 1;
+  const out: string[] = [];
+  let target = -1;
+  for (let i = 0; out.length < n; i++) {
+    const k = `user-${i}`;
+    const low = core.testHash(owner, encodeKey(k), 0, 0) & mask;
+    if (target < 0) target = low;
+    if (low === target) out.push(k);
+  }
+  m.close();
+  return out;
+}
+
+describe('hash flooding', () => {
+  it('crafted keys stay spread under a random seed; the unseeded control floods', async () => {
+    const keys = await craft(400, 12);
+    const seeded = await ShardedMap.create({ shards: 1 });
+    const control = await ShardedMap.create({ shards: 1, seed: 0n });
+    for (const k of keys) {
+      seeded.store(k, 1);
+      control.store(k, 1);
+    }
+    const s = internalsOf(seeded).core;
+    const c = internalsOf(control).core;
+    const seededProbe = s.maxProbe(0);
+    const controlProbe = c.maxProbe(0);
+    console.log(
+      `flooding: ${keys.length} crafted keys; seeded: max probe ${seededProbe} groups, ${s.shardGroups(0)} groups; ` +
+        `unseeded control: max probe ${controlProbe} groups, ${c.shardGroups(0)} groups`,
+    );
+    expect(seededProbe).toBeLessThanOrEqual(4);
+    expect(s.shardGroups(0)).toBeLessThanOrEqual(128);
+    // The control detects the attack: long probes and a table blown up.
+    expect(controlProbe).toBeGreaterThanOrEqual(8);
+    expect(c.shardGroups(0)).toBeGreaterThanOrEqual(4096);
+    // Both still answer correctly.
+    for (const k of keys) expect(control.load(k)).toBe(1);
+  });
+});

@@ -1,0 +1,15 @@
+// Takes shard 0's lock through the test door and holds it until the flag
+// rises (or the worker is terminated, holding it).
+import { parentPort, workerData } from 'node:worker_threads';
+import { ShardedMap } from 'shardedmap';
+import { internalsOf } from 'shardedmap/internals';
+
+const { handle, flag } = workerData;
+const map = await ShardedMap.attach(handle);
+const inner = internalsOf(map);
+if (inner.core.lockShard(inner.owner, 0) !== 0) throw new Error('could not lock shard 0');
+parentPort.postMessage({ owner: map.owner });
+Atomics.wait(flag, 0, 0);
+inner.core.unlockShard(inner.owner, 0);
+map.close();
+parentPort.postMessage({ done: true });
