@@ -8,7 +8,7 @@ import {
   HDR_MAGIC, HDR_VERSION, HDR_SHARD_BITS, HDR_MAX_OWNERS, HDR_SEED, HDR_MAP_ID,
   HDR_MAX_KEY, HDR_MAX_VALUE, HDR_SCRATCH_BYTES, HDR_VALUE_OFF, HDR_AUX_OFF,
   HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS, HDR_ALLOC_TOP, HDR_MEM_BYTES, HDR_MAX_PAGES,
-  HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK,
+  HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS,
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
   SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
   GROUP_SLOTS, GROUP_SHIFT, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
@@ -19,7 +19,7 @@ import {
   ST_BAD_LAYOUT, ST_NO_OWNER, T_UNDEFINED, T_F64, T_PACKED, OP_STORE, OP_LOAD_OR_STORE,
   OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KLEN,
   SCRATCH_WORD, SCRATCH_FENCE, SCRATCH_KEY, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
-  MAX_SHARDS, MAX_OWNERS, LOCK_CONTENDED, OWNER_ID_BITS, OWNER_ID_MASK, OWNER_GEN_MASK, SCRATCH_TEST,
+  MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, SCRATCH_DEBUG, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, LOCK_CONTENDED, OWNER_ID_BITS, OWNER_ID_MASK, OWNER_GEN_MASK, SCRATCH_TEST,
 } from "./shared";
 import { emptyGroupCtrl, matchFull } from "./ctrl";
 import { repairShard, repairAllocator } from "./recover";
@@ -96,7 +96,7 @@ const INIT_OWNER: u32 = 1;
  *  these checks only keep the layout sound. ST_OK, ST_BAD_ARG, ST_FULL. */
 export function init(
   shardBits: u32, maxOwners: u32, seedLo: u32, seedHi: u32, idLo: u32, idHi: u32,
-  maxKey: u32, maxValue: u32, perShard: u32, maxPages: u32,
+  maxKey: u32, maxValue: u32, perShard: u32, maxPages: u32, debugEntries: u32,
 ): i32 {
   const hdr = headerBase();
   if (atomic.load<u32>(hdr, HDR_MAGIC) != 0) return ST_BAD_ARG;
@@ -105,7 +105,9 @@ export function init(
   if (maxPages > MAX_PAGES || <u32>memory.size() > maxPages) return ST_BAD_ARG;
   const owners = <u32>align64(<u64>hdr + HDR_BYTES);
   const shards = <u32>align64(<u64>owners + <u64>maxOwners * OWN_BYTES);
-  const top = align64(<u64>shards + (<u64>1 << shardBits) * SH_BYTES);
+  if (debugEntries > <u32>MAX_DEBUG_ENTRIES || (debugEntries & (debugEntries - 1)) != 0) return ST_BAD_ARG;
+  const rings = <u32>align64(<u64>shards + (<u64>1 << shardBits) * SH_BYTES);
+  const top = align64(<u64>rings + (<u64>1 << shardBits) * ringBytes(debugEntries));
   const mem = <u64>memory.size() << 16;
   if (top > mem) return ST_FULL;
   store<u32>(hdr, LAYOUT_VERSION, HDR_VERSION);
@@ -125,6 +127,8 @@ export function init(
   store<u32>(hdr, <u32>top, HDR_ALLOC_TOP);
   store<u32>(hdr, <u32>mem, HDR_MEM_BYTES);
   store<u32>(hdr, maxPages, HDR_MAX_PAGES);
+  store<u32>(hdr, debugEntries, HDR_DEBUG_ENTRIES);
+  store<u32>(hdr, rings, HDR_DEBUG_RINGS);
   // Groups for perShard entries at the max load: no resize until then.
   let groups: u32 = 1;
   while (<u64>groups * GROUP_SLOTS * LOAD_NUM < <u64>perShard * LOAD_DEN) groups <<= 1;
@@ -480,7 +484,7 @@ export function testOverwrite(token: u32, klen: u32, byte: u32, protect: u32): i
 /** Address of the first region: the allocator's lowest address. */
 // @ts-ignore: decorator
 @inline function allocBase(hdr: usize): u32 {
-  return <u32>align64(<u64>load<u32>(hdr, HDR_SHARDS) + <u64>shardCount() * SH_BYTES);
+  return <u32>align64(<u64>load<u32>(hdr, HDR_DEBUG_RINGS) + <u64>shardCount() * ringBytes(load<u32>(hdr, HDR_DEBUG_ENTRIES)));
 }
 
 /** Start recovering owner id `victim` (another instance's, or the caller's
@@ -650,4 +654,76 @@ export function checkShard(shard: u32): u32 {
   if (load<u32>(sh, SH_DEAD) != top - heapStart - live) return 3;
   if (load<u32>(sh, SH_COUNT) != count) return 4;
   return 0;
+}
+
+// ---- debug ring (the *Logged exports are swapped in by the facade) -----------------
+
+const RING_HEAD_BYTES: u32 = 16;
+const RING_ENTRY_BYTES: u32 = 16;
+
+// @ts-ignore: decorator
+@inline function ringBytes(entries: u32): u64 {
+  return entries == 0 ? 0 : align64(<u64>RING_HEAD_BYTES + <u64>entries * RING_ENTRY_BYTES);
+}
+
+/** Append (op, hash, owner, result) to the ring of the key's shard. */
+function logOp(token: u32, klen: u32, op: u32, result: i32): void {
+  const hdr = headerBase();
+  const n = load<u32>(hdr, HDR_DEBUG_ENTRIES);
+  const scratch = ownerScratch(hdr, token);
+  if (n == 0 || scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return;
+  const h = hashKey(scratch + SCRATCH_KEY, klen, load<u64>(hdr, HDR_SEED));
+  const shard = <u32>(h >>> 32) & (shardCount() - 1);
+  const ring = <usize>load<u32>(hdr, HDR_DEBUG_RINGS) + <usize>shard * <usize>ringBytes(n);
+  const seq = atomic.add<u32>(ring, 1) + 1;
+  const e = ring + RING_HEAD_BYTES + <usize>((seq - 1) & (n - 1)) * RING_ENTRY_BYTES;
+  store<u32>(e, op | (ownerId(token) << 8), 0);
+  store<u32>(e, <u32>h, 4);
+  store<i32>(e, result, 8);
+  atomic.store<u32>(e, seq, 12);
+}
+
+export function getLogged(token: u32, klen: u32): i32 {
+  const r = get(token, klen);
+  logOp(token, klen, LOG_LOAD, r);
+  return r;
+}
+export function getF64Logged(token: u32, klen: u32): f64 {
+  const r = getF64(token, klen);
+  const scratch = ownerScratch(headerBase(), token);
+  logOp(token, klen, LOG_LOAD_NUMBER, scratch == 0 ? ST_BAD_ARG : load<i32>(scratch, SCRATCH_WORD));
+  return r;
+}
+export function containsLogged(token: u32, klen: u32): i32 {
+  const r = contains(token, klen);
+  logOp(token, klen, LOG_HAS, r);
+  return r;
+}
+export function writeLogged(token: u32, op: u32, klen: u32, vtype: u32, vlen: u32, eword: u32): i32 {
+  const r = write(token, op, klen, vtype, vlen, eword);
+  logOp(token, klen, op, r);
+  return r;
+}
+
+/** Ring entries per shard (0: debug mode is off). */
+export function debugEntries(): u32 {
+  return load<u32>(headerBase(), HDR_DEBUG_ENTRIES);
+}
+
+/** Copy entry `i` (0 = oldest kept) of a shard's ring to the scratch at
+ *  SCRATCH_DEBUG (op | owner << 8, hash, result, sequence). Returns how many entries
+ *  the ring holds now (i beyond it: nothing copied), or ST_BAD_ARG. */
+export function debugRead(token: u32, shard: u32, i: u32): i32 {
+  const hdr = headerBase();
+  const n = load<u32>(hdr, HDR_DEBUG_ENTRIES);
+  const scratch = ownerScratch(hdr, token);
+  if (n == 0 || scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
+  const ring = <usize>load<u32>(hdr, HDR_DEBUG_RINGS) + <usize>shard * <usize>ringBytes(n);
+  const head = atomic.load<u32>(ring);
+  const held = min(head, n);
+  if (i < held) {
+    const seq = head - held + i + 1;
+    memory.copy(scratch + SCRATCH_DEBUG, ring + RING_HEAD_BYTES + <usize>((seq - 1) & (n - 1)) * RING_ENTRY_BYTES, RING_ENTRY_BYTES);
+  }
+  return <i32>held;
 }

@@ -23,6 +23,11 @@
  * Map header (HDR_*): magic, layout version, shard bits, the per-map random
  * seed, the map id, limits, the allocator words and the entry count.
  *
+ * Debug rings (only with the debugRing option): per shard, a head counter
+ * (16 bytes) then `entries` records of 16 bytes: [op | owner << 8]
+ * [key hash, low 32 bits][result][sequence number, written last]. Written
+ * only by the *Logged exports, which the facade swaps in at construction.
+ *
  * Owner registry: one 16-byte slot per attached instance (`maxWorkers`).
  * Owner id = slot index + 1; it is what a lock word holds while locked. The
  * slot's state word is `generation << 1 | alive`; its scratch word points at
@@ -177,6 +182,9 @@ export const HDR_FREE_HEAD = 72; // u32 first free block or 0
 export const HDR_MEM_BYTES = 76; // u32 committed bytes (only grows)
 export const HDR_MAX_PAGES = 80; // u32 memory maximum in pages
 export const HDR_FREE_BYTES = 84; // u32 bytes on the free list
+// line 0 tail: debug ring (0 entries = off)
+export const HDR_DEBUG_ENTRIES = 88; // u32 ring entries per shard (power of two) or 0
+export const HDR_DEBUG_RINGS = 92; // u32 address of shard 0's ring
 // line 2: the map's entry count, alone on its line (atomic add per insert)
 export const HDR_COUNT = 128; // u32
 export const HDR_BYTES = 192;

@@ -63,6 +63,13 @@ export const OP_DELETE = 4;
 export const OP_LOAD_AND_DELETE = 5;
 export const OP_CAD = 6;
 
+// ---- Debug ring op codes (besides OP_* for writes) ------------------------
+export const LOG_LOAD = 16;
+export const LOG_HAS = 17;
+export const LOG_LOAD_NUMBER = 18;
+/** Most entries per shard of the debug ring. */
+export const MAX_DEBUG_ENTRIES = 4096;
+
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;
 // word 1: iteration: key length of the entry copied out;
@@ -77,6 +84,8 @@ export const SCRATCH_KLEN = 4;
 export const SCRATCH_WORD = 8;
 export const SCRATCH_FENCE = 12;
 export const SCRATCH_TEST = 16;
+/** debugRead copies one ring entry (16 bytes) here. */
+export const SCRATCH_DEBUG = 48;
 export const SCRATCH_KEY = 64;
 
 // ---- Limits that the layout imposes ---------------------------------------

@@ -11,7 +11,7 @@ import { ErrorCode, ShardedMapError } from './errors';
 export interface CoreExports {
   init(
     shardBits: number, maxOwners: number, seedLo: number, seedHi: number, idLo: number, idHi: number,
-    maxKey: number, maxValue: number, perShard: number, maxPages: number,
+    maxKey: number, maxValue: number, perShard: number, maxPages: number, debugEntries: number,
   ): number;
   check(idLo: number, idHi: number): number;
   attach(): number;
@@ -46,6 +46,12 @@ export interface CoreExports {
   shardLockOwner(shard: number): number;
   locksHeldBy(id: number): number;
   ownerAlive(id: number): number;
+  getLogged(owner: number, klen: number): number;
+  getF64Logged(owner: number, klen: number): number;
+  containsLogged(owner: number, klen: number): number;
+  writeLogged(owner: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
+  debugEntries(): number;
+  debugRead(owner: number, shard: number, i: number): number;
   maxProbe(shard: number): number;
   checkShard(shard: number): number;
   shardGroups(shard: number): number;

@@ -7,7 +7,7 @@ import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
   ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE,
   OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY,
-  LOCK_CONTENDED, OWNER_ID_MASK, SCRATCH_TEST,
+  LOCK_CONTENDED, OWNER_ID_MASK, SCRATCH_TEST, SCRATCH_DEBUG, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER,
 } from '../assembly/shared';
 import { coreModule, instantiate, type CoreExports } from './core';
 import { encodeKey, decodeKey, encodeValue, decodeValue, type Key } from './codec';
@@ -50,6 +50,36 @@ export interface WaitOptions {
    *  (`AbortSignal.timeout`) cannot fire during one: use `timeout` for that. */
   signal?: AbortSignal;
 }
+
+/** One recorded operation of the debug ring (see `debug()`). */
+export interface DebugEntry {
+  /** Position in the shard's history (1 = first operation ever). */
+  seq: number;
+  /** 'store', 'delete', 'load', ... */
+  op: string;
+  /** Owner id of the instance that made the call. */
+  owner: number;
+  /** Low 32 bits of the key's hash. */
+  keyHash: number;
+  /** What the core returned: a status name, 0, or a value's header word. */
+  result: number | string;
+}
+
+/** The debug ring of one shard. */
+export interface DebugShard {
+  shard: number;
+  entries: DebugEntry[];
+}
+
+const LOG_OP_NAMES: Record<number, string> = {
+  [OP_STORE]: 'store', [OP_LOAD_OR_STORE]: 'loadOrStore', [OP_SWAP]: 'swap', [OP_CAS]: 'compareAndSwap',
+  [OP_DELETE]: 'delete', [OP_LOAD_AND_DELETE]: 'loadAndDelete', [OP_CAD]: 'compareAndDelete',
+  [LOG_LOAD]: 'load', [LOG_HAS]: 'has', [LOG_LOAD_NUMBER]: 'loadNumber',
+};
+const STATUS_NAMES: Record<number, string> = {
+  [ST_NOT_FOUND]: 'NOT_FOUND', [ST_BUSY]: 'BUSY', [ST_FULL]: 'FULL', [ST_MISMATCH]: 'MISMATCH',
+  [ST_BAD_ARG]: 'BAD_ARG',
+};
 
 /** Result of `loadOrStore` and `loadAndDelete`. */
 export interface LoadResult<V> {
@@ -151,7 +181,11 @@ export class ShardedMap<V = unknown> {
     lockTimeout: number,
   ) {
     if (t !== token) throw new TypeError('use ShardedMap.create() or ShardedMap.attach(handle)');
-    this.#x = x;
+    // Debug mode swaps the logging exports in here, once: the hot path
+    // calls this.#x.get either way and pays nothing when it is off.
+    this.#x = x.debugEntries() > 0
+      ? { ...x, get: x.getLogged, getF64: x.getF64Logged, contains: x.containsLogged, write: x.writeLogged }
+      : x;
     this.#memory = memory;
     this.#mapId = mapId;
     this.#owner = owner;
@@ -183,7 +217,7 @@ export class ShardedMap<V = unknown> {
     // Room for the core's static data, the header, the owner registry and
     // the shard headers; the shards' tables are allocated (and the memory
     // grown) by init itself.
-    const fixed = PAGE + 256 + o.maxWorkers * 16 + o.shards * 128;
+    const fixed = PAGE + 256 + o.maxWorkers * 16 + o.shards * (128 + 64 + o.debugRing * 16);
     const initial = Math.ceil(fixed / PAGE) + 1;
     if (initial > o.maxPages) throw memoryFull();
     const memory = new WebAssembly.Memory({ initial, maximum: o.maxPages, shared: true });
@@ -193,7 +227,7 @@ export class ShardedMap<V = unknown> {
     const mapId: [number, number] = [randomU32(), randomU32()];
     const st = x.init(
       Math.log2(o.shards), o.maxWorkers, seedLo, seedHi, mapId[0], mapId[1], o.maxKeyBytes, o.maxValueBytes,
-      Math.ceil(o.initialCapacity / o.shards), o.maxPages,
+      Math.ceil(o.initialCapacity / o.shards), o.maxPages, o.debugRing,
     );
     if (st === ST_FULL) throw memoryFull();
     if (st !== ST_OK) throw internalError(`init (status ${st})`);
@@ -539,6 +573,37 @@ export class ShardedMap<V = unknown> {
 
   [Symbol.iterator](): IterableIterator<[Key, V]> {
     return this.entries();
+  }
+
+  /**
+   * Debug mode (`debugRing` option): the operations each shard's ring still
+   * holds, oldest first, as recorded by every instance. Empty when debug
+   * mode is off. Entries written while this runs may be missing or torn.
+   */
+  debug(): DebugShard[] {
+    this.#alive();
+    const out: DebugShard[] = [];
+    if (this.#x.debugEntries() === 0) return out;
+    const n = this.#x.shardCount();
+    const w = (this.#key - SCRATCH_KEY + SCRATCH_DEBUG) >>> 2;
+    for (let s = 0; s < n; s++) {
+      const entries: DebugEntry[] = [];
+      const held = this.#x.debugRead(this.#owner, s, 0);
+      for (let i = 0; i < held; i++) {
+        this.#x.debugRead(this.#owner, s, i);
+        const opOwner = this.#i32[w]!;
+        const result = this.#i32[w + 2]!;
+        entries.push({
+          seq: this.#i32[w + 3]! >>> 0,
+          op: LOG_OP_NAMES[opOwner & 0xff] ?? `op ${opOwner & 0xff}`,
+          owner: opOwner >>> 8,
+          keyHash: this.#i32[w + 1]! >>> 0,
+          result: result >= 0 ? result : (STATUS_NAMES[result] ?? String(result)),
+        });
+      }
+      if (entries.length) out.push({ shard: s, entries });
+    }
+    return out;
   }
 
   // ---- lifecycle ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 /** Options of `ShardedMap.create` and `ShardedMap.attach`, their defaults
  *  and their eager validation. */
-import { MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS } from '../assembly/shared';
+import { MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES } from '../assembly/shared';
 import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors';
 
 const PAGE = 65536;
@@ -57,6 +57,16 @@ export interface CreateOptions {
    */
   lockTimeout?: number;
   /**
+   * Debug mode: keep the last `debugRing` operations of each shard (op, key
+   * hash, owner, result) in a ring in shared memory, readable from any
+   * instance with `map.debug()`, for post-mortems after a fault. A power of
+   * two up to 4096; 0 turns it off. When off it costs nothing (the logging
+   * functions are swapped in at attach, not tested on each call); when on,
+   * every call, reads included, writes to shared memory.
+   * @default 0
+   */
+  debugRing?: number;
+  /**
    * The 64-bit hash seed. Random by default, which is what protects the map
    * from keys crafted to collide; set it only to reproduce a layout in tests.
    */
@@ -78,6 +88,7 @@ export interface ResolvedCreateOptions {
   maxWorkers: number;
   lockTimeout: number;
   seed: bigint | undefined;
+  debugRing: number;
 }
 
 function invalid(kind: 'type' | 'range', message: string): never {
@@ -113,7 +124,10 @@ export function lockTimeoutOption(options: Record<string, unknown>): number {
 export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
   const o = checkObject(raw, [
     'shards', 'initialCapacity', 'maxKeyBytes', 'maxValueBytes', 'maxMemory', 'maxWorkers', 'lockTimeout', 'seed',
+    'debugRing',
   ]);
+  const debugRing = integer(o, 'debugRing', 0, 0, MAX_DEBUG_ENTRIES);
+  if ((debugRing & (debugRing - 1)) !== 0) invalid('range', `debugRing option must be 0 or a power of two, got ${debugRing}`);
   const shards = integer(o, 'shards', 256, 1, MAX_SHARDS);
   if ((shards & (shards - 1)) !== 0) invalid('range', `shards option must be a power of two, got ${shards}`);
   const maxMemory = integer(o, 'maxMemory', 1 << 30, 1 << 20, 65535 * PAGE);
@@ -127,6 +141,7 @@ export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
     maxWorkers: integer(o, 'maxWorkers', 64, 1, MAX_OWNERS),
     lockTimeout: lockTimeoutOption(o),
     seed: o.seed as bigint | undefined,
+    debugRing,
   };
 }
 
