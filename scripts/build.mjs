@@ -19,4 +19,17 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+// Browsers: everything bundled (msgpackr too), the map and the SharedWorker
+// cache's worker script.
+await build({
+  entryPoints: { browser: 'src/index.ts', 'shared-worker': 'src/shared-worker.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  loader: { '.wasm': 'binary' },
+  sourcemap: true,
+  logLevel: 'warning',
+});
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

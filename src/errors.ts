@@ -31,6 +31,8 @@ export const ErrorCode = {
   BAD_HANDLE: 'ERR_SHARDEDMAP_BAD_HANDLE',
   /** The handle was made by a build with another memory layout. */
   LAYOUT_VERSION: 'ERR_SHARDEDMAP_LAYOUT_VERSION',
+  /** A browser page without cross-origin isolation cannot share memory. */
+  NOT_ISOLATED: 'ERR_SHARDEDMAP_NOT_ISOLATED',
   /** The instance was closed; attach again to use the map. */
   CLOSED: 'ERR_SHARDEDMAP_CLOSED',
   /** A shard stayed locked longer than `lockTimeout`. */

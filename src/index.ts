@@ -5,3 +5,5 @@ export {
   ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,
 } from './errors';
 export type { ErrorCodeValue } from './errors';
+export { connectSharedCache } from './shared-cache';
+export type { SharedCache } from './shared-cache';

@@ -17,7 +17,7 @@ import {
 import {
   resolveCreateOptions, resolveAttachOptions, type CreateOptions, type AttachOptions,
 } from './options';
-import { canBlock, randomU32, now } from './platform';
+import { canBlock, randomU32, now, isolationProblem } from './platform';
 
 const PAGE = 65536;
 /** Longest single Atomics.wait while a lock is held: short enough to notice
@@ -213,6 +213,8 @@ export class ShardedMap<V = unknown> {
    */
   static async create<V = unknown>(options?: CreateOptions): Promise<ShardedMap<V>> {
     const o = resolveCreateOptions(options);
+    const problem = isolationProblem();
+    if (problem) throw new ShardedMapError(ErrorCode.NOT_ISOLATED, problem);
     const module = await coreModule();
     // Room for the core's static data, the header, the owner registry and
     // the shard headers; the shards' tables are allocated (and the memory
@@ -248,7 +250,8 @@ export class ShardedMap<V = unknown> {
     };
     if (typeof handle !== 'object' || handle === null) bad('expected an object');
     if (!(handle.memory instanceof WebAssembly.Memory)) bad('memory is not a WebAssembly.Memory');
-    if (!(handle.memory.buffer instanceof SharedArrayBuffer)) bad('memory is not shared');
+    // Not `instanceof SharedArrayBuffer`: a SharedWorker has no such global.
+    if (Object.prototype.toString.call(handle.memory.buffer) !== '[object SharedArrayBuffer]') bad('memory is not shared');
     const id = handle.mapId;
     if (!Array.isArray(id) || id.length !== 2 || !id.every((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32)) {
       bad('mapId is not two uint32');
@@ -539,6 +542,27 @@ export class ShardedMap<V = unknown> {
       for (let i = 0; i < buf.length; i += 2) {
         if (fn(buf[i] as Key, buf[i + 1] as V) === false) return;
       }
+    }
+  }
+
+  /** Number of shards (for `rangeShard`). */
+  get shardCount(): number {
+    this.#alive();
+    return this.#x.shardCount();
+  }
+
+  /** `range` over one shard (0..shardCount-1): a consistent snapshot of it.
+   *  For iterating in chunks. */
+  rangeShard(shard: number, fn: (key: Key, value: V) => boolean | void): void {
+    this.#alive();
+    checkCallback(fn, 'rangeShard');
+    if (!Number.isInteger(shard) || shard < 0 || shard >= this.#x.shardCount()) {
+      throw new ShardedMapRangeError(ErrorCode.INVALID_ARGUMENT, `rangeShard: shard must be an integer from 0 to ${this.#x.shardCount() - 1}`);
+    }
+    const buf: unknown[] = [];
+    this.#snapshot(shard, buf);
+    for (let i = 0; i < buf.length; i += 2) {
+      if (fn(buf[i] as Key, buf[i + 1] as V) === false) return;
     }
   }
 

@@ -3,14 +3,35 @@
 /** Can this thread block in Atomics.wait? Not on a browser's main thread
  *  (it throws there); everywhere else in Node and in workers it can. */
 export const canBlock: boolean = (() => {
-  if (typeof SharedArrayBuffer === 'undefined') return false;
   try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    // A shared Wasm memory, not `new SharedArrayBuffer`: a SharedWorker
+    // (Chromium) has no SharedArrayBuffer global but can wait on this.
+    const mem = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    Atomics.wait(new Int32Array(mem.buffer), 0, 1, 0);
     return true;
   } catch {
     return false;
   }
 })();
+
+/** Is this a SharedWorker? It owns shared memory without cross-origin
+ *  isolation (Chromium reports crossOriginIsolated = false there). */
+function inSharedWorker(): boolean {
+  const g = globalThis as { SharedWorkerGlobalScope?: abstract new () => unknown };
+  return typeof g.SharedWorkerGlobalScope === 'function' && globalThis instanceof g.SharedWorkerGlobalScope;
+}
+
+/** Why this context cannot share memory with other agents, or undefined.
+ *  Browsers allow it only to cross-origin-isolated pages and their workers. */
+export function isolationProblem(): string | undefined {
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  if (g.crossOriginIsolated !== false || inSharedWorker()) return undefined;
+  return (
+    'this page is not cross-origin isolated, so browsers refuse to share memory between workers. ' +
+    'Serve the page with the headers "Cross-Origin-Opener-Policy: same-origin" and ' +
+    '"Cross-Origin-Embedder-Policy: require-corp" (or use connectSharedCache, which needs neither)'
+  );
+}
 
 /** 32 random bits from the platform's CSPRNG (Node 20+ and browsers). */
 export function randomU32(): number {

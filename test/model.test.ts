@@ -156,7 +156,10 @@ function sameResult(a: unknown, b: unknown): boolean {
   return same(a, b);
 }
 
+let checkedOps = 0;
+
 async function check(ops: Op[], shards: number): Promise<void> {
+  checkedOps += ops.length;
   const map = await ShardedMap.create({ shards, maxMemory: 16 << 20, maxValueBytes: 4096 });
   const model = new Model();
   try {
@@ -205,5 +208,6 @@ describe('model', () => {
       { numRuns: OPS.long, seed: 42 },
     );
     await check(ops, 4);
+    console.log(`model: ${checkedOps} random operations checked against a Map`);
   });
 });

@@ -63,7 +63,9 @@ describe('torn-read detector', () => {
       runWorker('tear-writer', { handle: map.handle, mode, ms: 600, stop }),
       runWorker<{ reads: number; torn: number }>('tear-reader', { handle: map.handle, stop }),
     ]);
-    return { reads: readers.reduce((s, r) => s + r.reads, 0), torn: readers.reduce((s, r) => s + r.torn, 0) };
+    const r = { reads: readers.reduce((s, x) => s + x.reads, 0), torn: readers.reduce((s, x) => s + x.torn, 0) };
+    console.log(`torn-read detector, ${mode}: ${r.torn} torn of ${r.reads} reads`);
+    return r;
   }
 
   it('control: in-place writes without the seqlock are seen torn', async () => {
