@@ -30,7 +30,7 @@ export async function chartSvg(results, cells, contestants) {
       encoding: {
         x: { field: 'workers', type: 'ordinal', title: 'workers' },
         y: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'ops/s (all workers)' },
-        color: { field: 'contestant', type: 'nominal', legend: { orient: 'bottom', columns: 2 } },
+        color: { field: 'contestant', type: 'nominal', legend: { orient: 'bottom', columns: 2, labelLimit: 400 } },
       },
     },
     config: { font: 'sans-serif' },
