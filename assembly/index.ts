@@ -258,8 +258,14 @@ export function committedBytes(): u32 {
 @inline function read(token: u32, klen: u32, copy: bool): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
-  const owner = ownerId(token);
-  if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return ST_BAD_ARG;
+  if (scratch == 0) return ST_BAD_ARG;
+  return readAt(hdr, scratch, ownerId(token), klen, copy);
+}
+
+/** read() for a validated owner: its scratch area and id. */
+// @ts-ignore: decorator
+@inline function readAt(hdr: usize, scratch: usize, owner: u32, klen: u32, copy: bool): i32 {
+  if (klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return ST_BAD_ARG;
   const key = scratch + SCRATCH_KEY;
   const out = scratch + load<u32>(hdr, HDR_AUX_OFF);
   const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
@@ -295,12 +301,15 @@ export function get(owner: u32, klen: u32): i32 {
  *  returns: a header word, ST_NOT_FOUND, ST_BUSY...) in scratch word 2.
  *  A stored NaN also returns NaN: the caller tells them apart by the word. */
 export function getF64(token: u32, klen: u32): f64 {
-  const w = read(token, klen, true);
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
-  if (scratch == 0) return NaN;
+  if (scratch == 0) return NaN; // the caller finds ST_BAD_ARG by asking again
+  const w = readAt(hdr, scratch, ownerId(token), klen, true);
+  if (w > 0 && (<u32>w >>> 24) == <u32>T_F64) {
+    const v = load<f64>(scratch + load<u32>(hdr, HDR_AUX_OFF));
+    if (v == v) return v; // a stored NaN goes the slow way, with its word
+  }
   store<i32>(scratch, w, SCRATCH_WORD);
-  if (w > 0 && (<u32>w >>> 24) == <u32>T_F64) return load<f64>(scratch + load<u32>(hdr, HDR_AUX_OFF));
   return NaN;
 }
 

@@ -88,7 +88,8 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   if (!groupsInBounds(groups, mask, mem)) return 0;
   const tag = tagOf(h);
   let g = <u32>h & mask;
-  const limit = <u32>min(<u64>MAX_PROBE_GROUPS, <u64>mask + 1);
+  // mask + 1 cannot wrap: groupsInBounds refused a mask that large.
+  const limit = min(MAX_PROBE_GROUPS, mask + 1);
   for (let p: u32 = 0; p < limit; p++) {
     const grp = groups + (g << GROUP_SHIFT);
     // SAFETY: grp + 64 <= mem by groupsInBounds and g <= mask.

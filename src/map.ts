@@ -357,7 +357,9 @@ export class ShardedMap<V = unknown> {
       throw this.#fault(e);
     }
     if (v === v) return v;
-    // NaN: a stored NaN, a miss, another type, or busy (see getF64).
+    // NaN: a stored NaN, a miss, another type, busy (the status is in the
+    // scratch word, see getF64), or this instance was released.
+    if (!this.#x.scratchOf(this.#owner)) throw releasedError();
     let w = this.#i32[this.#wordIdx]!;
     if (w < 0) {
       if (w === ST_NOT_FOUND) return fallback;
