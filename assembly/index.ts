@@ -31,7 +31,7 @@ import {
 import { allocRegion, freeRegion, allocatedBytes, ALLOC_BUSY, ALLOC_FULL, MAX_PAGES } from "./alloc";
 import {
   find, copyValue, valueEquals, insert, replace, remove, copyOut, rebuild, entryAt,
-  refEntry, freeRetired,
+  refEntry, freeRetired, FIND_TORN,
 } from "./table";
 
 export { headerBase };
@@ -274,10 +274,15 @@ export function committedBytes(): u32 {
   for (let i = 0; i < READ_RETRIES; i++) {
     const s = seqRead(sh);
     if (s & 1) continue;
+    // The table word first, then the memory size: a table published after
+    // a memory.grow must be checked against the grown size.
+    const t = tableLoad(sh);
     const mem = memBytes(hdr);
-    const ref = find(tableLoad(sh), h, key, klen, mem);
+    const ref = find(t, h, key, klen, mem);
     let w: i32 = ST_NOT_FOUND;
-    if (ref != 0) {
+    if (ref == FIND_TORN) {
+      w = 0; // retry
+    } else if (ref != 0) {
       // 0 from copyValue: an implausible (torn) entry; retry.
       w = copy ? <i32>copyValue(refEntry(ref), klen, out, maxValue, mem) : 1;
     }

@@ -78,14 +78,22 @@ import { ST_OK, ST_BUSY, ST_FULL } from "./shared";
   return bytesEqual(<usize>e + E_KEY, key, klen);
 }
 
+/** find's answer for a table word that cannot be right (its groups reach
+ *  past the committed memory): the reader saw a torn or too new state and
+ *  must retry. Never a slot reference (those are >= 64). */
+export const FIND_TORN: u32 = 1;
+
 /** Look up a key in table word `t`. Safe on a torn table word or torn
  *  slots: every address is checked against `mem` (committed bytes) before
- *  it is read, and the probe is bounded by MAX_PROBE_GROUPS.
- *  Hot path. Returns a slot reference or 0. */
+ *  it is read, and the probe is bounded by MAX_PROBE_GROUPS. `mem` must be
+ *  loaded after `t` (a table published after a memory.grow is only in
+ *  bounds of the grown size). Hot path. Returns a slot reference, 0 (not
+ *  there), or FIND_TORN (never under the shard lock: the holder's table is
+ *  complete and inside the memory it saw when it took the lock). */
 export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   const groups = tableGroups(t);
   const mask = tableMask(t);
-  if (!groupsInBounds(groups, mask, mem)) return 0;
+  if (!groupsInBounds(groups, mask, mem)) return FIND_TORN;
   const tag = tagOf(h);
   let g = <u32>h & mask;
   // mask + 1 cannot wrap: groupsInBounds refused a mask that large.

@@ -61,10 +61,15 @@ describe('torn-read detector', () => {
     const stop = stopFlag();
     const [, ...readers] = await Promise.all([
       runWorker('tear-writer', { handle: map.handle, mode, ms: 600, stop }),
-      runWorker<{ reads: number; torn: number }>('tear-reader', { handle: map.handle, stop }),
+      runWorker<{ reads: number; torn: number; missing: number }>('tear-reader', { handle: map.handle, stop }),
     ]);
-    const r = { reads: readers.reduce((s, x) => s + x.reads, 0), torn: readers.reduce((s, x) => s + x.torn, 0) };
-    console.log(`torn-read detector, ${mode}: ${r.torn} torn of ${r.reads} reads`);
+    const r = {
+      reads: readers.reduce((s, x) => s + x.reads, 0),
+      torn: readers.reduce((s, x) => s + x.torn, 0),
+      missing: readers.reduce((s, x) => s + x.missing, 0),
+    };
+    console.log(`torn-read detector, ${mode}: ${r.torn} torn and ${r.missing} missing of ${r.reads} reads`);
+    expect(r.missing).toBe(0);
     return r;
   }
 
