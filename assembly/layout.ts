@@ -89,8 +89,8 @@
  * Writers take the shard's lock word with a compare-exchange from 0 to their
  * owner id, spinning a bounded number of times; if it stays taken they
  * return ST_BUSY with the word's address and the facade sleeps on it with
- * Atomics.wait (never memory.atomic.wait in Wasm: Node 20's V8 clobbers
- * locals across it). A waiter sets LOCK_CONTENDED first; the releaser
+ * Atomics.wait in JS (never a wait instruction inside Wasm: Node 20's V8
+ * clobbers locals across it). A waiter sets LOCK_CONTENDED first; the releaser
  * notifies when it sees that bit.
  *
  * Inside the lock, every change that a reader could see is bracketed by
@@ -146,10 +146,15 @@
  *   layout.ts  this overview and every offset
  *   ctrl.ts    control bytes
  *   hash.ts    seeded FNV-1a and the finalizer
- *   sync.ts    atomics: seq, locks, the fence (the only place they are used)
+ *   sync.ts    the seqlock, table-word, lock and fence accessors (the other
+ *              atomics, on counters, owner slots and in-place values, are
+ *              commented where they are used)
  *   alloc.ts   the region allocator and memory growth
- *   table.ts   the raw table: probe, read, insert, replace, remove, rebuild
- *   index.ts   the exports: argument checks, owners, operations
+ *   table.ts   the raw table: probe, read, insert, replace, remove, rebuild,
+ *              in-place compaction
+ *   recover.ts repairing a shard or the allocator after a writer stopped
+ *   index.ts   the exports: argument checks, owners, operations, recovery,
+ *              the debug ring, test-only doors
  */
 
 /** The map header starts here: just past this module's static data. */
