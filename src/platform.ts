@@ -14,18 +14,13 @@ export const canBlock: boolean = (() => {
   }
 })();
 
-/** Is this a SharedWorker? It owns shared memory without cross-origin
- *  isolation (Chromium reports crossOriginIsolated = false there). */
-function inSharedWorker(): boolean {
-  const g = globalThis as { SharedWorkerGlobalScope?: abstract new () => unknown };
-  return typeof g.SharedWorkerGlobalScope === 'function' && globalThis instanceof g.SharedWorkerGlobalScope;
-}
-
-/** Why this context cannot share memory with other agents, or undefined.
- *  Browsers allow it only to cross-origin-isolated pages and their workers. */
+/** Why this page cannot share memory with its workers, or undefined.
+ *  Browsers allow it only to cross-origin-isolated pages. Checked on pages
+ *  only: a worker may own a map it does not share (the SharedWorker cache,
+ *  or its dedicated-worker fallback), which needs no isolation. */
 export function isolationProblem(): string | undefined {
-  const g = globalThis as { crossOriginIsolated?: boolean };
-  if (g.crossOriginIsolated !== false || inSharedWorker()) return undefined;
+  const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown };
+  if (g.crossOriginIsolated !== false || g.document === undefined) return undefined;
   return (
     'this page is not cross-origin isolated, so browsers refuse to share memory between workers. ' +
     'Serve the page with the headers "Cross-Origin-Opener-Policy: same-origin" and ' +

@@ -59,7 +59,15 @@ interface Endpoint {
 
 function serve(port: Endpoint): void {
   port.onmessage = async (ev) => {
-    const map = await mapPromise;
+    let map: ShardedMap<unknown>;
+    try {
+      map = await mapPromise;
+    } catch (e) {
+      // The map could not be created: every request gets the reason.
+      const err = e as Error & { code?: string };
+      port.postMessage(ev.data.map(([id]) => [id, false, { name: err.name, code: err.code, message: err.message }]));
+      return;
+    }
     const replies: CacheReply[] = ev.data.map(([id, op, ...args]) => {
       try {
         return [id, true, exec(map, op, args)];

@@ -93,4 +93,20 @@ describe('browser', () => {
     expect(await a.evaluate(() => (window as unknown as W).cache.size())).toBe(10_001);
     await context.close();
   });
+
+  it("without SharedWorker (Chrome on Android) the client falls back to a dedicated worker", { timeout: 30_000 }, async () => {
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      delete (window as { SharedWorker?: unknown }).SharedWorker;
+    });
+    await page.goto(`${base}/plain/cache.html`);
+    await page.waitForFunction(() => (window as { ready?: boolean }).ready === true);
+    const r = await page.evaluate(async () => {
+      const c = (window as unknown as { cache: import('shardedmap').SharedCache }).cache;
+      await c.store('k', [1, 2]);
+      return { dedicated: c.dedicated, value: await c.load('k') };
+    });
+    expect(r).toEqual({ dedicated: true, value: [1, 2] });
+    await page.close();
+  });
 });
