@@ -125,18 +125,20 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   const src = <u64>e + valueOffset(klen);
   if (vlen > maxValue || src + vlen > mem) return 0;
   if (vlen == 0) return w;
+  // A real entry is 8-aligned, so its value is. A torn address may not be:
+  // a misaligned atomic load traps, and the 8-byte steps of copySmall could
+  // read up to 7 bytes past `mem`. Treat it as torn.
+  if ((src & 7) != 0) return 0;
   if (vlen <= 8) {
     // One aligned atomic load: a value replaced in place (see replace) is
-    // seen whole, old or new. A torn entry address may be misaligned, and a
-    // misaligned atomic traps: treat it as torn.
-    if ((src & 7) != 0) return 0;
+    // seen whole, old or new.
     // SAFETY: src + 8 <= mem: value areas are padded to 8 bytes and the
     // entry was bounds-checked; out has at least 8 bytes.
     store<u64>(out, atomic.load<u64>(<usize>src));
     return w;
   }
-  // SAFETY: src + vlen <= mem and out has maxValue bytes (checked above);
-  // a value area is padded to 8 bytes, so 8-byte steps stay inside it.
+  // SAFETY: src + vlen <= mem with src and mem multiples of 8, so the 8-byte
+  // steps stay below mem; out has maxValue bytes rounded up to 8.
   copySmall(out, <usize>src, vlen);
   return w;
 }
