@@ -42,7 +42,7 @@ export function cellTables(results, cells, contestants) {
       const r = results.find((x) => x.cell === c.id && x.contestant === k.id);
       if (!r) continue;
       if (r.error) {
-        rows.push([k.label, `failed: ${r.error}`, '', '', '', '', '', '', '', '', '']);
+        rows.push([k.label, `failed: ${r.error}`, '', '', '', '', '', '', '', '', '', '']);
         continue;
       }
       rows.push([
@@ -55,12 +55,13 @@ export function cellTables(results, cells, contestants) {
         c.reads < 100 ? fmtNs(r.writeP99ns) : '-',
         `${r.gcEventsPerWindow.toFixed(1)} / ${r.gcMsPerWindow.toFixed(1)} ms`,
         r.heapMB.toFixed(0),
+        r.rssMB.toFixed(0),
         Number.isFinite(r.bytesPerEntry) ? `${r.bytesPerEntry.toFixed(0)} (${r.bytesKind})` : '-',
         r.visible === null ? 'n/a' : r.visible ? 'yes' : '**no**',
       ]);
     }
     out.push(`#### ${c.id}: ${cellTitle(c)}\n\n` + table(
-      ['contestant', 'ops/s', 'spread', 'load p50', 'load p99', 'load p99.9', 'write p99', 'GC / window', 'heap MB', 'bytes/entry', 'visible'],
+      ['contestant', 'ops/s', 'spread', 'load p50', 'load p99', 'load p99.9', 'write p99', 'GC / window', 'heap MB', 'RSS MB', 'bytes/entry', 'visible'],
       rows,
     ));
   }

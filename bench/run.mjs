@@ -93,7 +93,7 @@ function aggregate(contestant, cell, setup, rs, o) {
     gcEventsPerWindow: gcEvents,
     gcMsPerWindow: gcMs,
     heapMB: Math.max(...rs.map((w) => w.heapUsed)) / 2 ** 20,
-    rssMB: process.memoryUsage.rss() / 2 ** 20,
+    rssMB: Math.max(...rs.map((w) => w.rss)) / 2 ** 20,
     bytesPerEntry: setup.bytesPerEntry,
     bytesKind: setup.bytesKind,
     visible: vis.length ? vis.every(Boolean) : null,

@@ -173,6 +173,7 @@ parentPort.postMessage(
     writeSamplesMs: wall,
     timerNs,
     heapUsed: v8.getHeapStatistics().used_heap_size,
+    rss: process.memoryUsage.rss(), // the whole process: every worker and the main thread
     visible,
     sink,
   },
