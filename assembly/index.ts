@@ -12,7 +12,7 @@ import {
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
   SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
   GROUP_SLOTS, GROUP_SHIFT, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
-  VLEN_MASK, valueOffset as entryValueOffset, GROUP_ADDRS, E_KEY, E_KLEN, entryBytes,
+  VLEN_MASK, valueOffset as entryValueOffset, E_KEY, E_KLEN, entryBytes,
 } from "./layout";
 import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG,
@@ -21,7 +21,7 @@ import {
   SCRATCH_WORD, SCRATCH_FENCE, SCRATCH_KEY, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
   MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, SCRATCH_DEBUG, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, LOCK_CONTENDED, OWNER_ID_BITS, OWNER_ID_MASK, OWNER_GEN_MASK, SCRATCH_TEST,
 } from "./shared";
-import { emptyGroupCtrl, matchFull } from "./ctrl";
+import { emptyGroupCtrl } from "./ctrl";
 import { repairShard, repairAllocator } from "./recover";
 import { hashKey } from "./hash";
 import {
@@ -31,7 +31,7 @@ import {
 import { allocRegion, freeRegion, allocatedBytes, ALLOC_BUSY, ALLOC_FULL, MAX_PAGES } from "./alloc";
 import {
   find, copyValue, valueEquals, insert, replace, remove, copyOut, rebuild, entryAt,
-  refEntry, freeRetired, FIND_TORN,
+  refEntry, refGroup, freeRetired, FIND_TORN, nextFull, slotNumber,
 } from "./table";
 
 export { headerBase };
@@ -610,21 +610,16 @@ export function maxProbe(shard: u32): u32 {
   const mask = tableMask(t);
   const seed = load<u64>(hdr, HDR_SEED);
   let worst: u32 = 0;
-  for (let g: u32 = 0; g <= mask; g++) {
-    const grp = groups + (g << GROUP_SHIFT);
-    let m = matchFull(v128.load(grp));
-    while (m != 0) {
-      const i = <u32>ctz(m);
-      m &= m - 1;
-      const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
-      let at = <u32>hashKey(<usize>e + E_KEY, <u32>load<u16>(e, E_KLEN), seed) & mask;
-      let p: u32 = 0;
-      while (at != g && p <= mask) {
-        p++;
-        at = (at + p) & mask;
-      }
-      if (p + 1 > worst) worst = p + 1;
+  for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
+    const g = (refGroup(r) - groups) >> GROUP_SHIFT;
+    const e = refEntry(r);
+    let at = <u32>hashKey(<usize>e + E_KEY, <u32>load<u16>(e, E_KLEN), seed) & mask;
+    let p: u32 = 0;
+    while (at != g && p <= mask) {
+      p++;
+      at = (at + p) & mask;
     }
+    if (p + 1 > worst) worst = p + 1;
   }
   return worst;
 }
@@ -650,17 +645,11 @@ export function checkShard(shard: u32): u32 {
   const top = load<u32>(sh, SH_HEAP_TOP);
   let live: u32 = 0;
   let count: u32 = 0;
-  for (let g: u32 = 0; g <= mask; g++) {
-    const grp = groups + (g << GROUP_SHIFT);
-    let m = matchFull(v128.load(grp));
-    while (m != 0) {
-      const i = <u32>ctz(m);
-      m &= m - 1;
-      const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
-      if (e < heapStart || e >= top) return 1;
-      live += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
-      count++;
-    }
+  for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
+    const e = refEntry(r);
+    if (e < heapStart || e >= top) return 1;
+    live += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
+    count++;
   }
   let e = heapStart;
   while (e < top) e += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
@@ -680,6 +669,12 @@ const RING_ENTRY_BYTES: u32 = 16;
   return entries == 0 ? 0 : align64(<u64>RING_HEAD_BYTES + <u64>entries * RING_ENTRY_BYTES);
 }
 
+/** Address of a shard's ring (n entries per ring). */
+// @ts-ignore: decorator
+@inline function ringAt(hdr: usize, shard: u32, n: u32): usize {
+  return <usize>load<u32>(hdr, HDR_DEBUG_RINGS) + <usize>shard * <usize>ringBytes(n);
+}
+
 /** Append (op, hash, owner, result) to the ring of the key's shard. */
 function logOp(token: u32, klen: u32, op: u32, result: i32): void {
   const hdr = headerBase();
@@ -687,8 +682,7 @@ function logOp(token: u32, klen: u32, op: u32, result: i32): void {
   const scratch = ownerScratch(hdr, token);
   if (n == 0 || scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return;
   const h = hashKey(scratch + SCRATCH_KEY, klen, load<u64>(hdr, HDR_SEED));
-  const shard = <u32>(h >>> 32) & (shardCount() - 1);
-  const ring = <usize>load<u32>(hdr, HDR_DEBUG_RINGS) + <usize>shard * <usize>ringBytes(n);
+  const ring = ringAt(hdr, <u32>(h >>> 32) & (shardCount() - 1), n);
   const seq = atomic.add<u32>(ring, 1) + 1;
   const e = ring + RING_HEAD_BYTES + <usize>((seq - 1) & (n - 1)) * RING_ENTRY_BYTES;
   store<u32>(e, op | (ownerId(token) << 8), 0);
@@ -732,7 +726,7 @@ export function debugRead(token: u32, shard: u32, i: u32): i32 {
   const n = load<u32>(hdr, HDR_DEBUG_ENTRIES);
   const scratch = ownerScratch(hdr, token);
   if (n == 0 || scratch == 0 || shard >= shardCount()) return ST_BAD_ARG;
-  const ring = <usize>load<u32>(hdr, HDR_DEBUG_RINGS) + <usize>shard * <usize>ringBytes(n);
+  const ring = ringAt(hdr, shard, n);
   const head = atomic.load<u32>(ring);
   const held = min(head, n);
   if (i < held) {

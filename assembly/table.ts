@@ -45,6 +45,31 @@ import { ST_OK, ST_BUSY, ST_FULL } from "./shared";
   return load<u32>(refAddrWord(r));
 }
 
+/** The first FULL slot at or after slot number `from` (group * 12 + index)
+ *  of table `t`, as a slot reference, or 0 past the end. The one way to
+ *  walk a table's entries (rebuild, iteration, checks); under the shard
+ *  lock, so the table is sound. */
+export function nextFull(t: u64, from: u32): u32 {
+  const groups = tableGroups(t);
+  const mask = tableMask(t);
+  let g = from / GROUP_SLOTS;
+  let i = from % GROUP_SLOTS;
+  while (g <= mask) {
+    const grp = groups + (g << GROUP_SHIFT);
+    const m = matchFull(v128.load(grp)) & ~((1 << i) - 1);
+    if (m != 0) return grp | <u32>ctz(m);
+    g++;
+    i = 0;
+  }
+  return 0;
+}
+
+/** Slot number of a reference into table `t` (a walk goes on after it). */
+// @ts-ignore: decorator
+@inline export function slotNumber(t: u64, ref: u32): u32 {
+  return ((refGroup(ref) - tableGroups(t)) >> GROUP_SHIFT) * GROUP_SLOTS + (ref & 63);
+}
+
 // ---- reading (safe on a torn table) ---------------------------------------------
 
 /** Do the groups of table (groups, mask) lie inside the committed memory? */
@@ -395,23 +420,20 @@ export function rebuild(
     let top = region + (<u32>groups << GROUP_SHIFT);
     let fits = true;
     if (keep && oldRegion != 0) {
-      for (let g: u32 = 0; g <= oldMask && fits; g++) {
-        const grp = oldGroups + (g << GROUP_SHIFT);
-        let m = matchFull(v128.load(grp));
-        while (m != 0) {
-          const i = <u32>ctz(m);
-          m &= m - 1;
-          const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
-          const klen = <u32>load<u16>(e, E_KLEN);
-          const size = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
-          memory.copy(top, e, size);
-          const h = hashKey(<usize>top + E_KEY, klen, seed);
-          const ref = findFree(t, h);
-          if (ref == 0) { fits = false; break; }
-          store<u32>(refAddrWord(ref), top);
-          store<u8>(refCtrl(ref), tagOf(h));
-          top += size;
+      for (let r = nextFull(old, 0); r != 0; r = nextFull(old, slotNumber(old, r) + 1)) {
+        const e = refEntry(r);
+        const klen = <u32>load<u16>(e, E_KLEN);
+        const size = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+        memory.copy(top, e, size);
+        const h = hashKey(<usize>top + E_KEY, klen, seed);
+        const ref = findFree(t, h);
+        if (ref == 0) {
+          fits = false;
+          break;
         }
+        store<u32>(refAddrWord(ref), top);
+        store<u8>(refCtrl(ref), tagOf(h));
+        top += size;
       }
     }
     if (!fits) {
@@ -449,24 +471,12 @@ export function entryAt(
   sh: usize, cursor: u32, keyOut: usize, valOut: usize, klenOut: usize, wordOut: usize,
 ): i32 {
   const t = tableLoad(sh);
-  const groups = tableGroups(t);
-  const mask = tableMask(t);
-  let g = cursor / GROUP_SLOTS;
-  let i = cursor % GROUP_SLOTS;
-  while (g <= mask) {
-    const grp = groups + (g << GROUP_SHIFT);
-    const m = matchFull(v128.load(grp)) & ~((1 << i) - 1);
-    if (m != 0) {
-      const s = <u32>ctz(m);
-      const e = load<u32>(grp + GROUP_ADDRS + (s << 2));
-      const klen = <u32>load<u16>(e, E_KLEN);
-      memory.copy(keyOut, <usize>e + E_KEY, klen);
-      store<u32>(klenOut, klen);
-      store<u32>(wordOut, copyOut(grp | s, klen, valOut));
-      return <i32>(g * GROUP_SLOTS + s + 1);
-    }
-    g++;
-    i = 0;
-  }
-  return -1;
+  const r = nextFull(t, cursor);
+  if (r == 0) return -1;
+  const e = refEntry(r);
+  const klen = <u32>load<u16>(e, E_KLEN);
+  memory.copy(keyOut, <usize>e + E_KEY, klen);
+  store<u32>(klenOut, klen);
+  store<u32>(wordOut, copyOut(r, klen, valOut));
+  return <i32>(slotNumber(t, r) + 1);
 }
