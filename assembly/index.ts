@@ -11,7 +11,7 @@ import {
   HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS,
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
   SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
-  GROUP_SLOTS, GROUP_SHIFT, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
+  GROUP_SLOTS, GROUP_SHIFT, GROUP_BYTES, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
   VLEN_MASK, valueOffset as entryValueOffset, E_KEY, E_KLEN, entryBytes,
 } from "./layout";
 import {
@@ -220,6 +220,14 @@ export function shardsAddress(): u32 {
 /** Bytes of one shard header. */
 export function shardHeaderBytes(): u32 {
   return SH_BYTES;
+}
+/** Bytes of one group (control bytes and entry addresses): one cache line. */
+export function groupBytes(): u32 {
+  return GROUP_BYTES;
+}
+/** Slots per group. */
+export function groupSlots(): u32 {
+  return GROUP_SLOTS;
 }
 /** Byte offset of the lock word in a shard header. */
 export function shardLockOffset(): u32 {

@@ -26,6 +26,9 @@ export interface CoreExports {
   allocLockAddress(): number;
   shardsAddress(): number;
   shardHeaderBytes(): number;
+  groupBytes(): number;
+  groupSlots(): number;
+  headerBase(): number;
   shardLockOffset(): number;
   size(): number;
   usedBytes(): number;
