@@ -54,9 +54,10 @@ export function freeRegion(hdr: usize, owner: u32, p: u32, bytes: u32): bool {
   return true;
 }
 
-/** Bytes handed out and not freed (for statistics). */
-export function allocatedBytes(hdr: usize, base: u32): u32 {
-  return atomic.load<u32>(hdr, HDR_ALLOC_TOP) - base - atomic.load<u32>(hdr, HDR_FREE_BYTES);
+/** Bytes below the bump pointer that are not on the free list: everything
+ *  handed out, the map header included (for statistics). */
+export function allocatedBytes(hdr: usize): u32 {
+  return atomic.load<u32>(hdr, HDR_ALLOC_TOP) - atomic.load<u32>(hdr, HDR_FREE_BYTES);
 }
 
 function allocLocked(hdr: usize, size: u32): u32 {

@@ -239,8 +239,7 @@ export function size(): u32 {
 }
 /** Bytes of the memory handed out to the header, scratch areas and shards. */
 export function usedBytes(): u32 {
-  const hdr = headerBase();
-  return allocatedBytes(hdr, 0);
+  return allocatedBytes(headerBase());
 }
 /** Bytes of all shard regions (tables and heaps): what the entries cost,
  *  without the header and the scratch areas. Reads racy counters; exact
