@@ -1,13 +1,11 @@
-// Control bytes: one per slot, 12 per group, compared 16 at a time with SIMD.
+// Control bytes: one per slot, 16 per group, compared at once with SIMD.
 //
 //   0x00..0x7f  FULL, the value is the slot's 7-bit tag (top 7 hash bits)
 //   0x80        EMPTY: never used since the table was built; ends a probe
 //   0x81        DELETED: a tombstone; a probe goes past it
-//   0xff        PAD: the 4 bytes after the 12 slots; matches nothing
 
 export const CTRL_EMPTY: u8 = 0x80;
 export const CTRL_DELETED: u8 = 0x81;
-export const CTRL_PAD: u8 = 0xff;
 
 /** The tag of a hash: its top 7 bits, so FULL bytes never have bit 7 set. */
 // @ts-ignore: decorator
@@ -35,18 +33,14 @@ export const CTRL_PAD: u8 = 0xff;
   );
 }
 
-/** Lanes that are FULL (bit 7 clear), limited to the 12 real slots. */
+/** Lanes that are FULL (bit 7 clear). */
 // @ts-ignore: decorator
 @inline export function matchFull(ctrl: v128): i32 {
-  return ~i8x16.bitmask(ctrl) & 0xfff;
+  return ~i8x16.bitmask(ctrl) & 0xffff;
 }
 
-/** The control bytes of an empty group: 12 x EMPTY, then 4 x PAD. */
+/** The control bytes of an empty group: 16 x EMPTY. */
 // @ts-ignore: decorator
 @inline export function emptyGroupCtrl(): v128 {
-  return i8x16(
-    <i8>0x80, <i8>0x80, <i8>0x80, <i8>0x80, <i8>0x80, <i8>0x80,
-    <i8>0x80, <i8>0x80, <i8>0x80, <i8>0x80, <i8>0x80, <i8>0x80,
-    <i8>0xff, <i8>0xff, <i8>0xff, <i8>0xff,
-  );
+  return i8x16.splat(<i8>CTRL_EMPTY);
 }

@@ -11,7 +11,7 @@ import {
   HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS,
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
   SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
-  GROUP_SLOTS, GROUP_SHIFT, GROUP_BYTES, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
+  GROUP_SLOTS, GROUP_SLOT_SHIFT, CELL_BYTES, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
   VLEN_MASK, valueOffset as entryValueOffset, E_KEY, E_KLEN, entryBytes,
 } from "./layout";
 import {
@@ -31,13 +31,14 @@ import {
 import { allocRegion, freeRegion, allocatedBytes, ALLOC_BUSY, ALLOC_FULL, MAX_PAGES } from "./alloc";
 import {
   find, copyValue, valueEquals, insert, replace, remove, copyOut, rebuild, entryAt,
-  refEntry, refGroup, freeRetired, FIND_TORN, nextFull, slotNumber,
+  refEntry, isOutline, heapStartOf, stageInline, freeRetired, FIND_TORN, nextFull, slotNumber,
 } from "./table";
 
 export { headerBase };
 
-/** A guess of one entry's heap bytes, to size the heap for initialCapacity. */
-const INITIAL_ENTRY_BYTES: u32 = 32;
+/** A guess of one entry's heap bytes, to size the heap for initialCapacity:
+ *  entries that fit a cell take none, longer ones at least 40. */
+const INITIAL_ENTRY_BYTES: u32 = 16;
 /** Owner id used while `init` builds the shards (no owner is attached yet). */
 const INIT_OWNER: u32 = 1;
 
@@ -221,9 +222,9 @@ export function shardsAddress(): u32 {
 export function shardHeaderBytes(): u32 {
   return SH_BYTES;
 }
-/** Bytes of one group (control bytes and entry addresses): one cache line. */
-export function groupBytes(): u32 {
-  return GROUP_BYTES;
+/** Bytes of one cell (an inline entry or an out-of-line address). */
+export function cellBytes(): u32 {
+  return CELL_BYTES;
 }
 /** Slots per group. */
 export function groupSlots(): u32 {
@@ -291,7 +292,7 @@ export function committedBytes(): u32 {
       w = 0; // retry
     } else if (ref != 0) {
       // 0 from copyValue: an implausible (torn) entry; retry.
-      w = copy ? <i32>copyValue(refEntry(ref), klen, out, maxValue, mem) : 1;
+      w = copy ? <i32>copyValue(ref, klen, out, maxValue, mem) : 1;
     }
     readFence(scratch + SCRATCH_FENCE);
     if (seqRead(sh) == s && w != 0) return w;
@@ -354,10 +355,10 @@ export function write(token: u32, op: u32, klen: u32, vtype: u32, vlen: u32, ewo
   const sh = shardOf(hdr, h);
   const lock = sh + SH_LOCK;
   if (!tryLock(lock, owner)) return busy(scratch, lock);
-  const test = load<u32>(scratch, SCRATCH_TEST);
-  if (test != 0) testFault(scratch, test); // TEST ONLY: fail while holding the lock
-  freeRetired(hdr, sh, owner); // a region left over when the allocator was busy
   const word = (vtype << 24) | vlen;
+  const test = load<u32>(scratch, SCRATCH_TEST);
+  if (test != 0) testFault(sh, scratch, test, key, klen, word, val, h); // TEST ONLY
+  freeRetired(hdr, sh, owner); // a region left over when the allocator was busy
   const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
   let st: i32 = ST_OK;
   if (op == <u32>OP_STORE) {
@@ -407,10 +408,10 @@ export function clearShard(token: u32, shard: u32): i32 {
     const mask = tableMask(t);
     seqBegin(sh);
     for (let g: u32 = 0; g <= mask; g++) {
-      v128.store(<usize>tableGroups(t) + (<usize>g << GROUP_SHIFT), emptyGroupCtrl());
+      v128.store(<usize>tableGroups(t) + (<usize>g << GROUP_SLOT_SHIFT), emptyGroupCtrl());
     }
     seqEnd(sh);
-    store<u32>(sh, tableGroups(t) + ((mask + 1) << GROUP_SHIFT), SH_HEAP_TOP);
+    store<u32>(sh, heapStartOf(t), SH_HEAP_TOP);
     store<u32>(sh, 0, SH_COUNT);
     store<u32>(sh, 0, SH_USED);
     store<u32>(sh, 0, SH_DEAD);
@@ -463,11 +464,24 @@ export function next(token: u32, shard: u32, cursor: u32): i32 {
 
 // ---- test-only door ---------------------------------------------------------------
 
-/** TEST ONLY: the fault a test asked for in scratch word SCRATCH_TEST
- *  (1: abort, as a failed internal check would; 2: a Wasm trap). */
-function testFault(scratch: usize, kind: u32): void {
+/** TEST ONLY: the fault a test asked for in scratch word SCRATCH_TEST, while
+ *  holding the shard lock: 1 an abort, as a failed internal check would;
+ *  2 a Wasm trap; 3 a trap in the middle of rewriting the key's inline
+ *  entry with the new value (after the switch to the staging cell, as a
+ *  writer stopped there would leave it), or a plain trap if the new entry
+ *  or the old one is not inline. */
+function testFault(
+  sh: usize, scratch: usize, kind: u32, key: usize, klen: u32, word: u32, val: usize, h: u64,
+): void {
   store<u32>(scratch, 0, SCRATCH_TEST);
   if (kind == 1) abort("test-induced abort", "assembly/index.ts", 1, 1);
+  if (kind == 3) {
+    const ref = find(tableLoad(sh), h, key, klen, memBytes(headerBase()));
+    if (ref != 0 && !isOutline(ref) && entryBytes(klen, word & VLEN_MASK) <= CELL_BYTES) {
+      seqBegin(sh);
+      stageInline(sh, ref, key, klen, word, val);
+    }
+  }
   unreachable();
 }
 
@@ -613,12 +627,11 @@ export function maxProbe(shard: u32): u32 {
   if (shard >= shardCount()) return 0;
   const sh = shardAt(hdr, shard);
   const t = tableLoad(sh);
-  const groups = tableGroups(t);
   const mask = tableMask(t);
   const seed = load<u64>(hdr, HDR_SEED);
   let worst: u32 = 0;
   for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
-    const g = (refGroup(r) - groups) >> GROUP_SHIFT;
+    const g = slotNumber(t, r) >> GROUP_SLOT_SHIFT;
     const e = refEntry(r);
     let at = <u32>hashKey(<usize>e + E_KEY, <u32>load<u16>(e, E_KLEN), seed) & mask;
     let p: u32 = 0;
@@ -631,32 +644,36 @@ export function maxProbe(shard: u32): u32 {
   return worst;
 }
 
-/** Groups in a shard's table now (12 slots each). */
+/** Groups in a shard's table now (16 slots each). */
 export function shardGroups(shard: u32): u32 {
   if (shard >= shardCount()) return 0;
   return tableMask(tableLoad(shardAt(headerBase(), shard))) + 1;
 }
 
 /** Consistency check of one shard (tests): 0 if sound, else the number of
- *  the first broken rule: 1 a live entry outside [heap start, top); 2 the
- *  heap does not parse into entries ending exactly at top; 3 the dead-byte
- *  count is wrong; 4 the live count is wrong. Call with no write in flight. */
+ *  the first broken rule: 1 an out-of-line entry outside [heap start, top);
+ *  2 the heap does not parse into entries ending exactly at top; 3 the
+ *  dead-byte count is wrong; 4 the live count is wrong; 5 an inline entry
+ *  does not fit its cell. Call with no write in flight. */
 export function checkShard(shard: u32): u32 {
   const hdr = headerBase();
   if (shard >= shardCount()) return 99;
   const sh = shardAt(hdr, shard);
   const t = tableLoad(sh);
-  const groups = tableGroups(t);
-  const mask = tableMask(t);
-  const heapStart = groups + ((mask + 1) << GROUP_SHIFT);
+  const heapStart = heapStartOf(t);
   const top = load<u32>(sh, SH_HEAP_TOP);
   let live: u32 = 0;
   let count: u32 = 0;
   for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
-    const e = refEntry(r);
-    if (e < heapStart || e >= top) return 1;
-    live += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
     count++;
+    const e = refEntry(r);
+    const size = entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
+    if (!isOutline(r)) {
+      if (size > CELL_BYTES) return 5;
+      continue;
+    }
+    if (e < heapStart || e >= top) return 1;
+    live += size;
   }
   let e = heapStart;
   while (e < top) e += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
@@ -664,6 +681,19 @@ export function checkShard(shard: u32): u32 {
   if (load<u32>(sh, SH_DEAD) != top - heapStart - live) return 3;
   if (load<u32>(sh, SH_COUNT) != count) return 4;
   return 0;
+}
+
+/** TEST ONLY: where the scratch key's entry is: 1 inline in its cell, 2 out
+ *  of line in the heap, 0 absent (or a bad argument). No write may be in
+ *  flight. */
+export function cellForm(token: u32, klen: u32): u32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, token);
+  if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return 0;
+  const key = scratch + SCRATCH_KEY;
+  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
+  const ref = find(tableLoad(shardOf(hdr, h)), h, key, klen, memBytes(hdr));
+  return ref == 0 ? 0 : isOutline(ref) ? 2 : 1;
 }
 
 // ---- debug ring (the *Logged exports are swapped in by the facade) -----------------

@@ -8,7 +8,8 @@
  *   1. Never lose or corrupt data, whatever the interleaving, and stay
  *      consistent if a writer stops at any instruction (crash consistency).
  *   2. Reads never block and never write shared memory: they scale with cores.
- *   3. One or two cache misses per lookup on a large table.
+ *   3. One cache miss per lookup on a large table for short entries (a
+ *      key and value that fit a 32-byte cell), two for longer ones.
  *   4. Memory bounded by the live data: churn reuses space.
  *
  * Instances share nothing but the memory: the AS runtime, its globals and its
@@ -55,30 +56,39 @@
  *              built; ret/retsz a replaced region not yet freed (both so
  *              that crash recovery and later writers can free them)
  *
- * A region is the shard's whole table: its groups, then its entry heap.
+ * A region is the shard's whole table: its control bytes, its cells, one
+ * staging cell (see Crash consistency), then its entry heap (for entries
+ * too long for a cell).
  *
- *   region: [group 0][group 1]...[group mask][heap: entry entry entry ...]
+ *   region: [ctrl: 16 bytes per group][cells: 16 x 32 per group][stage][heap]
  *
- * One group, 64 bytes = one cache line, 12 slots:
- *
- *    0                        12       16                                 64
- *   +-------------------------+--------+-----------------------------------+
- *   | 12 control bytes        | 4 x FF | 12 x u32 entry address            |
- *   +-------------------------+--------+-----------------------------------+
+ * A group is 16 slots: 16 control bytes (one SIMD compare) and 16 cells.
+ * The control bytes of all groups are packed together (1 byte per slot, like
+ * hashbrown's), so on a large table they are a small fraction of it (1/33)
+ * and stay in cache; the cells are the big part. A lookup of a short key
+ * touches its control bytes (usually cached) and one cell: one cache miss.
  *
  * Control bytes (ctrl.ts): EMPTY, DELETED, or FULL with a 7-bit tag from the
- * hash, so a probe compares 12 tags with one SIMD compare and touches key
- * bytes only on a tag match (1 in 128 by chance).
+ * hash, so a probe compares 16 tags at once and touches a cell only on a tag
+ * match (1 in 128 by chance).
  *
- * One entry, 8-aligned, in the shard's heap:
+ * One cell, 32 bytes, 32-aligned (so never across a cache line), holds
+ * either the whole entry (inline) or where it is (out of line):
  *
- *    0                  4            6       8            8+align8(klen)
- *   +-------------------+------------+-------+------------+--------------+
- *   | vtype<<24 | vlen  | klen (u16) | 0     | key bytes  | value bytes  |
- *   +-------------------+------------+-------+------------+--------------+
+ *    0                  4            6                  align8(6+klen)    32
+ *   +-------------------+------------+------------------+----------------+
+ *   | vtype<<24 | vlen  | klen (u16) | key bytes        | value bytes    |  inline
+ *   +-------------------+------------+------------------+----------------+
+ *   | CELL_OUTLINE<<24  | entry address (u32)           | unused ...     |  out of line
+ *   +-------------------+-------------------------------+----------------+
  *
- * The first word is exactly what a read returns, and the value is 8-aligned
- * so an f64 can be replaced with one atomic 8-byte store.
+ * An entry has the same format wherever it is, inline in its cell or in the
+ * shard's heap (8-aligned); it is inline when it fits: entryBytes(klen, vlen)
+ * <= 32, e.g. a key of up to 18 encoded bytes with a number, a key of up to
+ * 10 bytes with a value of up to 16. The first word is exactly what a read
+ * returns, and the value is 8-aligned so an f64 can be replaced with one
+ * atomic 8-byte store. The out-of-line form's first 8 bytes are one aligned
+ * u64, so a cell switches from inline to out of line with one store.
  *
  * Hashing (hash.ts): FNV-1a over 8-byte lanes, its basis xored with the
  * per-map seed, then a 64-bit finalizer. Bits 32..43 pick the shard, the low
@@ -114,11 +124,22 @@
  * can do is fail the seq check and retry. It can never trap or write.
  *
  * Crash consistency: every change is published by a single aligned store
- * (a control byte, a u32 entry address, an 8-byte value, the 8-byte table
- * word). An entry is written completely, in heap space already reserved,
- * before the store that makes it reachable. A writer that stops at any
- * instruction leaves the shard readable, with each key old or new; only its
- * lock, an odd seq, the counters and a pending region need repair.
+ * (a control byte, a cell's first 8 bytes, an entry address, an 8-byte
+ * value, the 8-byte table word). An entry is written completely, in a free
+ * cell or in heap space already reserved, before the store that makes it
+ * reachable. An inline entry that gets a new value that still fits (but
+ * not by one of the one-store updates above) is rewritten through the
+ * region's staging cell: the new entry is written there, the cell switches
+ * to point at it (one store), the cell's bytes 8..31 (unused in that form)
+ * get the new entry's tail, and one store of its first 8 bytes makes it
+ * inline again. A stop in between leaves the cell pointing at the staging
+ * cell, which nobody writes before recovery (it holds the lock) finishes
+ * the move. An out-of-line entry whose new value fits comes back inline
+ * the same way (its cell's bytes 8..31 are unused); a value that does not
+ * fit goes to the heap and the cell switches to it with one store. So a
+ * writer that stops at any instruction leaves the shard readable, with
+ * each key old or new; only its lock, an odd seq, the counters, a staged
+ * cell and a pending region need repair.
  *
  * Resize
  * ------
@@ -130,7 +151,7 @@
  * wait for a resize. The trigger: an insert that would take the table past
  * 7/8 full (tombstones included), a heap with no room for the new entry, or
  * a probe longer than MAX_PROBE_GROUPS. The new size holds the live entries
- * at most 7/16 full, so size doubles when full of live keys and shrinks when
+ * at most half full, so size doubles when full of live keys and shrinks when
  * mostly tombstones; the heap gets 5/4 of the live bytes plus the new entry.
  * A small heap (<= 4 KiB) that is full of dead entries is first compacted
  * in place instead, under an odd seq (see compactInPlace in table.ts), so
@@ -218,31 +239,52 @@ export const SH_RETIRED = 104; // u32 region replaced but not yet freed, 0 if no
 export const SH_RETIRED_BYTES = 108; // u32 its size
 export const SH_BYTES = 128;
 
-// ---- Group --------------------------------------------------------------------
-/** Slots per group: 12 control bytes + 12 u32 addresses + 4 pad = 64 bytes. */
-export const GROUP_SLOTS = 12;
-export const GROUP_SHIFT = 6; // log2(group bytes)
-export const GROUP_BYTES = 64;
-export const GROUP_ADDRS = 16; // offset of the u32 entry addresses
-/** Bitmask of the real slots within a 16-lane SIMD compare. */
-export const GROUP_LANES: i32 = 0xfff;
+// ---- Groups and cells -------------------------------------------------------
+/** Slots per group: one 16-lane SIMD compare of control bytes. */
+export const GROUP_SLOTS = 16;
+export const GROUP_SLOT_SHIFT = 4; // log2(GROUP_SLOTS)
+/** Control bytes of one group. */
+export const GROUP_CTRL_BYTES = 16;
+/** One cell: an inline entry or an out-of-line entry's address. 32 bytes
+ *  holds a typical short key with a number (see the Overview) and, being
+ *  32-aligned, never straddles a 64-byte cache line. */
+export const CELL_BYTES: u32 = 32;
+export const CELL_SHIFT = 5; // log2(CELL_BYTES)
+/** The vtype byte of a cell whose entry is out of line; the entry's address
+ *  is the u32 at CELL_ADDR. No real value type has it (T_* < 0x80). */
+export const CELL_OUTLINE: u32 = 0xff;
+export const CELL_ADDR = 4;
+
+/** Bytes of the control bytes of a table with mask + 1 groups, padded to a
+ *  cache line so the cells start on one. */
+// @ts-ignore: decorator
+@inline export function ctrlBytes(mask: u32): u64 {
+  return align64((<u64>mask + 1) << GROUP_SLOT_SHIFT);
+}
+
+/** Bytes of the control bytes, the cells and the staging cell of a table
+ *  (its heap follows). */
+// @ts-ignore: decorator
+@inline export function tableBytes(mask: u32): u64 {
+  return ctrlBytes(mask) + ((<u64>mask + 1) << (GROUP_SLOT_SHIFT + CELL_SHIFT)) + CELL_BYTES;
+}
 
 // ---- Entry --------------------------------------------------------------------
 export const E_WORD = 0; // u32 vtype << 24 | vlen
 export const E_KLEN = 4; // u16 key length
-export const E_KEY = 8; // key bytes start here
+export const E_KEY = 6; // key bytes start here
 export const VLEN_MASK: u32 = 0xffffff;
 
-/** Bytes an entry takes in the heap. */
+/** Bytes an entry takes, in a cell or in the heap. */
 // @ts-ignore: decorator
 @inline export function entryBytes(klen: u32, vlen: u32): u32 {
-  return E_KEY + align8(klen) + align8(vlen);
+  return align8(E_KEY + klen) + align8(vlen);
 }
 
 /** Offset of the value inside an entry. */
 // @ts-ignore: decorator
 @inline export function valueOffset(klen: u32): u32 {
-  return E_KEY + align8(klen);
+  return align8(E_KEY + klen);
 }
 
 // @ts-ignore: decorator
@@ -256,21 +298,23 @@ export const VLEN_MASK: u32 = 0xffffff;
 }
 
 // ---- Tunables, each with its reason ------------------------------------------
-/** Max load before a resize: 7/8, as in SwissTable; 12-wide groups keep
+/** Max load before a resize: 7/8, as in SwissTable; 16-wide groups keep
  *  probes short at this load (expected < 1.2 groups per miss). */
 export const LOAD_NUM: u32 = 7;
 export const LOAD_DEN: u32 = 8;
-/** A rebuilt table is at most 7/16 full: half the max load, so a full
- *  table doubles and a table of tombstones does not grow. */
-export const REBUILD_LOAD_NUM: u32 = 7;
-export const REBUILD_LOAD_DEN: u32 = 16;
+/** A rebuilt table is at most half full: a table full of live keys (7/8)
+ *  doubles, one mostly of tombstones keeps its size. (7/16, exactly half
+ *  the max load, made a full table quadruple: one more than 7/16.) */
+export const REBUILD_LOAD_NUM: u32 = 1;
+export const REBUILD_LOAD_DEN: u32 = 2;
 /** Heap slack on rebuild: 5/4 of the live bytes, so a heap grows
  *  geometrically and churn compacts before it grows much. Measured at 1M
  *  entries: 3/2 gave 56 bytes per entry, 5/4 gives 51, for ~10 % slower
  *  inserts of new keys (more rebuilds). */
 export const HEAP_SLACK_NUM: u32 = 5;
 export const HEAP_SLACK_DEN: u32 = 4;
-/** Smallest heap of a shard: room for ~16 small entries. */
+/** Smallest heap of a shard: room for ~8 entries too long for a cell
+ *  (short ones take no heap). */
 export const MIN_HEAP_BYTES: u32 = 512;
 /** Longest probe, in groups. An insert that would go further resizes, so a
  *  lookup never needs to look further: this bounds every reader, even one

@@ -1,18 +1,22 @@
 // Recovery: repairing what a writer left when it stopped at an arbitrary
 // instruction (a terminated worker, a trap, an abort). See "Crash
 // consistency" in layout.ts for why the shard itself is always readable;
-// what needs repair is bookkeeping: the lock, an odd seq, counters, the
-// heap top, a region being built or retired, and the allocator's counters.
+// what needs repair is the lock, an odd seq, counters, the heap top, a cell
+// left pointing at the staging cell, a region being built or retired, and
+// the allocator's counters.
 
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
   SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES,
   HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES,
-  GROUP_SHIFT, GROUP_ADDRS, E_WORD, E_KLEN, VLEN_MASK, entryBytes,
+  GROUP_SLOT_SHIFT, CELL_ADDR, E_WORD, E_KLEN, VLEN_MASK, entryBytes,
 } from "./layout";
-import { CTRL_DELETED, matchFull } from "./ctrl";
-import { seqRead, seqEnd, seqRetire, tableLoad, tableGroups, tableMask } from "./sync";
+import { CTRL_DELETED } from "./ctrl";
+import { seqRead, seqBegin, seqEnd, seqRetire, tableLoad, tableGroups, tableMask } from "./sync";
 import { freeRegion } from "./alloc";
+import {
+  nextFull, slotNumber, isOutline, refEntry, heapStartOf, stageOf, moveInline,
+} from "./table";
 
 /** Free a region, waiting for the allocator lock (its holders are alive:
  *  a dead holder is taken over first, see repairAllocator). */
@@ -46,26 +50,33 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
     if (retired != groups) freeWaiting(hdr, owner, retired, load<u32>(sh, SH_RETIRED_BYTES));
     store<u32>(sh, 0, SH_RETIRED);
   }
+  // A cell left pointing at the staging cell (a stop in the middle of an
+  // inline rewrite): finish the move.
+  const stage = stageOf(t);
+  seqBegin(sh);
+  for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
+    if (isOutline(r) && load<u32>(r, CELL_ADDR) == stage) {
+      moveInline(r, stage, entryBytes(<u32>load<u16>(stage, E_KLEN), load<u32>(stage, E_WORD) & VLEN_MASK));
+    }
+  }
+  seqEnd(sh);
   // Recount from the control bytes and entries.
-  const heapStart = groups + ((mask + 1) << GROUP_SHIFT);
+  const heapStart = heapStartOf(t);
   let count: u32 = 0;
   let used: u32 = 0;
   let top = heapStart;
   let live: u32 = 0;
   for (let g: u32 = 0; g <= mask; g++) {
-    const grp = groups + (g << GROUP_SHIFT);
-    const ctrl = v128.load(grp);
-    let m = matchFull(ctrl);
+    const ctrl = v128.load(groups + (g << GROUP_SLOT_SHIFT));
     used += <u32>popcnt(i8x16.bitmask(i8x16.eq(ctrl, i8x16.splat(<i8>CTRL_DELETED))));
-    while (m != 0) {
-      const i = <u32>ctz(m);
-      m &= m - 1;
-      const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
-      const size = entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e, E_WORD) & VLEN_MASK);
-      if (e + size > top) top = e + size;
-      live += size;
-      count++;
-    }
+  }
+  for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
+    count++;
+    if (!isOutline(r)) continue;
+    const e = refEntry(r);
+    const size = entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e, E_WORD) & VLEN_MASK);
+    if (e + size > top) top = e + size;
+    live += size;
   }
   store<u32>(sh, count, SH_COUNT);
   store<u32>(sh, used + count, SH_USED);

@@ -7,7 +7,7 @@
 // ---- Layout version -------------------------------------------------------
 // Bump whenever the shared memory layout or an encoding below changes: a
 // handle made by another layout version is refused on attach.
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 // ---- Status codes ---------------------------------------------------------
 // A result >= 0 is success. For reads and for writes that hand back a

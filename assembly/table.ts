@@ -2,14 +2,16 @@
 // rebuilding one shard. No argument checks here (index.ts does them); the
 // functions state what they rely on. Writers must hold the shard lock.
 //
-// A slot reference ("ref") is its group's address with the slot index in
-// the low 6 bits (groups are 64-aligned and have 12 slots); 0 means none.
+// A slot reference ("ref") is the address of its cell (32-aligned, so never
+// 0 or FIND_TORN); 0 means none. Its control byte is found from the table
+// word: slot number = (ref - cells) / 32.
 
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES,
   SH_DEAD, SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES,
   HDR_SEED, HDR_COUNT, HDR_MIN_GROUPS, HDR_MEM_BYTES,
-  GROUP_SLOTS, GROUP_SHIFT, GROUP_BYTES, GROUP_ADDRS,
+  GROUP_SLOTS, GROUP_SLOT_SHIFT, CELL_BYTES, CELL_SHIFT, CELL_OUTLINE, CELL_ADDR,
+  ctrlBytes, tableBytes,
   E_WORD, E_KLEN, E_KEY, VLEN_MASK, entryBytes, valueOffset, align64,
   LOAD_NUM, LOAD_DEN, REBUILD_LOAD_NUM, REBUILD_LOAD_DEN,
   HEAP_SLACK_NUM, HEAP_SLACK_DEN, MIN_HEAP_BYTES, MAX_PROBE_GROUPS,
@@ -26,57 +28,69 @@ import {
 import { allocRegion, freeRegion, ALLOC_BUSY, ALLOC_FULL } from "./alloc";
 import { ST_OK, ST_BUSY, ST_FULL } from "./shared";
 
-// ---- slot references ----------------------------------------------------------
+// ---- table geometry and slot references ------------------------------------
 
+/** Address of the first cell of table `t`. */
 // @ts-ignore: decorator
-@inline export function refGroup(r: u32): u32 {
-  return r & ~(<u32>63);
+@inline export function cellsOf(t: u64): u32 {
+  return tableGroups(t) + <u32>ctrlBytes(tableMask(t));
 }
+/** Address of the heap of table `t` (just past its cells). */
 // @ts-ignore: decorator
-@inline export function refCtrl(r: u32): usize {
-  return r; // group address + slot index = address of the control byte
+@inline export function heapStartOf(t: u64): u32 {
+  return tableGroups(t) + <u32>tableBytes(tableMask(t));
 }
+/** Address of the staging cell of table `t` (just before its heap). */
 // @ts-ignore: decorator
-@inline export function refAddrWord(r: u32): usize {
-  return refGroup(r) + GROUP_ADDRS + ((r & 63) << 2);
+@inline export function stageOf(t: u64): u32 {
+  return heapStartOf(t) - CELL_BYTES;
 }
+/** Slot number (group * 16 + index) of a reference into table `t`. */
 // @ts-ignore: decorator
-@inline export function refEntry(r: u32): u32 {
-  return load<u32>(refAddrWord(r));
+@inline export function slotNumber(t: u64, ref: u32): u32 {
+  return (ref - cellsOf(t)) >> CELL_SHIFT;
+}
+/** Address of the control byte of a reference into table `t`. */
+// @ts-ignore: decorator
+@inline export function refCtrl(t: u64, ref: u32): usize {
+  return tableGroups(t) + slotNumber(t, ref);
+}
+/** Is the cell's entry out of line (in the heap)? */
+// @ts-ignore: decorator
+@inline export function isOutline(ref: u32): bool {
+  return (load<u32>(ref, E_WORD) >>> 24) == CELL_OUTLINE;
+}
+/** The entry of a full cell: the cell itself, or its heap address. Under the
+ *  shard lock only (readers use readableEntry). */
+// @ts-ignore: decorator
+@inline export function refEntry(ref: u32): u32 {
+  return isOutline(ref) ? load<u32>(ref, CELL_ADDR) : ref;
+}
+/** A cell's first 8 bytes when it points at heap entry `e`. */
+// @ts-ignore: decorator
+@inline function outlineCell(e: u32): u64 {
+  return <u64>(CELL_OUTLINE << 24) | (<u64>e << 32);
 }
 
-/** The first FULL slot at or after slot number `from` (group * 12 + index)
- *  of table `t`, as a slot reference, or 0 past the end. The one way to
- *  walk a table's entries (rebuild, iteration, checks); under the shard
- *  lock, so the table is sound. */
+/** The first FULL slot at or after slot number `from` of table `t`, as a
+ *  slot reference, or 0 past the end. The one way to walk a table's
+ *  entries (rebuild, iteration, checks); under the shard lock, so the table
+ *  is sound. */
 export function nextFull(t: u64, from: u32): u32 {
   const groups = tableGroups(t);
   const mask = tableMask(t);
-  let g = from / GROUP_SLOTS;
-  let i = from % GROUP_SLOTS;
+  let g = from >> GROUP_SLOT_SHIFT;
+  let i = from & (GROUP_SLOTS - 1);
   while (g <= mask) {
-    const grp = groups + (g << GROUP_SHIFT);
-    const m = matchFull(v128.load(grp)) & ~((1 << i) - 1);
-    if (m != 0) return grp | <u32>ctz(m);
+    const m = matchFull(v128.load(groups + (g << GROUP_SLOT_SHIFT))) & ~((1 << i) - 1);
+    if (m != 0) return cellsOf(t) + (((g << GROUP_SLOT_SHIFT) | <u32>ctz(m)) << CELL_SHIFT);
     g++;
     i = 0;
   }
   return 0;
 }
 
-/** Slot number of a reference into table `t` (a walk goes on after it). */
-// @ts-ignore: decorator
-@inline export function slotNumber(t: u64, ref: u32): u32 {
-  return ((refGroup(ref) - tableGroups(t)) >> GROUP_SHIFT) * GROUP_SLOTS + (ref & 63);
-}
-
 // ---- reading (safe on a torn table) ---------------------------------------------
-
-/** Do the groups of table (groups, mask) lie inside the committed memory? */
-// @ts-ignore: decorator
-@inline function groupsInBounds(groups: u32, mask: u32, mem: u64): bool {
-  return groups != 0 && <u64>groups + ((<u64>mask + 1) << GROUP_SHIFT) <= mem;
-}
 
 /** Bytewise equality of n bytes, 8 at a time. */
 // @ts-ignore: decorator
@@ -93,19 +107,32 @@ export function nextFull(t: u64, from: u32): u32 {
   return true;
 }
 
-/** Does the entry at `e` hold the key? Bounds-checks `e` against `mem`
- *  first, since under the seqlock `e` may be torn. */
+/** The entry of the cell at `ref` for a reader, or 0 if its address is
+ *  implausible (torn): an out-of-line address is checked against `mem`
+ *  before anything there is read. `ref` itself must be in bounds. */
 // @ts-ignore: decorator
-@inline function entryHasKey(e: u32, key: usize, klen: u32, mem: u64): bool {
-  if (<u64>e + E_KEY + klen > mem) return false;
+@inline export function readableEntry(ref: u32, mem: u64): u32 {
+  if (!isOutline(ref)) return ref;
+  const e = load<u32>(ref, CELL_ADDR);
+  return <u64>e + MIN_ENTRY_BYTES <= mem ? e : 0;
+}
+
+/** The smallest entry: its header word and key length, padded. */
+const MIN_ENTRY_BYTES: u32 = 8;
+
+/** Does the cell at `ref` hold the key? Safe on torn cells. */
+// @ts-ignore: decorator
+@inline function cellHasKey(ref: u32, key: usize, klen: u32, mem: u64): bool {
+  const e = readableEntry(ref, mem);
+  if (e == 0 || <u64>e + E_KEY + klen > mem) return false;
   // SAFETY: e + E_KEY + klen <= mem was checked just above.
   if (<u32>load<u16>(e, E_KLEN) != klen) return false;
   return bytesEqual(<usize>e + E_KEY, key, klen);
 }
 
-/** find's answer for a table word that cannot be right (its groups reach
+/** find's answer for a table word that cannot be right (its cells reach
  *  past the committed memory): the reader saw a torn or too new state and
- *  must retry. Never a slot reference (those are >= 64). */
+ *  must retry. Never a slot reference (those are 32-aligned). */
 export const FIND_TORN: u32 = 1;
 
 /** Look up a key in table word `t`. Safe on a torn table word or torn
@@ -118,21 +145,20 @@ export const FIND_TORN: u32 = 1;
 export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   const groups = tableGroups(t);
   const mask = tableMask(t);
-  if (!groupsInBounds(groups, mask, mem)) return FIND_TORN;
+  if (groups == 0 || <u64>groups + tableBytes(mask) > mem) return FIND_TORN;
+  const cells = cellsOf(t);
   const tag = tagOf(h);
   let g = <u32>h & mask;
-  // mask + 1 cannot wrap: groupsInBounds refused a mask that large.
+  // mask + 1 cannot wrap: the bounds check refused a mask that large.
   const limit = min(MAX_PROBE_GROUPS, mask + 1);
   for (let p: u32 = 0; p < limit; p++) {
-    const grp = groups + (g << GROUP_SHIFT);
-    // SAFETY: grp + 64 <= mem by groupsInBounds and g <= mask.
-    const ctrl = v128.load(grp);
+    // SAFETY: every control byte and cell of the table is below mem.
+    const ctrl = v128.load(groups + (g << GROUP_SLOT_SHIFT));
     let m = matchTag(ctrl, tag);
     while (m != 0) {
-      const i = <u32>ctz(m);
+      const ref = cells + (((g << GROUP_SLOT_SHIFT) | <u32>ctz(m)) << CELL_SHIFT);
       m &= m - 1;
-      const e = load<u32>(grp + GROUP_ADDRS + (i << 2));
-      if (entryHasKey(e, key, klen, mem)) return grp | i;
+      if (cellHasKey(ref, key, klen, mem)) return ref;
     }
     if (matchEmpty(ctrl) != 0) return 0;
     g = (g + p + 1) & mask;
@@ -140,11 +166,14 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   return 0;
 }
 
-/** Copy the value of entry `e` (key length klen) to `out`. Returns its
- *  header word, or 0 if the entry is implausible (torn): value longer than
- *  `maxValue` or reaching past `mem`. */
+/** Copy the value of the cell at `ref` (found by find; key length klen) to
+ *  `out`. Returns its header word, or 0 if the entry is implausible (torn):
+ *  an address outside `mem`, a value longer than `maxValue` or reaching past
+ *  `mem`. */
 // @ts-ignore: decorator
-@inline export function copyValue(e: u32, klen: u32, out: usize, maxValue: u32, mem: u64): u32 {
+@inline export function copyValue(ref: u32, klen: u32, out: usize, maxValue: u32, mem: u64): u32 {
+  const e = readableEntry(ref, mem);
+  if (e == 0) return 0;
   const w = load<u32>(e, E_WORD);
   const vlen = w & VLEN_MASK;
   const src = <u64>e + valueOffset(klen);
@@ -157,8 +186,8 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   if (vlen <= 8) {
     // One aligned atomic load: a value replaced in place (see replace) is
     // seen whole, old or new.
-    // SAFETY: src + 8 <= mem: value areas are padded to 8 bytes and the
-    // entry was bounds-checked; out has at least 8 bytes.
+    // SAFETY: src + 8 <= mem: src < mem, both multiples of 8; out has at
+    // least 8 bytes.
     store<u64>(out, atomic.load<u64>(<usize>src));
     return w;
   }
@@ -191,20 +220,29 @@ export function valueEquals(e: u32, klen: u32, eword: u32, exp: usize): bool {
 
 // ---- writing (the caller holds the shard lock) -------------------------------
 
-/** First EMPTY or DELETED slot on the probe path of h, or 0 when the probe
- *  would pass MAX_PROBE_GROUPS (then the table must grow). */
+/** First EMPTY or DELETED slot on the probe path of h, as a slot reference,
+ *  or 0 when the probe would pass MAX_PROBE_GROUPS (then the table must
+ *  grow). */
 function findFree(t: u64, h: u64): u32 {
   const groups = tableGroups(t);
   const mask = tableMask(t);
   let g = <u32>h & mask;
   const limit = <u32>min(<u64>MAX_PROBE_GROUPS, <u64>mask + 1);
   for (let p: u32 = 0; p < limit; p++) {
-    const grp = groups + (g << GROUP_SHIFT);
-    const m = matchFree(v128.load(grp)) & 0xfff;
-    if (m != 0) return grp | <u32>ctz(m);
+    const m = matchFree(v128.load(groups + (g << GROUP_SLOT_SHIFT)));
+    if (m != 0) return cellsOf(t) + (((g << GROUP_SLOT_SHIFT) | <u32>ctz(m)) << CELL_SHIFT);
     g = (g + p + 1) & mask;
   }
   return 0;
+}
+
+/** Write a complete entry at `e` (a free cell or reserved heap space). */
+// @ts-ignore: decorator
+@inline function writeEntry(e: u32, key: usize, klen: u32, word: u32, val: usize): void {
+  store<u32>(e, word, E_WORD);
+  store<u16>(e, <u16>klen, E_KLEN);
+  memory.copy(<usize>e + E_KEY, key, klen);
+  memory.copy(<usize>e + valueOffset(klen), val, word & VLEN_MASK);
 }
 
 /** Write a complete entry into reserved heap space; returns its address.
@@ -213,17 +251,40 @@ function appendEntry(sh: usize, key: usize, klen: u32, word: u32, val: usize): u
   const e = load<u32>(sh, SH_HEAP_TOP);
   // Reserve first: a stop after this leaks the bytes, never reuses them.
   store<u32>(sh, e + entryBytes(klen, word & VLEN_MASK), SH_HEAP_TOP);
-  store<u32>(e, word, E_WORD);
-  store<u32>(e, klen, E_KLEN);
-  memory.copy(<usize>e + E_KEY, key, klen);
-  memory.copy(<usize>e + valueOffset(klen), val, word & VLEN_MASK);
+  writeEntry(e, key, klen, word, val);
   return e;
+}
+
+/** First half of an inline rewrite (under an odd seq): write the new entry
+ *  into the staging cell and point the cell at it (one store; the cell may
+ *  already be out of line). Returns the staging cell's address. */
+export function stageInline(sh: usize, ref: u32, key: usize, klen: u32, word: u32, val: usize): u32 {
+  const stage = stageOf(tableLoad(sh));
+  writeEntry(stage, key, klen, word, val);
+  atomic.store<u64>(ref, outlineCell(stage));
+  return stage;
+}
+
+/** Make the cell at `ref` inline with the `size`-byte entry at `src`: its
+ *  bytes 8.. first (unused while the cell is out of line), then its first
+ *  8 bytes with one store. The cell must be out of line, and not pointing
+ *  at bytes 8.. of itself. */
+export function moveInline(ref: u32, src: u32, size: u32): void {
+  memory.copy(<usize>ref + 8, <usize>src + 8, size - 8);
+  atomic.store<u64>(ref, load<u64>(src));
 }
 
 /** Room in the heap for `bytes` more? */
 // @ts-ignore: decorator
 @inline function heapHasRoom(sh: usize, bytes: u32): bool {
   return <u64>load<u32>(sh, SH_HEAP_TOP) + bytes <= <u64>load<u32>(sh, SH_HEAP_END);
+}
+
+/** Heap bytes of the entry at `ref`: 0 when it is inline. */
+// @ts-ignore: decorator
+@inline function heapBytesOf(ref: u32, klen: u32): u32 {
+  if (!isOutline(ref)) return 0;
+  return entryBytes(klen, load<u32>(load<u32>(ref, CELL_ADDR), E_WORD) & VLEN_MASK);
 }
 
 /** Heaps up to this size are compacted in place when full of dead entries,
@@ -234,12 +295,12 @@ const COMPACT_IN_PLACE_MAX: u32 = 4096;
 
 /** Make room for `size` heap bytes by sliding live entries down over dead
  *  ones, in address order, when the heap is small and mostly dead. An
- *  entry moves only to space that does not overlap it, and its slot is
+ *  entry moves only to space that does not overlap it, and its cell is
  *  repointed with one store after the copy, so a stop at any instruction
- *  leaves every slot pointing at an intact entry. True if there is room. */
+ *  leaves every cell pointing at an intact entry. True if there is room. */
 function compactInPlace(hdr: usize, sh: usize, size: u32): bool {
   const t = tableLoad(sh);
-  const heapStart = tableGroups(t) + ((tableMask(t) + 1) << GROUP_SHIFT);
+  const heapStart = heapStartOf(t);
   const top = load<u32>(sh, SH_HEAP_TOP);
   const end = load<u32>(sh, SH_HEAP_END);
   const dead = load<u32>(sh, SH_DEAD);
@@ -253,18 +314,18 @@ function compactInPlace(hdr: usize, sh: usize, size: u32): bool {
     const klen = <u32>load<u16>(e, E_KLEN);
     const bytes = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
     const ref = find(t, hashKey(<usize>e + E_KEY, klen, seed), <usize>e + E_KEY, klen, mem);
-    if (ref != 0 && refEntry(ref) == e) {
+    if (ref != 0 && isOutline(ref) && load<u32>(ref, CELL_ADDR) == e) {
       if (dst + bytes <= e) {
         memory.copy(dst, e, bytes);
-        store<u32>(refAddrWord(ref), dst);
+        store<u32>(ref, dst, CELL_ADDR);
         dst += bytes;
       } else {
         // It would overlap its new place: leave it where it is, and turn
         // the gap before it into one dead filler entry (klen 0, which no
         // key matches) so that the heap still parses entry by entry.
         if (e > dst) {
-          store<u32>(dst, e - dst - E_KEY, E_WORD);
-          store<u32>(dst, 0, E_KLEN);
+          store<u32>(dst, e - dst - MIN_ENTRY_BYTES, E_WORD);
+          store<u16>(dst, 0, E_KLEN);
         }
         dst = e + bytes;
       }
@@ -277,16 +338,27 @@ function compactInPlace(hdr: usize, sh: usize, size: u32): bool {
   return heapHasRoom(sh, size);
 }
 
-/** Insert a key known to be absent. ST_OK, ST_FULL or ST_BUSY (allocator). */
+/** Make sure the heap has `size` more bytes, compacting or rebuilding (for
+ *  `want` live entries). ST_OK, ST_FULL or ST_BUSY. */
+function reserveHeap(hdr: usize, sh: usize, owner: u32, size: u32, want: u32): i32 {
+  if (size == 0 || heapHasRoom(sh, size) || compactInPlace(hdr, sh, size)) return ST_OK;
+  return rebuild(hdr, sh, owner, want, size, 0, true);
+}
+
+/** Insert a key known to be absent: inline in a free cell if it fits, else
+ *  in the heap. ST_OK, ST_FULL or ST_BUSY (allocator). */
 export function insert(
   hdr: usize, sh: usize, owner: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
 ): i32 {
   const size = entryBytes(klen, word & VLEN_MASK);
+  const heapSize = size <= CELL_BYTES ? 0 : size;
   const count = load<u32>(sh, SH_COUNT);
   const slots = (<u64>tableMask(tableLoad(sh)) + 1) * GROUP_SLOTS;
-  const crowded = (<u64>load<u32>(sh, SH_USED) + 1) * LOAD_DEN > slots * LOAD_NUM;
-  if (crowded || (!heapHasRoom(sh, size) && !compactInPlace(hdr, sh, size))) {
-    const st = rebuild(hdr, sh, owner, count + 1, size, 0, true);
+  if ((<u64>load<u32>(sh, SH_USED) + 1) * LOAD_DEN > slots * LOAD_NUM) {
+    const st = rebuild(hdr, sh, owner, count + 1, heapSize, 0, true);
+    if (st != ST_OK) return st;
+  } else {
+    const st = reserveHeap(hdr, sh, owner, heapSize, count + 1);
     if (st != ST_OK) return st;
   }
   let ref = findFree(tableLoad(sh), h);
@@ -294,16 +366,23 @@ export function insert(
     // The probe path is crowded (colliding hashes): double the groups until
     // it is not; the memory maximum bounds this.
     const groups = tableMask(tableLoad(sh)) + 1;
-    if (groups >= 0x4000000) return ST_FULL;
-    const st = rebuild(hdr, sh, owner, count + 1, size, groups * 2, true);
+    if (groups >= 0x1000000) return ST_FULL;
+    const st = rebuild(hdr, sh, owner, count + 1, heapSize, groups * 2, true);
     if (st != ST_OK) return st;
     ref = findFree(tableLoad(sh), h);
   }
-  const e = appendEntry(sh, key, klen, word, val);
-  const wasEmpty = load<u8>(refCtrl(ref)) == CTRL_EMPTY;
+  // The cell is free (EMPTY or DELETED): no reader that passes its seq check
+  // reads it, so it is written before the bracket; its control byte
+  // publishes it.
+  if (heapSize == 0) {
+    writeEntry(ref, key, klen, word, val);
+  } else {
+    store<u64>(ref, outlineCell(appendEntry(sh, key, klen, word, val)));
+  }
+  const t = tableLoad(sh);
+  const wasEmpty = load<u8>(refCtrl(t, ref)) == CTRL_EMPTY;
   seqBegin(sh);
-  store<u32>(refAddrWord(ref), e);
-  store<u8>(refCtrl(ref), tagOf(h)); // publishes the entry
+  store<u8>(refCtrl(t, ref), tagOf(h)); // publishes the entry
   seqEnd(sh);
   store<u32>(sh, count + 1, SH_COUNT);
   if (wasEmpty) store<u32>(sh, load<u32>(sh, SH_USED) + 1, SH_USED);
@@ -316,7 +395,7 @@ export function replace(
   hdr: usize, sh: usize, owner: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32,
   val: usize,
 ): i32 {
-  let e = refEntry(ref);
+  const e = refEntry(ref);
   const old = load<u32>(e, E_WORD);
   const vlen = word & VLEN_MASK;
   // In place, with no seq bump: a reader loads the word and an 8-byte
@@ -334,16 +413,30 @@ export function replace(
     return ST_OK;
   }
   const size = entryBytes(klen, vlen);
-  if (!heapHasRoom(sh, size) && !compactInPlace(hdr, sh, size)) {
-    const st = rebuild(hdr, sh, owner, load<u32>(sh, SH_COUNT), size, 0, true);
-    if (st != ST_OK) return st;
+  if (size <= CELL_BYTES) {
+    // It fits the cell: rewrite it there through the staging cell (see
+    // "Crash consistency" in layout.ts). No heap, no allocation.
+    const dead = heapBytesOf(ref, klen);
+    seqBegin(sh);
+    const stage = stageInline(sh, ref, key, klen, word, val);
+    moveInline(ref, stage, size);
+    seqEnd(sh);
+    store<u32>(sh, load<u32>(sh, SH_DEAD) + dead, SH_DEAD);
+    return ST_OK;
+  }
+  // Too long for a cell: to the heap, and the cell switches to it with one
+  // store.
+  const t = tableLoad(sh);
+  const st = reserveHeap(hdr, sh, owner, size, load<u32>(sh, SH_COUNT));
+  if (st != ST_OK) return st;
+  if (tableLoad(sh) != t) {
+    // Rebuilt: the key has another cell now (compaction moves no cell).
     ref = find(tableLoad(sh), h, key, klen, <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES));
   }
-  e = refEntry(ref); // it may have moved (rebuild or compaction)
-  const dead = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+  const dead = heapBytesOf(ref, klen);
   const ne = appendEntry(sh, key, klen, word, val);
   seqBegin(sh);
-  store<u32>(refAddrWord(ref), ne); // publishes the new entry
+  atomic.store<u64>(ref, outlineCell(ne)); // publishes the new entry
   seqEnd(sh);
   store<u32>(sh, load<u32>(sh, SH_DEAD) + dead, SH_DEAD);
   return ST_OK;
@@ -351,13 +444,14 @@ export function replace(
 
 /** Remove the key at `ref`. */
 export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
-  const e = refEntry(ref);
-  const dead = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+  const t = tableLoad(sh);
+  const dead = heapBytesOf(ref, klen);
+  const ctrl = refCtrl(t, ref);
   // A slot may go back to EMPTY when its group still has an EMPTY slot: no
   // probe ever went past this group, so none needs the tombstone.
-  const toEmpty = matchEmpty(v128.load(refGroup(ref))) != 0;
+  const toEmpty = matchEmpty(v128.load(ctrl & ~(<usize>GROUP_SLOTS - 1))) != 0;
   seqBegin(sh);
-  store<u8>(refCtrl(ref), toEmpty ? CTRL_EMPTY : CTRL_DELETED);
+  store<u8>(ctrl, toEmpty ? CTRL_EMPTY : CTRL_DELETED);
   seqEnd(sh);
   store<u32>(sh, load<u32>(sh, SH_COUNT) - 1, SH_COUNT);
   if (toEmpty) store<u32>(sh, load<u32>(sh, SH_USED) - 1, SH_USED);
@@ -385,7 +479,8 @@ export function freeRetired(hdr: usize, sh: usize, owner: u32): bool {
 /** Build a new region for the shard and switch to it (see "Resize" in
  *  layout.ts). It holds `want` live entries at most REBUILD_LOAD full (and
  *  at least `minGroups` groups) and `extraBytes` more heap than the live
- *  entries take. With keep = false the new table is empty (clear).
+ *  entries take. Every entry that fits a cell goes inline. With keep =
+ *  false the new table is empty (clear).
  *  ST_OK, ST_FULL (nothing changed) or ST_BUSY (allocator; nothing changed). */
 export function rebuild(
   hdr: usize, sh: usize, owner: u32, want: u32, extraBytes: u32, minGroups: u32, keep: bool,
@@ -393,47 +488,50 @@ export function rebuild(
   if (!freeRetired(hdr, sh, owner)) return ST_BUSY;
   const seed = load<u64>(hdr, HDR_SEED);
   const old = tableLoad(sh);
-  const oldGroups = tableGroups(old);
-  const oldMask = tableMask(old);
   const oldRegion = load<u32>(sh, SH_REGION);
   let groups = <u64>max(minGroups, load<u32>(hdr, HDR_MIN_GROUPS));
   while (groups * GROUP_SLOTS * REBUILD_LOAD_NUM < <u64>want * REBUILD_LOAD_DEN) groups <<= 1;
   let liveBytes: u64 = 0;
   if (keep && oldRegion != 0) {
-    const heapStart = <u64>oldGroups + ((<u64>oldMask + 1) << GROUP_SHIFT);
-    liveBytes = <u64>load<u32>(sh, SH_HEAP_TOP) - heapStart - load<u32>(sh, SH_DEAD);
+    liveBytes = <u64>load<u32>(sh, SH_HEAP_TOP) - heapStartOf(old) - load<u32>(sh, SH_DEAD);
   }
   const heap = max(<u64>MIN_HEAP_BYTES, (liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN);
   for (;;) {
-    const total = align64((groups << GROUP_SHIFT) + heap);
+    const mask64 = groups - 1;
+    if (mask64 > 0xffffff) return ST_FULL;
+    const mask = <u32>mask64;
+    const total = align64(tableBytes(mask) + heap);
     if (total > <u64>0xffff0000) return ST_FULL;
     const region = allocRegion(hdr, owner, total);
     if (region == ALLOC_FULL) return ST_FULL;
     if (region == ALLOC_BUSY) return ST_BUSY;
     store<u32>(sh, region, SH_PENDING);
     store<u32>(sh, <u32>total, SH_PENDING_BYTES);
-    const mask = <u32>groups - 1;
     const t = packTable(region, mask);
     for (let g: u32 = 0; g <= mask; g++) {
-      v128.store(<usize>region + (<usize>g << GROUP_SHIFT), emptyGroupCtrl());
+      v128.store(<usize>region + (<usize>g << GROUP_SLOT_SHIFT), emptyGroupCtrl());
     }
-    let top = region + (<u32>groups << GROUP_SHIFT);
+    let top = heapStartOf(t);
     let fits = true;
     if (keep && oldRegion != 0) {
       for (let r = nextFull(old, 0); r != 0; r = nextFull(old, slotNumber(old, r) + 1)) {
         const e = refEntry(r);
         const klen = <u32>load<u16>(e, E_KLEN);
         const size = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
-        memory.copy(top, e, size);
-        const h = hashKey(<usize>top + E_KEY, klen, seed);
+        const h = hashKey(<usize>e + E_KEY, klen, seed);
         const ref = findFree(t, h);
         if (ref == 0) {
           fits = false;
           break;
         }
-        store<u32>(refAddrWord(ref), top);
-        store<u8>(refCtrl(ref), tagOf(h));
-        top += size;
+        if (size <= CELL_BYTES) {
+          memory.copy(ref, e, size);
+        } else {
+          memory.copy(top, e, size);
+          store<u64>(ref, outlineCell(top));
+          top += size;
+        }
+        store<u8>(refCtrl(t, ref), tagOf(h));
       }
     }
     if (!fits) {
@@ -464,7 +562,7 @@ export function rebuild(
 }
 
 /** Iteration: copy the first FULL slot at or after `cursor` (a slot number:
- *  group * 12 + index) into key/value buffers. Returns the next cursor and
+ *  group * 16 + index) into key/value buffers. Returns the next cursor and
  *  writes the key length and header word to `klenOut`/`wordOut`, or -1 at
  *  the end. The caller holds the shard lock. */
 export function entryAt(

@@ -26,7 +26,8 @@ export interface CoreExports {
   allocLockAddress(): number;
   shardsAddress(): number;
   shardHeaderBytes(): number;
-  groupBytes(): number;
+  cellBytes(): number;
+  cellForm(owner: number, klen: number): number;
   groupSlots(): number;
   headerBase(): number;
   shardLockOffset(): number;

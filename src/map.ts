@@ -124,8 +124,10 @@ export interface Internals {
   /** Encode a key into the scratch area; returns its length. */
   encodeKey(key: Key): number;
   /** Make this instance's next write fail inside the core while it holds
-   *  the shard lock (an AS abort or a Wasm trap). */
-  failNextWrite(kind: 'abort' | 'trap'): void;
+   *  the shard lock: an AS abort or a Wasm trap on taking it, or ('staged')
+   *  a trap in the middle of rewriting an inline entry, after the switch to
+   *  the staging cell. */
+  failNextWrite(kind: 'abort' | 'trap' | 'staged'): void;
 }
 
 /** TEST ONLY: set by ShardedMap's static block. */
@@ -169,8 +171,8 @@ export class ShardedMap<V = unknown> {
       core: m.#x,
       owner: m.#owner,
       encodeKey: (key: Key) => encodeKey(key, m.#u8, m.#key, m.#maxKey),
-      failNextWrite: (kind: 'abort' | 'trap') => {
-        m.#i32[(m.#key - SCRATCH_KEY + SCRATCH_TEST) >>> 2] = kind === 'abort' ? 1 : 2;
+      failNextWrite: (kind: 'abort' | 'trap' | 'staged') => {
+        m.#i32[(m.#key - SCRATCH_KEY + SCRATCH_TEST) >>> 2] = kind === 'abort' ? 1 : kind === 'trap' ? 2 : 3;
       },
     });
   }

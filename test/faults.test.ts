@@ -34,4 +34,28 @@ describe('faults inside the core', () => {
       expect(map.size).toBe(200);
     });
   }
+
+  it('a stop in the middle of an inline rewrite: recovery finishes the move', async () => {
+    const map = await ShardedMap.create({ shards: 2, lockTimeout: 500 });
+    const other = await ShardedMap.attach(map.handle, { lockTimeout: 500 });
+    for (let i = 0; i < 100; i++) map.storeNumber(`k${i}`, i);
+    const inner = internalsOf(map);
+    const form = () => inner.core.cellForm(inner.owner, inner.encodeKey('k7'));
+    expect(form()).toBe(1); // inline
+    inner.failNextWrite('staged');
+    expect(() => map.store('k7', 'new value')).toThrow(/were repaired/);
+    // The switch to the staging cell had published the new value: recovery
+    // finished moving it into the cell.
+    expect(form()).toBe(1);
+    expect(map.load('k7')).toBe('new value');
+    expect(other.load('k7')).toBe('new value');
+    for (let i = 0; i < 100; i++) if (i !== 7) expect(other.loadNumber(`k${i}`, -1)).toBe(i);
+    for (let s = 0; s < 2; s++) expect(inner.core.checkShard(s)).toBe(0);
+    // The staging cell is free for the next rewrite.
+    other.store('k7', 'other');
+    map.store('k8', 'mine');
+    expect(map.load('k7')).toBe('other');
+    expect(other.load('k8')).toBe('mine');
+    expect(map.size).toBe(100);
+  });
 });

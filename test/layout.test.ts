@@ -7,9 +7,11 @@ describe('layout', () => {
   it('puts the hot words where the design says', async () => {
     const map = await ShardedMap.create({ shards: 8 });
     const { core, owner } = internalsOf(map);
-    // A group is one cache line of 12 slots.
-    expect(core.groupBytes()).toBe(64);
-    expect(core.groupSlots()).toBe(12);
+    // A group is 16 slots (one SIMD compare of their control bytes); a
+    // cell is 32 bytes, so a cell (a short entry whole) is inside one line.
+    expect(core.groupSlots()).toBe(16);
+    expect(core.cellBytes()).toBe(32);
+    expect(64 % core.cellBytes()).toBe(0);
     // A shard header is two lines: readers' seq/table word on the first,
     // the writers' lock word alone at the start of the second.
     expect(core.shardHeaderBytes()).toBe(128);

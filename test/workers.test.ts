@@ -1,6 +1,7 @@
 // Many real workers on one map: nothing lost, nothing torn, nothing missed.
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
+import { internalsOf } from 'shardedmap/internals';
 import { runWorker, stopFlag } from './helpers';
 
 describe('workers on one map', () => {
@@ -55,20 +56,24 @@ describe('workers on one map', () => {
 });
 
 describe('torn-read detector', () => {
-  async function tear(mode: 'store' | 'protected' | 'unprotected') {
+  async function tear(mode: 'store' | 'inline' | 'protected' | 'unprotected', first = 'a'.repeat(4096)) {
     const map = await ShardedMap.create({ shards: 1 });
-    map.store('T', 'a'.repeat(4096));
+    map.store('T', first);
+    const { core, owner, encodeKey } = internalsOf(map);
+    // 1 = inline in its cell, 2 = out of line (see test/inline.test.ts).
+    expect(core.cellForm(owner, encodeKey('T'))).toBe(first.length <= 24 ? 1 : 2);
     const stop = stopFlag();
-    const [, ...readers] = await Promise.all([
-      runWorker('tear-writer', { handle: map.handle, mode, ms: 600, stop }),
-      runWorker<{ reads: number; torn: number; missing: number }>('tear-reader', { handle: map.handle, stop }),
+    const [writer, ...readers] = await Promise.all([
+      runWorker<{ writes: number; inlineBefore: number }>('tear-writer', { handle: map.handle, mode, ms: 600, stop }),
+      runWorker<{ reads: number; torn: number; missing: number }>('tear-reader', { handle: map.handle, stop, mode }),
     ]);
     const r = {
       reads: readers.reduce((s, x) => s + x.reads, 0),
       torn: readers.reduce((s, x) => s + x.torn, 0),
       missing: readers.reduce((s, x) => s + x.missing, 0),
+      ...writer,
     };
-    console.log(`torn-read detector, ${mode}: ${r.torn} torn and ${r.missing} missing of ${r.reads} reads`);
+    console.log(`torn-read detector, ${mode}: ${r.torn} torn and ${r.missing} missing of ${r.reads} reads, ${r.writes} writes (${r.inlineBefore ?? 0} to an inline cell)`);
     expect(r.missing).toBe(0);
     return r;
   }
@@ -88,6 +93,19 @@ describe('torn-read detector', () => {
   it('real stores (appends, compaction, resizes) are never seen torn', async () => {
     const r = await tear('store');
     expect(r.reads).toBeGreaterThan(100);
+    expect(r.torn).toBe(0);
+  });
+
+  it('control: unprotected in-place writes to an inline value are seen torn', async () => {
+    const r = await tear('unprotected', 'a'.repeat(24));
+    expect(r.reads).toBeGreaterThan(100);
+    expect(r.torn).toBeGreaterThan(0);
+  });
+
+  it('short values switching between inline and out of line are never seen torn', async () => {
+    const r = await tear('inline', 'b');
+    expect(r.reads).toBeGreaterThan(100);
+    expect(r.inlineBefore).toBeGreaterThan(100); // many inline -> out-of-line switches
     expect(r.torn).toBe(0);
   });
 });

@@ -1,7 +1,10 @@
 // Rewrites key 'T' with values made of one repeated letter until `ms` pass.
 // mode 'store': the real store path (lengths vary: appends, compaction,
-//   resizes); 'protected' / 'unprotected': in-place byte overwrites through
-//   the test-only door, with and without the shard lock and seqlock.
+//   resizes); 'inline': short values whose letter is set by their length
+//   (rewritten in the cell through the staging cell, or switching between
+//   inline and out of line; filler keys grow and rebuild the table); 'protected' / 'unprotected':
+//   in-place byte overwrites through the test-only door, with and without
+//   the shard lock and seqlock.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
@@ -11,10 +14,19 @@ const map = await ShardedMap.attach(handle);
 const inner = internalsOf(map);
 const end = performance.now() + ms;
 let writes = 0;
+let inlineBefore = 0; // inline mode: stores that found 'T' inline in its cell
 while (performance.now() < end) {
   const c = 97 + (writes % 26);
   if (mode === 'store') {
     map.store('T', String.fromCharCode(c).repeat(100 + ((writes * 7919) % 3000)));
+  } else if (mode === 'inline') {
+    const n = 1 + ((writes * 7919) % 30); // up to 24 fits the cell with key 'T'
+    if (inner.core.cellForm(inner.owner, inner.encodeKey('T')) === 1) inlineBefore++;
+    map.store('T', String.fromCharCode(97 + (n % 26)).repeat(n));
+    if (writes % 16 === 15) {
+      for (let i = 0; i < 40; i++) map.storeNumber(`filler:${i}`, i);
+      for (let i = 0; i < 40; i++) map.delete(`filler:${i}`);
+    }
   } else {
     const klen = inner.encodeKey('T');
     inner.core.testOverwrite(inner.owner, klen, c, mode === 'protected' ? 1 : 0);
@@ -23,4 +35,4 @@ while (performance.now() < end) {
 }
 Atomics.store(stop, 0, 1);
 map.close();
-parentPort.postMessage({ writes });
+parentPort.postMessage({ writes, inlineBefore });
