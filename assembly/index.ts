@@ -11,7 +11,7 @@ import {
   HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS,
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
   SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
-  GROUP_SLOTS, GROUP_SLOT_SHIFT, CELL_BYTES, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
+  GROUP_SLOTS, GROUP_SLOT_SHIFT, CELL_BYTES, firstGroup, nextGroup, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
   VLEN_MASK, valueOffset as entryValueOffset, E_KEY, E_KLEN, entryBytes,
 } from "./layout";
 import {
@@ -25,7 +25,7 @@ import { emptyGroupCtrl } from "./ctrl";
 import { repairShard, repairAllocator } from "./recover";
 import { hashKey } from "./hash";
 import {
-  seqRead, seqBegin, seqEnd, readFence, tableLoad, tableGroups, tableMask, tryLock,
+  seqRead, seqBegin, seqEnd, readFence, tableLoad, tableGroups, tableCount, tryLock,
   unlock, holds, lockOwner,
 } from "./sync";
 import { allocRegion, freeRegion, allocatedBytes, ALLOC_BUSY, ALLOC_FULL, MAX_PAGES } from "./alloc";
@@ -131,8 +131,8 @@ export function init(
   store<u32>(hdr, debugEntries, HDR_DEBUG_ENTRIES);
   store<u32>(hdr, rings, HDR_DEBUG_RINGS);
   // Groups for perShard entries at the max load: no resize until then.
-  let groups: u32 = 1;
-  while (<u64>groups * GROUP_SLOTS * LOAD_NUM < <u64>perShard * LOAD_DEN) groups <<= 1;
+  const perGroup = <u64>GROUP_SLOTS * LOAD_NUM;
+  const groups = <u32>max(<u64>1, (<u64>perShard * LOAD_DEN + perGroup - 1) / perGroup);
   store<u32>(hdr, groups, HDR_MIN_GROUPS);
   const heap = <u32>min(<u64>perShard * INITIAL_ENTRY_BYTES, <u64>0x7fffffff);
   for (let i: u32 = 0; i < (<u32>1 << shardBits); i++) {
@@ -405,9 +405,9 @@ export function clearShard(token: u32, shard: u32): i32 {
   if (st == ST_FULL) {
     // No room for a fresh region: empty this one in place.
     const t = tableLoad(sh);
-    const mask = tableMask(t);
+    const groups = tableCount(t);
     seqBegin(sh);
-    for (let g: u32 = 0; g <= mask; g++) {
+    for (let g: u32 = 0; g < groups; g++) {
       v128.store(<usize>tableGroups(t) + (<usize>g << GROUP_SLOT_SHIFT), emptyGroupCtrl());
     }
     seqEnd(sh);
@@ -612,7 +612,8 @@ export function ownerAlive(id: u32): u32 {
 }
 
 /** TEST ONLY (hash flooding): the low 32 bits of the hash of the scratch
- *  key under another seed (0, 0 = unseeded), which pick the first group. */
+ *  key under another seed (0, 0 = unseeded), which pick the first group
+ *  (see firstGroup). */
 export function testHash(token: u32, klen: u32, seedLo: u32, seedHi: u32): u32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
@@ -627,17 +628,17 @@ export function maxProbe(shard: u32): u32 {
   if (shard >= shardCount()) return 0;
   const sh = shardAt(hdr, shard);
   const t = tableLoad(sh);
-  const mask = tableMask(t);
+  const n = tableCount(t);
   const seed = load<u64>(hdr, HDR_SEED);
   let worst: u32 = 0;
   for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
     const g = slotNumber(t, r) >> GROUP_SLOT_SHIFT;
     const e = refEntry(r);
-    let at = <u32>hashKey(<usize>e + E_KEY, <u32>load<u16>(e, E_KLEN), seed) & mask;
+    let at = firstGroup(hashKey(<usize>e + E_KEY, <u32>load<u16>(e, E_KLEN), seed), n);
     let p: u32 = 0;
-    while (at != g && p <= mask) {
+    while (at != g && p < n) {
       p++;
-      at = (at + p) & mask;
+      at = nextGroup(at, n);
     }
     if (p + 1 > worst) worst = p + 1;
   }
@@ -647,7 +648,7 @@ export function maxProbe(shard: u32): u32 {
 /** Groups in a shard's table now (16 slots each). */
 export function shardGroups(shard: u32): u32 {
   if (shard >= shardCount()) return 0;
-  return tableMask(tableLoad(shardAt(headerBase(), shard))) + 1;
+  return tableCount(tableLoad(shardAt(headerBase(), shard)));
 }
 
 /** Consistency check of one shard (tests): 0 if sound, else the number of

@@ -39,7 +39,7 @@
  *
  *    0               8                                64
  *   +-------+-------+-------------------------------+
- *   |  seq  |  pad  | table: groups u32 | mask u32   |  line 0: read by readers
+ *   |  seq  |  pad  | table: groups u32 | count u32  |  line 0: read by readers
  *   +-------+-------+-------------------------------+
  *   64     68      72     76      80      84      88      92      96     100
  *   +------+-------+------+-------+-------+-------+-------+-------+-------+
@@ -92,7 +92,8 @@
  *
  * Hashing (hash.ts): FNV-1a over 8-byte lanes, its basis xored with the
  * per-map seed, then a 64-bit finalizer. Bits 32..43 pick the shard, the low
- * 32 bits pick the first group, the top 7 bits are the tag.
+ * 32 bits pick the first group (scaled to the group count, see firstGroup),
+ * the top 7 bits are the tag. A probe goes on to the next groups, wrapping.
  *
  * Seqlock and write lock (sync.ts)
  * --------------------------------
@@ -151,8 +152,8 @@
  * wait for a resize. The trigger: an insert that would take the table past
  * 7/8 full (tombstones included), a heap with no room for the new entry, or
  * a probe longer than MAX_PROBE_GROUPS. The new size holds the live entries
- * at most half full, so size doubles when full of live keys and shrinks when
- * mostly tombstones; the heap gets 5/4 of the live bytes plus the new entry.
+ * at most 7/12 full, so size grows 1.5x when full of live keys and shrinks
+ * when mostly tombstones; the heap gets 5/4 of the live bytes plus the new entry.
  * A small heap (<= 4 KiB) that is full of dead entries is first compacted
  * in place instead, under an odd seq (see compactInPlace in table.ts), so
  * that churn in many small shards does not go through the allocator.
@@ -223,7 +224,7 @@ export const OWN_BYTES = 16;
 // ---- Shard header -------------------------------------------------------------
 // line 0, read by readers
 export const SH_SEQ = 0; // u32 even = stable, odd = changing
-export const SH_TABLE = 8; // u64 groups address | group mask << 32
+export const SH_TABLE = 8; // u64 groups address | group count << 32
 // line 1, writers only (under the lock)
 export const SH_LOCK = 64; // u32 owner id | LOCK_CONTENDED, 0 = free
 export const SH_COUNT = 68; // u32 live entries
@@ -255,18 +256,34 @@ export const CELL_SHIFT = 5; // log2(CELL_BYTES)
 export const CELL_OUTLINE: u32 = 0xff;
 export const CELL_ADDR = 4;
 
-/** Bytes of the control bytes of a table with mask + 1 groups, padded to a
- *  cache line so the cells start on one. */
+/** Bytes of the control bytes of a table of n groups, padded to a cache
+ *  line so the cells start on one. */
 // @ts-ignore: decorator
-@inline export function ctrlBytes(mask: u32): u64 {
-  return align64((<u64>mask + 1) << GROUP_SLOT_SHIFT);
+@inline export function ctrlBytes(n: u32): u64 {
+  return align64(<u64>n << GROUP_SLOT_SHIFT);
 }
 
 /** Bytes of the control bytes, the cells and the staging cell of a table
  *  (its heap follows). */
 // @ts-ignore: decorator
-@inline export function tableBytes(mask: u32): u64 {
-  return ctrlBytes(mask) + ((<u64>mask + 1) << (GROUP_SLOT_SHIFT + CELL_SHIFT)) + CELL_BYTES;
+@inline export function tableBytes(n: u32): u64 {
+  return ctrlBytes(n) + (<u64>n << (GROUP_SLOT_SHIFT + CELL_SHIFT)) + CELL_BYTES;
+}
+
+/** The first group of hash h in a table of n groups: the low 32 bits of h
+ *  scaled to [0, n) by a multiply (Lemire's fastrange), so n need not be a
+ *  power of two and tables can grow by 1.5x. */
+// @ts-ignore: decorator
+@inline export function firstGroup(h: u64, n: u32): u32 {
+  return <u32>(((h & 0xffffffff) * <u64>n) >>> 32);
+}
+
+/** The group after g in a probe: the next one, wrapping (linear probing by
+ *  whole groups, which visits every group for any n; the next group's
+ *  control bytes are usually on the same cache line). */
+// @ts-ignore: decorator
+@inline export function nextGroup(g: u32, n: u32): u32 {
+  return g + 1 == n ? 0 : g + 1;
 }
 
 // ---- Entry --------------------------------------------------------------------
@@ -302,11 +319,13 @@ export const VLEN_MASK: u32 = 0xffffff;
  *  probes short at this load (expected < 1.2 groups per miss). */
 export const LOAD_NUM: u32 = 7;
 export const LOAD_DEN: u32 = 8;
-/** A rebuilt table is at most half full: a table full of live keys (7/8)
- *  doubles, one mostly of tombstones keeps its size. (7/16, exactly half
- *  the max load, made a full table quadruple: one more than 7/16.) */
-export const REBUILD_LOAD_NUM: u32 = 1;
-export const REBUILD_LOAD_DEN: u32 = 2;
+/** A rebuilt table is at most 7/12 full: a table full of live keys (7/8)
+ *  grows by 1.5x, one mostly of tombstones keeps its size or shrinks. 1.5x
+ *  rather than 2x because empty cells cost 32 bytes: the load stays
+ *  between 7/12 and 7/8 (33 bytes of table per slot: 38-57 bytes per
+ *  entry) for ~1.5x the rebuild copying of doubling. */
+export const REBUILD_LOAD_NUM: u32 = 7;
+export const REBUILD_LOAD_DEN: u32 = 12;
 /** Heap slack on rebuild: 5/4 of the live bytes, so a heap grows
  *  geometrically and churn compacts before it grows much. Measured at 1M
  *  entries: 3/2 gave 56 bytes per entry, 5/4 gives 51, for ~10 % slower

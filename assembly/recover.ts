@@ -12,7 +12,7 @@ import {
   GROUP_SLOT_SHIFT, CELL_ADDR, E_WORD, E_KLEN, VLEN_MASK, entryBytes,
 } from "./layout";
 import { CTRL_DELETED } from "./ctrl";
-import { seqRead, seqBegin, seqEnd, seqRetire, tableLoad, tableGroups, tableMask } from "./sync";
+import { seqRead, seqBegin, seqEnd, seqRetire, tableLoad, tableGroups, tableCount } from "./sync";
 import { freeRegion } from "./alloc";
 import {
   nextFull, slotNumber, isOutline, refEntry, heapStartOf, stageOf, moveInline,
@@ -30,7 +30,7 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
   if (seqRead(sh) & 1) seqEnd(sh);
   const t = tableLoad(sh);
   const groups = tableGroups(t);
-  const mask = tableMask(t);
+  const n = tableCount(t);
   // A region being built: live if it was published (then the bookkeeping
   // after the publish is redone here), garbage if not.
   const pending = load<u32>(sh, SH_PENDING);
@@ -66,7 +66,7 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
   let used: u32 = 0;
   let top = heapStart;
   let live: u32 = 0;
-  for (let g: u32 = 0; g <= mask; g++) {
+  for (let g: u32 = 0; g < n; g++) {
     const ctrl = v128.load(groups + (g << GROUP_SLOT_SHIFT));
     used += <u32>popcnt(i8x16.bitmask(i8x16.eq(ctrl, i8x16.splat(<i8>CTRL_DELETED))));
   }

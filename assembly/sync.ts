@@ -41,7 +41,7 @@ import { LOCK_CONTENDED } from "./shared";
   atomic.or<u32>(privateWord, 0);
 }
 
-// ---- table word: groups address | group mask << 32 -------------------------
+// ---- table word: groups address | group count << 32 ------------------------
 
 // @ts-ignore: decorator
 @inline export function tableLoad(sh: usize): u64 {
@@ -49,13 +49,13 @@ import { LOCK_CONTENDED } from "./shared";
 }
 
 // @ts-ignore: decorator
-@inline export function tablePublish(sh: usize, groups: u32, mask: u32): void {
-  atomic.store<u64>(sh, packTable(groups, mask), SH_TABLE);
+@inline export function tablePublish(sh: usize, groups: u32, n: u32): void {
+  atomic.store<u64>(sh, packTable(groups, n), SH_TABLE);
 }
 
 // @ts-ignore: decorator
-@inline export function packTable(groups: u32, mask: u32): u64 {
-  return <u64>groups | (<u64>mask << 32);
+@inline export function packTable(groups: u32, n: u32): u64 {
+  return <u64>groups | (<u64>n << 32);
 }
 
 // @ts-ignore: decorator
@@ -64,7 +64,9 @@ import { LOCK_CONTENDED } from "./shared";
 }
 
 // @ts-ignore: decorator
-@inline export function tableMask(t: u64): u32 {
+/** Number of groups (any count >= 1, not only powers of two). */
+// @ts-ignore: decorator
+@inline export function tableCount(t: u64): u32 {
   return <u32>(t >>> 32);
 }
 

@@ -11,7 +11,7 @@ import {
   SH_DEAD, SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES,
   HDR_SEED, HDR_COUNT, HDR_MIN_GROUPS, HDR_MEM_BYTES,
   GROUP_SLOTS, GROUP_SLOT_SHIFT, CELL_BYTES, CELL_SHIFT, CELL_OUTLINE, CELL_ADDR,
-  ctrlBytes, tableBytes,
+  ctrlBytes, tableBytes, firstGroup, nextGroup,
   E_WORD, E_KLEN, E_KEY, VLEN_MASK, entryBytes, valueOffset, align64,
   LOAD_NUM, LOAD_DEN, REBUILD_LOAD_NUM, REBUILD_LOAD_DEN,
   HEAP_SLACK_NUM, HEAP_SLACK_DEN, MIN_HEAP_BYTES, MAX_PROBE_GROUPS,
@@ -23,7 +23,7 @@ import {
 import { hashKey } from "./hash";
 import {
   seqBegin, seqEnd, seqRetire, tableLoad, tablePublish, packTable, tableGroups,
-  tableMask,
+  tableCount,
 } from "./sync";
 import { allocRegion, freeRegion, ALLOC_BUSY, ALLOC_FULL } from "./alloc";
 import { ST_OK, ST_BUSY, ST_FULL } from "./shared";
@@ -33,12 +33,12 @@ import { ST_OK, ST_BUSY, ST_FULL } from "./shared";
 /** Address of the first cell of table `t`. */
 // @ts-ignore: decorator
 @inline export function cellsOf(t: u64): u32 {
-  return tableGroups(t) + <u32>ctrlBytes(tableMask(t));
+  return tableGroups(t) + <u32>ctrlBytes(tableCount(t));
 }
 /** Address of the heap of table `t` (just past its cells). */
 // @ts-ignore: decorator
 @inline export function heapStartOf(t: u64): u32 {
-  return tableGroups(t) + <u32>tableBytes(tableMask(t));
+  return tableGroups(t) + <u32>tableBytes(tableCount(t));
 }
 /** Address of the staging cell of table `t` (just before its heap). */
 // @ts-ignore: decorator
@@ -78,10 +78,10 @@ import { ST_OK, ST_BUSY, ST_FULL } from "./shared";
  *  is sound. */
 export function nextFull(t: u64, from: u32): u32 {
   const groups = tableGroups(t);
-  const mask = tableMask(t);
+  const n = tableCount(t);
   let g = from >> GROUP_SLOT_SHIFT;
   let i = from & (GROUP_SLOTS - 1);
-  while (g <= mask) {
+  while (g < n) {
     const m = matchFull(v128.load(groups + (g << GROUP_SLOT_SHIFT))) & ~((1 << i) - 1);
     if (m != 0) return cellsOf(t) + (((g << GROUP_SLOT_SHIFT) | <u32>ctz(m)) << CELL_SHIFT);
     g++;
@@ -144,13 +144,12 @@ export const FIND_TORN: u32 = 1;
  *  complete and inside the memory it saw when it took the lock). */
 export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   const groups = tableGroups(t);
-  const mask = tableMask(t);
-  if (groups == 0 || <u64>groups + tableBytes(mask) > mem) return FIND_TORN;
+  const n = tableCount(t);
+  if (groups == 0 || n == 0 || <u64>groups + tableBytes(n) > mem) return FIND_TORN;
   const cells = cellsOf(t);
   const tag = tagOf(h);
-  let g = <u32>h & mask;
-  // mask + 1 cannot wrap: the bounds check refused a mask that large.
-  const limit = min(MAX_PROBE_GROUPS, mask + 1);
+  let g = firstGroup(h, n);
+  const limit = min(MAX_PROBE_GROUPS, n);
   for (let p: u32 = 0; p < limit; p++) {
     // SAFETY: every control byte and cell of the table is below mem.
     const ctrl = v128.load(groups + (g << GROUP_SLOT_SHIFT));
@@ -161,7 +160,7 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
       if (cellHasKey(ref, key, klen, mem)) return ref;
     }
     if (matchEmpty(ctrl) != 0) return 0;
-    g = (g + p + 1) & mask;
+    g = nextGroup(g, n);
   }
   return 0;
 }
@@ -225,13 +224,13 @@ export function valueEquals(e: u32, klen: u32, eword: u32, exp: usize): bool {
  *  grow). */
 function findFree(t: u64, h: u64): u32 {
   const groups = tableGroups(t);
-  const mask = tableMask(t);
-  let g = <u32>h & mask;
-  const limit = <u32>min(<u64>MAX_PROBE_GROUPS, <u64>mask + 1);
+  const n = tableCount(t);
+  let g = firstGroup(h, n);
+  const limit = min(MAX_PROBE_GROUPS, n);
   for (let p: u32 = 0; p < limit; p++) {
     const m = matchFree(v128.load(groups + (g << GROUP_SLOT_SHIFT)));
     if (m != 0) return cellsOf(t) + (((g << GROUP_SLOT_SHIFT) | <u32>ctz(m)) << CELL_SHIFT);
-    g = (g + p + 1) & mask;
+    g = nextGroup(g, n);
   }
   return 0;
 }
@@ -353,7 +352,7 @@ export function insert(
   const size = entryBytes(klen, word & VLEN_MASK);
   const heapSize = size <= CELL_BYTES ? 0 : size;
   const count = load<u32>(sh, SH_COUNT);
-  const slots = (<u64>tableMask(tableLoad(sh)) + 1) * GROUP_SLOTS;
+  const slots = <u64>tableCount(tableLoad(sh)) * GROUP_SLOTS;
   if ((<u64>load<u32>(sh, SH_USED) + 1) * LOAD_DEN > slots * LOAD_NUM) {
     const st = rebuild(hdr, sh, owner, count + 1, heapSize, 0, true);
     if (st != ST_OK) return st;
@@ -365,7 +364,7 @@ export function insert(
   while (ref == 0) {
     // The probe path is crowded (colliding hashes): double the groups until
     // it is not; the memory maximum bounds this.
-    const groups = tableMask(tableLoad(sh)) + 1;
+    const groups = tableCount(tableLoad(sh));
     if (groups >= 0x1000000) return ST_FULL;
     const st = rebuild(hdr, sh, owner, count + 1, heapSize, groups * 2, true);
     if (st != ST_OK) return st;
@@ -489,26 +488,29 @@ export function rebuild(
   const seed = load<u64>(hdr, HDR_SEED);
   const old = tableLoad(sh);
   const oldRegion = load<u32>(sh, SH_REGION);
-  let groups = <u64>max(minGroups, load<u32>(hdr, HDR_MIN_GROUPS));
-  while (groups * GROUP_SLOTS * REBUILD_LOAD_NUM < <u64>want * REBUILD_LOAD_DEN) groups <<= 1;
+  // Enough groups for `want` entries at REBUILD_LOAD (rounded up).
+  const perGroup = <u64>GROUP_SLOTS * REBUILD_LOAD_NUM;
+  let groups = max(
+    <u64>max(minGroups, load<u32>(hdr, HDR_MIN_GROUPS)),
+    (<u64>want * REBUILD_LOAD_DEN + perGroup - 1) / perGroup,
+  );
   let liveBytes: u64 = 0;
   if (keep && oldRegion != 0) {
     liveBytes = <u64>load<u32>(sh, SH_HEAP_TOP) - heapStartOf(old) - load<u32>(sh, SH_DEAD);
   }
   const heap = max(<u64>MIN_HEAP_BYTES, (liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN);
   for (;;) {
-    const mask64 = groups - 1;
-    if (mask64 > 0xffffff) return ST_FULL;
-    const mask = <u32>mask64;
-    const total = align64(tableBytes(mask) + heap);
+    if (groups > 0x1000000) return ST_FULL;
+    const n = <u32>groups;
+    const total = align64(tableBytes(n) + heap);
     if (total > <u64>0xffff0000) return ST_FULL;
     const region = allocRegion(hdr, owner, total);
     if (region == ALLOC_FULL) return ST_FULL;
     if (region == ALLOC_BUSY) return ST_BUSY;
     store<u32>(sh, region, SH_PENDING);
     store<u32>(sh, <u32>total, SH_PENDING_BYTES);
-    const t = packTable(region, mask);
-    for (let g: u32 = 0; g <= mask; g++) {
+    const t = packTable(region, n);
+    for (let g: u32 = 0; g < n; g++) {
       v128.store(<usize>region + (<usize>g << GROUP_SLOT_SHIFT), emptyGroupCtrl());
     }
     let top = heapStartOf(t);
@@ -545,7 +547,7 @@ export function rebuild(
     // may still be in the old region retry, then free it.
     store<u32>(sh, load<u32>(sh, SH_REGION_BYTES), SH_RETIRED_BYTES);
     store<u32>(sh, oldRegion, SH_RETIRED);
-    tablePublish(sh, region, mask);
+    tablePublish(sh, region, n);
     seqRetire(sh);
     store<u32>(sh, region, SH_REGION);
     store<u32>(sh, <u32>total, SH_REGION_BYTES);

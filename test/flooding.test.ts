@@ -6,19 +6,19 @@ import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
 
-/** Keys whose unseeded hash has the same low `bits` bits (same first group
- *  in any table of up to 2^bits groups). */
+/** Keys whose unseeded hash has the same top `bits` bits in its low 32-bit
+ *  word (the same first group in any table of up to 2^bits groups: the
+ *  first group is that word scaled to the group count). */
 async function craft(n: number, bits: number): Promise<string[]> {
   const m = await ShardedMap.create({ shards: 1 });
   const { core, owner, encodeKey } = internalsOf(m);
-  const mask = 2 ** bits - 1;
   const out: string[] = [];
   let target = -1;
   for (let i = 0; out.length < n; i++) {
     const k = `user-${i}`;
-    const low = core.testHash(owner, encodeKey(k), 0, 0) & mask;
-    if (target < 0) target = low;
-    if (low === target) out.push(k);
+    const top = core.testHash(owner, encodeKey(k), 0, 0) >>> (32 - bits);
+    if (target < 0) target = top;
+    if (top === target) out.push(k);
   }
   m.close();
   return out;
