@@ -73,7 +73,8 @@ describe('torn-read detector', () => {
       missing: readers.reduce((s, x) => s + x.missing, 0),
       ...writer,
     };
-    console.log(`torn-read detector, ${mode}: ${r.torn} torn and ${r.missing} missing of ${r.reads} reads, ${r.writes} writes (${r.inlineBefore ?? 0} to an inline cell)`);
+    const inline = mode === 'inline' ? ` (${r.inlineBefore} to an inline cell)` : '';
+    console.log(`torn-read detector, ${mode}: ${r.torn} torn and ${r.missing} missing of ${r.reads} reads, ${r.writes} writes${inline}`);
     expect(r.missing).toBe(0);
     return r;
   }
