@@ -107,6 +107,9 @@ export function nextFull(t: u64, from: u32): u32 {
   return true;
 }
 
+/** The smallest entry: its header word and key length, padded. */
+const MIN_ENTRY_BYTES: u32 = 8;
+
 /** The entry of the cell at `ref` for a reader, or 0 if its address is
  *  implausible (torn): an out-of-line address is checked against `mem`
  *  before anything there is read. `ref` itself must be in bounds. */
@@ -116,9 +119,6 @@ export function nextFull(t: u64, from: u32): u32 {
   const e = load<u32>(ref, CELL_ADDR);
   return <u64>e + MIN_ENTRY_BYTES <= mem ? e : 0;
 }
-
-/** The smallest entry: its header word and key length, padded. */
-const MIN_ENTRY_BYTES: u32 = 8;
 
 /** Does the cell at `ref` hold the key? Safe on torn cells. */
 // @ts-ignore: decorator
