@@ -117,6 +117,16 @@ function memoryFull(): ShardedMapRangeError {
 
 const token = Symbol('ShardedMap.internal');
 
+/** Entries to size each shard for, so that `total` entries spread by a
+ *  random hash over `shards` shards fit without a resize: the mean plus
+ *  4 standard deviations of the binomial count (a shard goes past it with
+ *  odds below 1 in 30,000). */
+function perShardCapacity(total: number, shards: number): number {
+  if (total === 0) return 0;
+  const mean = total / shards;
+  return Math.ceil(mean + 4 * Math.sqrt(mean * (1 - 1 / shards)));
+}
+
 /** TEST ONLY: what `internalsOf` exposes (see src/internals.ts). */
 export interface Internals {
   core: CoreExports;
@@ -231,7 +241,7 @@ export class ShardedMap<V = unknown> {
     const mapId: [number, number] = [randomU32(), randomU32()];
     const st = x.init(
       Math.log2(o.shards), o.maxWorkers, seedLo, seedHi, mapId[0], mapId[1], o.maxKeyBytes, o.maxValueBytes,
-      Math.ceil(o.initialCapacity / o.shards), o.maxPages, o.debugRing,
+      perShardCapacity(o.initialCapacity, o.shards), o.maxPages, o.debugRing,
     );
     if (st === ST_FULL) throw memoryFull();
     if (st !== ST_OK) throw internalError(`init (status ${st})`);

@@ -16,8 +16,10 @@ export interface CreateOptions {
   shards?: number;
   /**
    * Entries to make room for up front, spread evenly over the shards, so a
-   * map filled to this size does not resize. The map grows past it anyway.
-   * @default 0 (each shard starts with 12 slots)
+   * map filled to this size does not resize its tables (entries too long for
+   * a 32-byte cell may still grow a shard's heap). The map grows past it
+   * anyway, and never shrinks below it.
+   * @default 0 (each shard starts with 16 slots)
    */
   initialCapacity?: number;
   /**
