@@ -90,7 +90,7 @@
  * atomic 8-byte store. The out-of-line form's first 8 bytes are one aligned
  * u64, so a cell switches from inline to out of line with one store.
  *
- * Hashing (hash.ts): FNV-1a over 8-byte lanes, its basis xored with the
+ * Hashing (hash.ts): FNV-1a over 4-byte lanes, its basis xored with the
  * per-map seed, then a 64-bit finalizer. Bits 32..43 pick the shard, the low
  * 32 bits pick the first group (scaled to the group count, see firstGroup),
  * the top 7 bits are the tag. A probe goes on to the next groups, wrapping.
@@ -153,7 +153,8 @@
  * 7/8 full (tombstones included), a heap with no room for the new entry, or
  * a probe longer than MAX_PROBE_GROUPS. The new size holds the live entries
  * at most 7/12 full, so size grows 1.5x when full of live keys and shrinks
- * when mostly tombstones; the heap gets 5/4 of the live bytes plus the new entry.
+ * when mostly tombstones; the heap gets 5/4 of the live bytes (entries too
+ * long for a cell) plus the new entry.
  * A small heap (<= 4 KiB) that is full of dead entries is first compacted
  * in place instead, under an odd seq (see compactInPlace in table.ts), so
  * that churn in many small shards does not go through the allocator.
