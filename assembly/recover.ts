@@ -9,7 +9,7 @@ import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
   SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES,
   HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES,
-  GROUP_SLOT_SHIFT, CELL_ADDR, E_WORD, E_KLEN, VLEN_MASK, entryBytes,
+  GROUP_SLOT_SHIFT, E_WORD, E_KLEN, VLEN_MASK, entryBytes,
 } from "./layout";
 import { CTRL_DELETED } from "./ctrl";
 import { seqRead, seqBegin, seqEnd, seqRetire, tableLoad, tableGroups, tableCount } from "./sync";
@@ -50,17 +50,9 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
     if (retired != groups) freeWaiting(hdr, owner, retired, load<u32>(sh, SH_RETIRED_BYTES));
     store<u32>(sh, 0, SH_RETIRED);
   }
-  // A cell left pointing at the staging cell (a stop in the middle of an
-  // inline rewrite): finish the move.
+  // Recount from the control bytes and entries, finishing on the way a
+  // move into a cell that a stop left pointing at the staging cell.
   const stage = stageOf(t);
-  seqBegin(sh);
-  for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
-    if (isOutline(r) && load<u32>(r, CELL_ADDR) == stage) {
-      moveInline(r, stage, entryBytes(<u32>load<u16>(stage, E_KLEN), load<u32>(stage, E_WORD) & VLEN_MASK));
-    }
-  }
-  seqEnd(sh);
-  // Recount from the control bytes and entries.
   const heapStart = heapStartOf(t);
   let count: u32 = 0;
   let used: u32 = 0;
@@ -70,14 +62,20 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
     const ctrl = v128.load(groups + (g << GROUP_SLOT_SHIFT));
     used += <u32>popcnt(i8x16.bitmask(i8x16.eq(ctrl, i8x16.splat(<i8>CTRL_DELETED))));
   }
+  seqBegin(sh);
   for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
     count++;
     if (!isOutline(r)) continue;
     const e = refEntry(r);
     const size = entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e, E_WORD) & VLEN_MASK);
+    if (e == stage) {
+      moveInline(r, stage, size);
+      continue;
+    }
     if (e + size > top) top = e + size;
     live += size;
   }
+  seqEnd(sh);
   store<u32>(sh, count, SH_COUNT);
   store<u32>(sh, used + count, SH_USED);
   store<u32>(sh, top, SH_HEAP_TOP);
