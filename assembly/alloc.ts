@@ -13,6 +13,15 @@
 // stores leaves no block both free and in use: a block is fully described
 // before the store that links it, and unlinked (or shrunk) before it is
 // handed out. A stop can leak a block, never double-allocate one.
+//
+// Ownership moves with one store made under the allocator lock: a region is
+// handed out by storing its address into the caller's word (a shard's
+// pending word, an owner slot's scratch word), and given back by clearing
+// that word, after the free list walk (the only loop, where a terminated
+// worker can stop) and before the stores that link it. So a region is
+// always either recorded by its user or on its way onto the free list,
+// never both: recovery frees what the words still record, and cannot free a
+// region twice.
 
 import {
   HDR_ALLOC_LOCK, HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MEM_BYTES,
@@ -35,23 +44,35 @@ export const MAX_PAGES: u32 = 65535;
 const FB_SIZE = 0;
 const FB_NEXT = 4;
 
-/** A region of at least `bytes` (rounded up to 64), or ALLOC_FULL/BUSY. */
-export function allocRegion(hdr: usize, owner: u32, bytes: u64): u32 {
+/** A region of at least `bytes` (rounded up to 64), recorded in the word
+ *  at `into` before the lock is released; or ALLOC_FULL/BUSY (then `into`
+ *  is unchanged). */
+export function allocRegion(hdr: usize, owner: u32, bytes: u64, into: usize): u32 {
   if (bytes == 0 || bytes > <u64>0xffff0000) return ALLOC_FULL;
   const lock = hdr + HDR_ALLOC_LOCK;
   if (!tryLock(lock, owner)) return ALLOC_BUSY;
   const r = allocLocked(hdr, <u32>align64(bytes));
+  if (r != ALLOC_FULL) atomic.store<u32>(into, r);
   unlock(lock);
   return r;
 }
 
-/** Give a region back; false if the allocator is busy (keep it, retry). */
-export function freeRegion(hdr: usize, owner: u32, p: u32, bytes: u32): bool {
+/** Give back the region of `bytes` whose address the word at `from` holds
+ *  (nothing if it holds 0), clearing the word; false if the allocator is
+ *  busy (then nothing changed: retry). */
+export function freeRegion(hdr: usize, owner: u32, from: usize, bytes: u32): bool {
+  if (atomic.load<u32>(from) == 0) return true;
   const lock = hdr + HDR_ALLOC_LOCK;
   if (!tryLock(lock, owner)) return false;
-  freeLocked(hdr, p, <u32>align64(bytes));
+  freeLocked(hdr, from, <u32>align64(bytes));
   unlock(lock);
   return true;
+}
+
+/** freeRegion, waiting for the allocator lock (its holder is alive: a dead
+ *  holder is taken over before, see recoverBegin). */
+export function freeRegionWaiting(hdr: usize, owner: u32, from: usize, bytes: u32): void {
+  while (!freeRegion(hdr, owner, from, bytes)) {}
 }
 
 /** Bytes below the bump pointer that are not on the free list: everything
@@ -103,7 +124,8 @@ function allocLocked(hdr: usize, size: u32): u32 {
   return top;
 }
 
-function freeLocked(hdr: usize, p: u32, size: u32): void {
+function freeLocked(hdr: usize, from: usize, size: u32): void {
+  const p = atomic.load<u32>(from);
   // Find prev < p < cur, remembering the link to prev for the tail case.
   let prevLink: usize = 0;
   let prev: u32 = 0;
@@ -115,6 +137,9 @@ function freeLocked(hdr: usize, p: u32, size: u32): void {
     link = cur + FB_NEXT;
     cur = load<u32>(cur, FB_NEXT);
   }
+  // From here on no loop: the region leaves its owner's word, then joins
+  // the list.
+  atomic.store<u32>(from, 0);
   store<u32>(hdr, load<u32>(hdr, HDR_FREE_BYTES) + size, HDR_FREE_BYTES);
   let bsize = size;
   let next = cur;

@@ -8,7 +8,7 @@ import {
   HDR_MAGIC, HDR_VERSION, HDR_SHARD_BITS, HDR_MAX_OWNERS, HDR_SEED, HDR_MAP_ID,
   HDR_MAX_KEY, HDR_MAX_VALUE, HDR_SCRATCH_BYTES, HDR_VALUE_OFF, HDR_AUX_OFF,
   HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS, HDR_ALLOC_TOP, HDR_MEM_BYTES, HDR_MAX_PAGES,
-  HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS,
+  HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, HDR_FAULTS,
   OWN_STATE, OWN_SCRATCH, OWN_BYTES,
   SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
   GROUP_SLOTS, GROUP_SLOT_SHIFT, CELL_BYTES, firstGroup, nextGroup, LOAD_NUM, LOAD_DEN, READ_RETRIES, align8, align64,
@@ -22,13 +22,14 @@ import {
   MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, SCRATCH_DEBUG, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, LOCK_CONTENDED, OWNER_ID_BITS, OWNER_ID_MASK, OWNER_GEN_MASK, SCRATCH_TEST,
 } from "./shared";
 import { emptyGroupCtrl } from "./ctrl";
+import { checkShardLocked, checkAllocatorLocked } from "./check";
 import { repairShard, repairAllocator } from "./recover";
 import { hashKey } from "./hash";
 import {
   seqRead, seqBegin, seqEnd, readFence, tableLoad, tableGroups, tableCount, tryLock,
   unlock, holds, lockOwner,
 } from "./sync";
-import { allocRegion, freeRegion, allocatedBytes, ALLOC_BUSY, ALLOC_FULL, MAX_PAGES } from "./alloc";
+import { allocRegion, freeRegion, freeRegionWaiting, allocatedBytes, ALLOC_BUSY, ALLOC_FULL, MAX_PAGES } from "./alloc";
 import {
   find, copyValue, valueEquals, insert, replace, remove, copyOut, rebuild, entryAt,
   refEntry, isOutline, heapStartOf, stageInline, freeRetired, FIND_TORN, nextFull, slotNumber,
@@ -164,14 +165,15 @@ export function attach(): i32 {
     const slot = owners + <usize>i * OWN_BYTES;
     const s = atomic.load<u32>(slot, OWN_STATE);
     if ((s & 1) != 0 || atomic.cmpxchg<u32>(slot, s, s | 1, OWN_STATE) != s) continue;
-    const scratch = allocRegion(hdr, i + 1, load<u32>(hdr, HDR_SCRATCH_BYTES));
+    // OWN_SCRATCH is 0 in a free slot (detach and freeOwner clear it as
+    // they free the area), and records the new area as it is handed out.
+    const scratch = allocRegion(hdr, i + 1, load<u32>(hdr, HDR_SCRATCH_BYTES), slot + OWN_SCRATCH);
     if (scratch == ALLOC_FULL || scratch == ALLOC_BUSY) {
       atomic.store<u32>(slot, s, OWN_STATE);
       return scratch == ALLOC_FULL ? ST_FULL : ST_BUSY;
     }
     // A reused region holds old bytes: the scratch words must start at 0.
     memory.fill(scratch, 0, SCRATCH_KEY);
-    store<u32>(slot, scratch, OWN_SCRATCH);
     return <i32>((i + 1) | ((((s >>> 1) & OWNER_GEN_MASK)) << OWNER_ID_BITS));
   }
   return ST_NO_OWNER;
@@ -182,8 +184,11 @@ export function detach(owner: u32): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, owner);
   if (scratch == 0) return ST_BAD_ARG;
-  if (!freeRegion(hdr, ownerId(owner), <u32>scratch, load<u32>(hdr, HDR_SCRATCH_BYTES))) return ST_BUSY;
   const slot = ownerSlot(hdr, ownerId(owner));
+  // The scratch word is cleared as the area is freed: a stop before the
+  // state changes leaves a live slot without scratch, which release frees
+  // without freeing anything twice.
+  if (!freeRegion(hdr, ownerId(owner), slot + OWN_SCRATCH, load<u32>(hdr, HDR_SCRATCH_BYTES))) return ST_BUSY;
   // generation << 1 | 1  ->  (generation + 1) << 1: free, next generation.
   atomic.add<u32>(slot, 1, OWN_STATE);
   return ST_OK;
@@ -568,8 +573,7 @@ export function freeOwner(token: u32, victim: u32): i32 {
   const slot = ownerSlot(hdr, victim);
   const s = atomic.load<u32>(slot, OWN_STATE);
   if ((s & 1) != 0 && atomic.cmpxchg<u32>(slot, s, s + 1, OWN_STATE) == s) {
-    const scratch = load<u32>(slot, OWN_SCRATCH);
-    while (!freeRegion(hdr, self, scratch, load<u32>(hdr, HDR_SCRATCH_BYTES))) {}
+    freeRegionWaiting(hdr, self, slot + OWN_SCRATCH, load<u32>(hdr, HDR_SCRATCH_BYTES));
   }
   return ST_OK;
 }
@@ -651,37 +655,47 @@ export function shardGroups(shard: u32): u32 {
   return tableCount(tableLoad(shardAt(headerBase(), shard)));
 }
 
-/** Consistency check of one shard (tests): 0 if sound, else the number of
- *  the first broken rule: 1 an out-of-line entry outside [heap start, top);
- *  2 the heap does not parse into entries ending exactly at top; 3 the
- *  dead-byte count is wrong; 4 the live count is wrong; 5 an inline entry
- *  does not fit its cell. Call with no write in flight. */
-export function checkShard(shard: u32): u32 {
+/** Consistency check of one shard that the owner has locked (lockShard):
+ *  CHECK_OK or the first broken rule (CHECK_* in shared.ts), ST_BAD_ARG if
+ *  the owner does not hold the shard. */
+export function checkShard(token: u32, shard: u32): i32 {
   const hdr = headerBase();
-  if (shard >= shardCount()) return 99;
+  if (ownerScratch(hdr, token) == 0 || shard >= shardCount()) return ST_BAD_ARG;
   const sh = shardAt(hdr, shard);
-  const t = tableLoad(sh);
-  const heapStart = heapStartOf(t);
-  const top = load<u32>(sh, SH_HEAP_TOP);
-  let live: u32 = 0;
-  let count: u32 = 0;
-  for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
-    count++;
-    const e = refEntry(r);
-    const size = entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
-    if (!isOutline(r)) {
-      if (size > CELL_BYTES) return 5;
-      continue;
-    }
-    if (e < heapStart || e >= top) return 1;
-    live += size;
-  }
-  let e = heapStart;
-  while (e < top) e += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e) & VLEN_MASK);
-  if (e != top) return 2;
-  if (load<u32>(sh, SH_DEAD) != top - heapStart - live) return 3;
-  if (load<u32>(sh, SH_COUNT) != count) return 4;
-  return 0;
+  if (!holds(sh + SH_LOCK, ownerId(token))) return ST_BAD_ARG;
+  return <i32>checkShardLocked(hdr, sh);
+}
+
+/** Consistency check of the allocator, by an owner that holds every shard
+ *  lock (so no region changes hands): CHECK_OK or the first broken rule,
+ *  with the leaked bytes (neither free nor in use) in scratch word 2;
+ *  ST_BUSY (allocator lock) or ST_BAD_ARG. */
+export function checkAllocator(token: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, token);
+  if (scratch == 0) return ST_BAD_ARG;
+  const self = ownerId(token);
+  const n = shardCount();
+  for (let i: u32 = 0; i < n; i++) if (!holds(shardAt(hdr, i) + SH_LOCK, self)) return ST_BAD_ARG;
+  const lock = hdr + HDR_ALLOC_LOCK;
+  if (!tryLock(lock, self)) return busy(scratch, lock);
+  const r = checkAllocatorLocked(
+    hdr, allocBase(hdr), shardAt(hdr, 0), SH_BYTES, n, <usize>load<u32>(hdr, HDR_OWNERS), OWN_BYTES,
+    scratch + SCRATCH_WORD,
+  );
+  unlock(lock);
+  return <i32>r;
+}
+
+/** Count an internal error (a trap or abort) that an instance hit, so that
+ *  any instance can tell a map that had one (see faults). */
+export function noteFault(): void {
+  atomic.add<u32>(headerBase(), 1, HDR_FAULTS);
+}
+
+/** Internal errors noted so far by all instances. */
+export function faults(): u32 {
+  return atomic.load<u32>(headerBase(), HDR_FAULTS);
 }
 
 /** TEST ONLY: where the scratch key's entry is: 1 inline in its cell, 2 out

@@ -213,6 +213,7 @@ export const HDR_FREE_BYTES = 84; // u32 bytes on the free list
 // line 0 tail: debug ring (0 entries = off)
 export const HDR_DEBUG_ENTRIES = 88; // u32 ring entries per shard (power of two) or 0
 export const HDR_DEBUG_RINGS = 92; // u32 address of shard 0's ring
+export const HDR_FAULTS = 96; // u32 internal errors any instance hit (noteFault)
 // line 2: the map's entry count, alone on its line (atomic add per insert)
 export const HDR_COUNT = 128; // u32
 export const HDR_BYTES = 192;

@@ -8,21 +8,17 @@
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
   SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES,
-  HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES,
-  GROUP_SLOT_SHIFT, E_WORD, E_KLEN, VLEN_MASK, entryBytes,
+  HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MEM_BYTES, HDR_SEED,
+  GROUP_SLOT_SHIFT, E_WORD, E_KLEN, E_KEY, VLEN_MASK, CELL_ADDR, entryBytes,
 } from "./layout";
 import { CTRL_DELETED } from "./ctrl";
 import { seqRead, seqBegin, seqEnd, seqRetire, tableLoad, tableGroups, tableCount } from "./sync";
-import { freeRegion } from "./alloc";
+import { freeRegionWaiting } from "./alloc";
 import {
-  nextFull, slotNumber, isOutline, refEntry, heapStartOf, stageOf, moveInline,
+  nextFull, slotNumber, isOutline, refEntry, heapStartOf, stageOf, moveInline, find,
+  writeFiller, MIN_ENTRY_BYTES, countCtrl,
 } from "./table";
-
-/** Free a region, waiting for the allocator lock (its holders are alive:
- *  a dead holder is taken over first, see repairAllocator). */
-function freeWaiting(hdr: usize, owner: u32, p: u32, bytes: u32): void {
-  while (!freeRegion(hdr, owner, p, bytes)) {}
-}
+import { hashKey } from "./hash";
 
 /** Repair a shard whose lock the caller now holds, after its previous
  *  holder stopped anywhere. Idempotent. */
@@ -38,30 +34,26 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
     if (pending == groups) {
       store<u32>(sh, pending, SH_REGION);
       store<u32>(sh, load<u32>(sh, SH_PENDING_BYTES), SH_REGION_BYTES);
+      store<u32>(sh, 0, SH_PENDING);
     } else {
-      freeWaiting(hdr, owner, pending, load<u32>(sh, SH_PENDING_BYTES));
+      freeRegionWaiting(hdr, owner, sh + SH_PENDING, load<u32>(sh, SH_PENDING_BYTES));
     }
-    store<u32>(sh, 0, SH_PENDING);
   }
   // A retired region: free unless it is, after all, the live one (the
   // writer stopped between recording it and publishing the new table).
   const retired = load<u32>(sh, SH_RETIRED);
   if (retired != 0) {
-    if (retired != groups) freeWaiting(hdr, owner, retired, load<u32>(sh, SH_RETIRED_BYTES));
-    store<u32>(sh, 0, SH_RETIRED);
+    if (retired != groups) freeRegionWaiting(hdr, owner, sh + SH_RETIRED, load<u32>(sh, SH_RETIRED_BYTES));
+    else store<u32>(sh, 0, SH_RETIRED);
   }
   // Recount from the control bytes and entries, finishing on the way a
   // move into a cell that a stop left pointing at the staging cell.
   const stage = stageOf(t);
   const heapStart = heapStartOf(t);
   let count: u32 = 0;
-  let used: u32 = 0;
+  const used = countCtrl(t, CTRL_DELETED);
   let top = heapStart;
   let live: u32 = 0;
-  for (let g: u32 = 0; g < n; g++) {
-    const ctrl = v128.load(groups + (g << GROUP_SLOT_SHIFT));
-    used += <u32>popcnt(i8x16.bitmask(i8x16.eq(ctrl, i8x16.splat(<i8>CTRL_DELETED))));
-  }
   seqBegin(sh);
   for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
     count++;
@@ -75,6 +67,11 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
     if (e + size > top) top = e + size;
     live += size;
   }
+  // A stop in the middle of an in-place compaction leaves bytes between the
+  // entries it moved and those it had not reached that do not parse as
+  // entries (a moved entry ends in the middle of an old one), and the next
+  // compaction walks the heap entry by entry: make it parse again.
+  fillHeapGaps(hdr, t, top);
   seqEnd(sh);
   store<u32>(sh, count, SH_COUNT);
   store<u32>(sh, used + count, SH_USED);
@@ -84,6 +81,38 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
   // Heap bytes above the new top may be reused now: readers still in them
   // must retry.
   seqRetire(sh);
+}
+
+/** Is the entry at `e` (in the heap of table `t`, below `top`) the live
+ *  entry of its key, i.e. does its key's cell point at it? Safe on garbage
+ *  at `e`: its lengths are checked against `top` first. */
+function isLiveAt(hdr: usize, t: u64, e: u32, top: u32): bool {
+  const klen = <u32>load<u16>(e, E_KLEN);
+  const size = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+  if (klen == 0 || <u64>e + size > <u64>top) return false;
+  const key = <usize>e + E_KEY;
+  const mem = <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES);
+  const ref = find(t, hashKey(key, klen, load<u64>(hdr, HDR_SEED)), key, klen, mem);
+  return ref != 0 && isOutline(ref) && load<u32>(ref, CELL_ADDR) == e;
+}
+
+/** Make the heap of `t` parse again: every run of bytes between live
+ *  entries becomes one dead filler entry (klen 0, which no key matches).
+ *  Live entries are recognized by their cell pointing at them. */
+function fillHeapGaps(hdr: usize, t: u64, top: u32): void {
+  let e = heapStartOf(t);
+  let gap: u32 = 0; // start of the current run of dead bytes, or 0
+  while (e < top) {
+    if (isLiveAt(hdr, t, e, top)) {
+      if (gap != 0) writeFiller(gap, e - gap);
+      gap = 0;
+      e += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e, E_WORD) & VLEN_MASK);
+    } else {
+      if (gap == 0) gap = e;
+      e += MIN_ENTRY_BYTES;
+    }
+  }
+  if (gap != 0) writeFiller(gap, top - gap);
 }
 
 /** Repair the allocator after its lock holder stopped (the caller now

@@ -7,7 +7,7 @@
 // ---- Layout version -------------------------------------------------------
 // Bump whenever the shared memory layout or an encoding below changes: a
 // handle made by another layout version is refused on attach.
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 // ---- Status codes ---------------------------------------------------------
 // A result >= 0 is success. For reads and for writes that hand back a
@@ -69,6 +69,45 @@ export const LOG_HAS = 17;
 export const LOG_LOAD_NUMBER = 18;
 /** Most entries per shard of the debug ring. */
 export const MAX_DEBUG_ENTRIES = 4096;
+
+// ---- Consistency check results (check.ts; named by the facade) ------------
+export const CHECK_OK = 0;
+/** A shard's seq is odd with no write in flight. */
+export const CHECK_SEQ_ODD = 1;
+/** A shard's table word does not match its region, or does not fit in it. */
+export const CHECK_TABLE_REGION = 2;
+/** A shard's heap top or end lies outside its region. */
+export const CHECK_HEAP_BOUNDS = 3;
+/** An out-of-line entry lies outside [heap start, heap top). */
+export const CHECK_ENTRY_OUTSIDE_HEAP = 4;
+/** The heap does not parse entry by entry up to its top. */
+export const CHECK_HEAP_PARSE = 5;
+/** The shard's dead-byte count is wrong. */
+export const CHECK_DEAD_BYTES = 6;
+/** The shard's live-entry count is wrong. */
+export const CHECK_LIVE_COUNT = 7;
+/** The shard's used-slot count (full + deleted) is wrong. */
+export const CHECK_USED_COUNT = 8;
+/** An inline entry does not fit its cell. */
+export const CHECK_INLINE_SIZE = 9;
+/** A key is not where a lookup finds it (broken probe chain or duplicate). */
+export const CHECK_KEY_UNREACHABLE = 10;
+/** A cell still points at the staging cell (an unfinished move). */
+export const CHECK_STAGED = 11;
+/** A region being built is left over. */
+export const CHECK_PENDING = 12;
+/** The free list is not increasing or leaves the allocator's area. */
+export const CHECK_FREE_ORDER = 13;
+/** Two free blocks touch (not coalesced). */
+export const CHECK_FREE_ADJACENT = 14;
+/** The free-byte count is wrong. */
+export const CHECK_FREE_BYTES = 15;
+/** The last free block touches the bump pointer (not given back). */
+export const CHECK_FREE_AT_TOP = 16;
+/** Two regions in use, or a region in use and a free block, overlap. */
+export const CHECK_OVERLAP = 17;
+/** A region in use lies outside the allocator's area. */
+export const CHECK_OUTSIDE_HEAP_AREA = 18;
 
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;

@@ -25,7 +25,7 @@ import {
   seqBegin, seqEnd, seqRetire, tableLoad, tablePublish, packTable, tableGroups,
   tableCount,
 } from "./sync";
-import { allocRegion, freeRegion, ALLOC_BUSY, ALLOC_FULL } from "./alloc";
+import { allocRegion, freeRegion, freeRegionWaiting, ALLOC_BUSY, ALLOC_FULL } from "./alloc";
 import { ST_OK, ST_BUSY, ST_FULL } from "./shared";
 
 // ---- table geometry and slot references ------------------------------------
@@ -90,6 +90,16 @@ export function nextFull(t: u64, from: u32): u32 {
   return 0;
 }
 
+/** Slots of table `t` whose control byte is `c` (under the shard lock). */
+export function countCtrl(t: u64, c: u8): u32 {
+  const groups = tableGroups(t);
+  let k: u32 = 0;
+  for (let g: u32 = 0; g < tableCount(t); g++) {
+    k += <u32>popcnt(i8x16.bitmask(i8x16.eq(v128.load(groups + (g << GROUP_SLOT_SHIFT)), i8x16.splat(<i8>c))));
+  }
+  return k;
+}
+
 // ---- reading (safe on a torn table) ---------------------------------------------
 
 /** Bytewise equality of n bytes, 8 at a time. */
@@ -108,7 +118,15 @@ export function nextFull(t: u64, from: u32): u32 {
 }
 
 /** The smallest entry: its header word and key length, padded. */
-const MIN_ENTRY_BYTES: u32 = 8;
+export const MIN_ENTRY_BYTES: u32 = 8;
+
+/** Turn `bytes` (a multiple of 8, >= 8) of dead heap at `at` into one
+ *  filler entry (klen 0, which no key matches), so that the heap still
+ *  parses entry by entry. */
+export function writeFiller(at: u32, bytes: u32): void {
+  store<u32>(at, bytes - MIN_ENTRY_BYTES, E_WORD);
+  store<u16>(at, 0, E_KLEN);
+}
 
 /** The entry of the cell at `ref` for a reader, or 0 if its address is
  *  implausible (torn): an out-of-line address is checked against `mem`
@@ -322,10 +340,7 @@ function compactInPlace(hdr: usize, sh: usize, size: u32): bool {
         // It would overlap its new place: leave it where it is, and turn
         // the gap before it into one dead filler entry (klen 0, which no
         // key matches) so that the heap still parses entry by entry.
-        if (e > dst) {
-          store<u32>(dst, e - dst - MIN_ENTRY_BYTES, E_WORD);
-          store<u16>(dst, 0, E_KLEN);
-        }
+        if (e > dst) writeFiller(dst, e - dst);
         dst = e + bytes;
       }
     }
@@ -468,11 +483,7 @@ export function copyOut(ref: u32, klen: u32, out: usize): u32 {
 
 /** Free the shard's retired region if any; false if the allocator is busy. */
 export function freeRetired(hdr: usize, sh: usize, owner: u32): bool {
-  const r = load<u32>(sh, SH_RETIRED);
-  if (r == 0) return true;
-  if (!freeRegion(hdr, owner, r, load<u32>(sh, SH_RETIRED_BYTES))) return false;
-  store<u32>(sh, 0, SH_RETIRED);
-  return true;
+  return freeRegion(hdr, owner, sh + SH_RETIRED, load<u32>(sh, SH_RETIRED_BYTES));
 }
 
 /** Build a new region for the shard and switch to it (see "Resize" in
@@ -504,11 +515,11 @@ export function rebuild(
     const n = <u32>groups;
     const total = align64(tableBytes(n) + heap);
     if (total > <u64>0xffff0000) return ST_FULL;
-    const region = allocRegion(hdr, owner, total);
+    // The size first: the region is recorded as pending as it is handed out.
+    store<u32>(sh, <u32>total, SH_PENDING_BYTES);
+    const region = allocRegion(hdr, owner, total, sh + SH_PENDING);
     if (region == ALLOC_FULL) return ST_FULL;
     if (region == ALLOC_BUSY) return ST_BUSY;
-    store<u32>(sh, region, SH_PENDING);
-    store<u32>(sh, <u32>total, SH_PENDING_BYTES);
     const t = packTable(region, n);
     for (let g: u32 = 0; g < n; g++) {
       v128.store(<usize>region + (<usize>g << GROUP_SLOT_SHIFT), emptyGroupCtrl());
@@ -538,8 +549,7 @@ export function rebuild(
     }
     if (!fits) {
       // A probe ran too long (never seen at this load): twice the groups.
-      store<u32>(sh, 0, SH_PENDING);
-      while (!freeRegion(hdr, owner, region, <u32>total)) {}
+      freeRegionWaiting(hdr, owner, sh + SH_PENDING, <u32>total);
       groups <<= 1;
       continue;
     }

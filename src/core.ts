@@ -57,7 +57,10 @@ export interface CoreExports {
   debugEntries(): number;
   debugRead(owner: number, shard: number, i: number): number;
   maxProbe(shard: number): number;
-  checkShard(shard: number): number;
+  checkShard(owner: number, shard: number): number;
+  checkAllocator(owner: number): number;
+  noteFault(): void;
+  faults(): number;
   shardGroups(shard: number): number;
   /** Test only: see assembly/index.ts. */
   testHash(owner: number, klen: number, seedLo: number, seedHi: number): number;

@@ -2,14 +2,20 @@
 // how many operations have returned (committed), until it is terminated.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
-import { opAt } from './crash-ops.mjs';
+import { streams } from './crash-ops.mjs';
 
-const { handle, prefix, seed, keys, progress, slot } = workerData;
+const { handle, prefix, seed, keys, progress, slot, stream = 'mixed' } = workerData;
+const opAt = streams[stream];
 const map = await ShardedMap.attach(handle);
 parentPort.postMessage({ owner: map.owner });
-for (let i = 0; ; i++) {
-  const o = opAt(seed, i, keys);
-  if (o.op === 'delete') map.delete(`${prefix}${o.key}`);
-  else map.store(`${prefix}${o.key}`, o.value);
-  Atomics.store(progress, slot, i + 1);
+try {
+  for (let i = 0; ; i++) {
+    const o = opAt(seed, i, keys);
+    if (o.op === 'delete') map.delete(`${prefix}${o.key}`);
+    else map.store(`${prefix}${o.key}`, o.value);
+    Atomics.store(progress, slot, i + 1);
+  }
+} catch (e) {
+  // A failed call is what the test looks for: report it, do not just die.
+  parentPort.postMessage({ error: `${e.code} ${e.message}` });
 }
