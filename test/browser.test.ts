@@ -1,23 +1,22 @@
-// In a real browser (Debian's Chromium driven by playwright-core): dedicated
+// In a real browser (Chromium driven by playwright-core; see
+// scripts/chromium.mjs for which one): dedicated
 // workers of an isolated page share one map; a page that is not isolated
 // gets a clear error; tabs share a SharedWorker cache.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { startServer } from '../scripts/static-server.mjs';
+import { launchChromium, chromiumExecutable } from '../scripts/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser;
 let server: Server;
 let base: string;
 
 beforeAll(async () => {
   ({ server, url: base } = await startServer(fileURLToPath(new URL('./browser/', import.meta.url))));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
+  console.log(`browser: Chromium ${browser.version()} from ${(await chromiumExecutable()).source}`);
 });
 afterAll(async () => {
   await browser?.close();

@@ -2,14 +2,11 @@
 // Takes docs/browser-example.png: the example in headless Chromium after
 // tab A stores a value and tab B loads it (a hit) and a missing key (a miss).
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/static-server.mjs';
+import { launchChromium } from '../../scripts/chromium.mjs';
 
 const { server, url } = await startServer(fileURLToPath(new URL('./', import.meta.url)));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 420 } });
   await page.goto(`${url}/plain/index.html`);
