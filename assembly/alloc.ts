@@ -7,8 +7,6 @@
 // under the allocator lock (HDR_ALLOC_LOCK, same protocol as a shard lock).
 // Sizes are multiples of 64 so regions start on a cache line.
 //
-// Free block: [u32 size][u32 next free block or 0] ... (size bytes)
-//
 // Crash consistency: each step is ordered so that a stop between any two
 // stores leaves no block both free and in use: a block is fully described
 // before the store that links it, and unlinked (or shrunk) before it is
@@ -27,6 +25,7 @@ import {
   HDR_ALLOC_LOCK, HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MEM_BYTES,
   HDR_MAX_PAGES, align64,
 } from "./layout";
+import { PAGE_BYTES } from "./shared";
 import { tryLock, unlock } from "./sync";
 
 /** Returned instead of an address: the memory maximum is reached. */
@@ -40,15 +39,19 @@ const GROW_MIN_PAGES: u32 = 16;
 const GROW_FRACTION_SHIFT: u32 = 3;
 /** A u32 address cannot reach 4 GiB: the largest memory is 65535 pages. */
 export const MAX_PAGES: u32 = 65535;
+/** The largest region: all of a u32 address space but its last page. */
+export const MAX_REGION_BYTES: u32 = 0xffff0000;
+const PAGE_SHIFT: u32 = 16; // log2(PAGE_BYTES)
 
-const FB_SIZE = 0;
-const FB_NEXT = 4;
+// A free block: [u32 size][u32 next free block or 0] ... (size bytes)
+export const FB_SIZE = 0;
+export const FB_NEXT = 4;
 
 /** A region of at least `bytes` (rounded up to 64), recorded in the word
  *  at `into` before the lock is released; or ALLOC_FULL/BUSY (then `into`
  *  is unchanged). */
 export function allocRegion(hdr: usize, owner: u32, bytes: u64, into: usize): u32 {
-  if (bytes == 0 || bytes > <u64>0xffff0000) return ALLOC_FULL;
+  if (bytes == 0 || bytes > <u64>MAX_REGION_BYTES) return ALLOC_FULL;
   const lock = hdr + HDR_ALLOC_LOCK;
   if (!tryLock(lock, owner)) return ALLOC_BUSY;
   const r = allocLocked(hdr, <u32>align64(bytes));
@@ -106,9 +109,9 @@ function allocLocked(hdr: usize, size: u32): u32 {
   const end = <u64>top + size;
   const mem = <u64>load<u32>(hdr, HDR_MEM_BYTES);
   if (end > mem) {
-    const have = <u32>(mem >>> 16);
+    const have = <u32>(mem >>> PAGE_SHIFT);
     const maxPages = load<u32>(hdr, HDR_MAX_PAGES);
-    const need = <u32>((end - mem + 0xffff) >>> 16);
+    const need = <u32>((end - mem + PAGE_BYTES - 1) >>> PAGE_SHIFT);
     if (<u64>have + need > <u64>maxPages) return ALLOC_FULL;
     let pages = max(need, max(GROW_MIN_PAGES, have >>> GROW_FRACTION_SHIFT));
     if (have + pages > maxPages) pages = maxPages - have;
@@ -118,7 +121,7 @@ function allocLocked(hdr: usize, size: u32): u32 {
       old = memory.grow(<i32>pages);
     }
     if (old < 0) return ALLOC_FULL;
-    atomic.store<u32>(hdr, (<u32>old + pages) << 16, HDR_MEM_BYTES);
+    atomic.store<u32>(hdr, (<u32>old + pages) << PAGE_SHIFT, HDR_MEM_BYTES);
   }
   store<u32>(hdr, <u32>end, HDR_ALLOC_TOP);
   return top;

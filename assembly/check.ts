@@ -10,9 +10,10 @@
 
 import {
   SH_SEQ, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
-  SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES, HDR_SEED, HDR_MEM_BYTES,
-  HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MAX_OWNERS, HDR_SCRATCH_BYTES,
-  OWN_SCRATCH, CELL_BYTES, E_WORD, E_KLEN, E_KEY, VLEN_MASK, entryBytes, tableBytes, align64,
+  SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES, SH_BYTES, HDR_SEED,
+  HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MAX_OWNERS, HDR_SCRATCH_BYTES, HDR_ALLOC_BASE,
+  OWN_SCRATCH, CELL_BYTES, E_KLEN, E_KEY, tableBytes, entryBytesAt, align64, shardAt, shardCountOf,
+  ownerSlot,
 } from "./layout";
 import {
   CHECK_OK, CHECK_SEQ_ODD, CHECK_TABLE_REGION, CHECK_HEAP_BOUNDS, CHECK_ENTRY_OUTSIDE_HEAP,
@@ -20,34 +21,36 @@ import {
   CHECK_KEY_UNREACHABLE, CHECK_STAGED, CHECK_PENDING, CHECK_FREE_ORDER, CHECK_FREE_ADJACENT,
   CHECK_FREE_BYTES, CHECK_FREE_AT_TOP, CHECK_OVERLAP, CHECK_OUTSIDE_HEAP_AREA,
 } from "./shared";
-import { CTRL_DELETED } from "./ctrl";
+import { CTRL_DELETED, countByte } from "./ctrl";
 import { hashKey } from "./hash";
-import { tableLoad, tableGroups, tableCount } from "./sync";
-import { nextFull, slotNumber, refEntry, isOutline, heapStartOf, stageOf, find } from "./table";
-import { countCtrl } from "./table";
+import { seqRead, tableLoad } from "./sync";
+import { tableCtrl, tableGroupCount } from "./words";
+import { refEntry, isOutline, heapStartOf, stageOf, firstFull, nextFullAfter } from "./cells";
+import { find, memBytes } from "./reader";
+import { FB_SIZE, FB_NEXT } from "./alloc";
 
 /** The rules of one shard, in this order; the first broken one is
  *  returned (CHECK_OK if none). */
 export function checkShardLocked(hdr: usize, sh: usize): u32 {
-  if (atomic.load<u32>(sh, SH_SEQ) & 1) return CHECK_SEQ_ODD;
+  if (seqRead(sh) & 1) return CHECK_SEQ_ODD;
   const t = tableLoad(sh);
   const region = load<u32>(sh, SH_REGION);
   const regionEnd = <u64>region + load<u32>(sh, SH_REGION_BYTES);
-  if (tableGroups(t) != region || <u64>region + tableBytes(tableCount(t)) > regionEnd) return CHECK_TABLE_REGION;
+  if (tableCtrl(t) != region || <u64>region + tableBytes(tableGroupCount(t)) > regionEnd) return CHECK_TABLE_REGION;
   if (load<u32>(sh, SH_PENDING) != 0) return CHECK_PENDING;
   const heapStart = heapStartOf(t);
   const top = load<u32>(sh, SH_HEAP_TOP);
   if (top < heapStart || <u64>load<u32>(sh, SH_HEAP_END) != regionEnd || <u64>top > regionEnd) return CHECK_HEAP_BOUNDS;
   const seed = load<u64>(hdr, HDR_SEED);
-  const mem = <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES);
+  const mem = memBytes(hdr);
   const stage = stageOf(t);
   let live: u32 = 0;
   let count: u32 = 0;
-  for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
+  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
     count++;
     const e = refEntry(r);
     const klen = <u32>load<u16>(e, E_KLEN);
-    const size = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
+    const size = entryBytesAt(e);
     if (isOutline(r)) {
       if (e == stage) return CHECK_STAGED;
       if (e < heapStart || <u64>e + size > <u64>top) return CHECK_ENTRY_OUTSIDE_HEAP;
@@ -61,11 +64,11 @@ export function checkShardLocked(hdr: usize, sh: usize): u32 {
     if (find(t, hashKey(key, klen, seed), key, klen, mem) != r) return CHECK_KEY_UNREACHABLE;
   }
   let e = heapStart;
-  while (e < top) e += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e, E_WORD) & VLEN_MASK);
+  while (e < top) e += entryBytesAt(e);
   if (e != top) return CHECK_HEAP_PARSE;
   if (load<u32>(sh, SH_DEAD) != top - heapStart - live) return CHECK_DEAD_BYTES;
   if (load<u32>(sh, SH_COUNT) != count) return CHECK_LIVE_COUNT;
-  if (load<u32>(sh, SH_USED) != count + countCtrl(t, CTRL_DELETED)) return CHECK_USED_COUNT;
+  if (load<u32>(sh, SH_USED) != count + countByte(tableCtrl(t), tableGroupCount(t), CTRL_DELETED)) return CHECK_USED_COUNT;
   return CHECK_OK;
 }
 
@@ -81,64 +84,62 @@ export function checkShardLocked(hdr: usize, sh: usize): u32 {
  *  pending and its retired region (size 0 when there is none), then every
  *  owner's scratch area. */
 // @ts-ignore: decorator
-@inline function regionCount(hdr: usize, shards: u32): u32 {
-  return shards * 3 + load<u32>(hdr, HDR_MAX_OWNERS);
+@inline function regionCount(hdr: usize): u32 {
+  return shardCountOf(hdr) * 3 + load<u32>(hdr, HDR_MAX_OWNERS);
 }
 
-/** Address and size of region in use number i, packed as addr | size << 32. */
-function regionAt(hdr: usize, shardAt0: usize, shardBytes: u32, owners: usize, ownBytes: u32, shards: u32, i: u32): u64 {
-  if (i < shards * 3) {
-    const sh = shardAt0 + <usize>(i / 3) * shardBytes;
+/** Address and size of region in use number i, packed as addr | size << 32
+ *  (0 if there is none). */
+function regionAt(hdr: usize, i: u32): u64 {
+  const shardRegions = shardCountOf(hdr) * 3;
+  if (i < shardRegions) {
+    const sh = shardAt(hdr, i / 3);
     const k = i % 3;
-    const addrOff = k == 0 ? SH_REGION : k == 1 ? SH_PENDING : SH_RETIRED;
-    const sizeOff = k == 0 ? SH_REGION_BYTES : k == 1 ? SH_PENDING_BYTES : SH_RETIRED_BYTES;
-    const a = load<u32>(sh + addrOff);
-    return a == 0 ? 0 : <u64>a | (align64(<u64>load<u32>(sh + sizeOff)) << 32);
+    const a = load<u32>(sh + (k == 0 ? SH_REGION : k == 1 ? SH_PENDING : SH_RETIRED));
+    const n = load<u32>(sh + (k == 0 ? SH_REGION_BYTES : k == 1 ? SH_PENDING_BYTES : SH_RETIRED_BYTES));
+    return a == 0 ? 0 : <u64>a | (align64(<u64>n) << 32);
   }
-  const a = load<u32>(owners + <usize>(i - shards * 3) * ownBytes, OWN_SCRATCH);
+  const a = load<u32>(ownerSlot(hdr, i - shardRegions + 1), OWN_SCRATCH);
   return a == 0 ? 0 : <u64>a | (align64(<u64>load<u32>(hdr, HDR_SCRATCH_BYTES)) << 32);
 }
 
-/** The allocator's rules, given where its area starts (`base`, just past
- *  the fixed layout) and where the shard headers and owner slots are:
- *  the free list is increasing, coalesced, inside [base, top), counted
- *  right, and no block on it overlaps a region in use; no two regions in
- *  use overlap, and all lie inside [base, top). Returns a CHECK_* code;
- *  `leakOut` gets the bytes neither free nor in use (a stop can leak a
- *  region: not an error). */
-export function checkAllocatorLocked(
-  hdr: usize, base: u32, shardAt0: usize, shardBytes: u32, shards: u32, owners: usize, ownBytes: u32,
-  leakOut: usize,
-): u32 {
+/** The allocator's rules: the free list is increasing, coalesced, inside
+ *  [base, top), counted right, and no block on it overlaps a region in
+ *  use; no two regions in use overlap, and all lie inside [base, top).
+ *  Returns a CHECK_* code; `leakOut` gets the bytes neither free nor in
+ *  use (a stop can leak a region: not an error). O(regions^2): a
+ *  diagnostic, not a hot path. */
+export function checkAllocatorLocked(hdr: usize, leakOut: usize): u32 {
+  const base = <u64>load<u32>(hdr, HDR_ALLOC_BASE);
   const top = <u64>load<u32>(hdr, HDR_ALLOC_TOP);
+  const n = regionCount(hdr);
   let free: u64 = 0;
   let prevEnd: u64 = 0;
   let cur = load<u32>(hdr, HDR_FREE_HEAD);
-  const n = regionCount(hdr, shards);
   while (cur != 0) {
-    const size = <u64>load<u32>(cur);
-    if (<u64>cur < <u64>base || <u64>cur < prevEnd || size == 0 || <u64>cur + size > top) return CHECK_FREE_ORDER;
+    const size = <u64>load<u32>(cur, FB_SIZE);
+    if (<u64>cur < base || <u64>cur < prevEnd || size == 0 || <u64>cur + size > top) return CHECK_FREE_ORDER;
     if (<u64>cur == prevEnd) return CHECK_FREE_ADJACENT;
     for (let i: u32 = 0; i < n; i++) {
-      const r = regionAt(hdr, shardAt0, shardBytes, owners, ownBytes, shards, i);
+      const r = regionAt(hdr, i);
       if (overlaps(<u64>cur, size, r & 0xffffffff, r >>> 32)) return CHECK_OVERLAP;
     }
     free += size;
     prevEnd = <u64>cur + size;
-    const next = load<u32>(cur, 4);
+    const next = load<u32>(cur, FB_NEXT);
     if (next == 0 && prevEnd == top) return CHECK_FREE_AT_TOP;
     cur = next;
   }
   if (free != <u64>load<u32>(hdr, HDR_FREE_BYTES)) return CHECK_FREE_BYTES;
   let used: u64 = 0;
   for (let i: u32 = 0; i < n; i++) {
-    const r = regionAt(hdr, shardAt0, shardBytes, owners, ownBytes, shards, i);
+    const r = regionAt(hdr, i);
     const a = r & 0xffffffff;
     const an = r >>> 32;
     if (an == 0) continue;
-    if (a < <u64>base || a + an > top) return CHECK_OUTSIDE_HEAP_AREA;
+    if (a < base || a + an > top) return CHECK_OUTSIDE_HEAP_AREA;
     for (let j = i + 1; j < n; j++) {
-      const q = regionAt(hdr, shardAt0, shardBytes, owners, ownBytes, shards, j);
+      const q = regionAt(hdr, j);
       if (overlaps(a, an, q & 0xffffffff, q >>> 32)) return CHECK_OVERLAP;
     }
     used += an;

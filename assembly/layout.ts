@@ -19,27 +19,29 @@
  *
  * Memory map
  * ----------
- *   [AS static data][map header][owner registry][shard headers][regions ...]
+ *   [AS static data][map header][owner registry][shard headers]
+ *   [debug rings][regions and scratch areas, from the allocator ...]
  *
  * Map header (HDR_*): magic, layout version, shard bits, the per-map random
- * seed, the map id, limits, the allocator words and the entry count.
+ * seed, the map id, limits, the allocator words, the fault count and the
+ * entry count.
  *
- * Debug rings (only with the debugRing option): per shard, a head counter
- * (16 bytes) then `entries` records of 16 bytes: [op | owner << 8]
- * [key hash, low 32 bits][result][sequence number, written last]. Written
- * only by the *Logged exports, which the facade swaps in at construction.
- *
- * Owner registry: one 16-byte slot per attached instance (`maxWorkers`).
+ * Owner registry: one 16-byte slot per attachable instance (`maxWorkers`).
  * Owner id = slot index + 1; it is what a lock word holds while locked. The
  * slot's state word is `generation << 1 | alive`; its scratch word points at
- * the owner's private scratch area (keys in, values out).
+ * the owner's private scratch area (keys in, values out), 0 when it has
+ * none; its thread word records the attaching thread (for watch()).
+ *
+ * Debug rings (only with the debugRing option): per shard, a head counter
+ * (16 bytes) then `entries` records (shared.ts: RING_*). Written only by the
+ * *Logged exports, which the facade swaps in at construction.
  *
  * One shard header, 128 bytes = two cache lines, so that readers (line 0)
  * and writers waiting on the lock (line 1) do not share a line:
  *
  *    0               8                                64
  *   +-------+-------+-------------------------------+
- *   |  seq  |  pad  | table: groups u32 | count u32  |  line 0: read by readers
+ *   |  seq  |  pad  | table word: ctrl | groups << 32 |  line 0: read by readers
  *   +-------+-------+-------------------------------+
  *   64     68      72     76      80      84      88      92      96     100
  *   +------+-------+------+-------+-------+-------+-------+-------+-------+
@@ -164,21 +166,32 @@
  * lock; it grows the memory (memory.grow) up to the maximum when both run
  * out. Allocation happens only on resize and attach, never on the hot path.
  *
- * This core is organized as:
- *   shared.ts  codes shared with the facade (status, types, ops, scratch)
- *   layout.ts  this overview and every offset
+ * This core is organized as (one contract per file, stated in its first
+ * comment):
+ *   shared.ts  codes shared with the facade (status, types, ops, scratch,
+ *              check rules, ring records)
+ *   build.ts   the compile-time switches of the release, test and debug builds
+ *   layout.ts  this overview, every offset, the table geometry, the tunables
+ *   words.ts   the packed words (table, owner state and token, lock, value)
  *   ctrl.ts    control bytes
  *   hash.ts    seeded FNV-1a and the finalizer
  *   sync.ts    the seqlock, table-word, lock and fence accessors (the other
  *              atomics, on counters, owner slots and in-place values, are
  *              commented where they are used)
+ *   cells.ts   slot references and the entry format: where things are
+ *   reader.ts  lookups without the lock: everything read may be garbage
+ *   writer.ts  insert, replace, remove under the shard lock: all is sound
+ *   resize.ts  rebuild and in-place compaction, under the shard lock
  *   alloc.ts   the region allocator and memory growth
- *   table.ts   the raw table: probe, read, insert, replace, remove, rebuild,
- *              in-place compaction
  *   recover.ts repairing a shard or the allocator after a writer stopped
- *   index.ts   the exports: argument checks, owners, operations, recovery,
- *              the debug ring, test-only doors
+ *   check.ts   the consistency rules (map.check(), debug assertions)
+ *   owners.ts  the owner registry: attach, detach, free a dead owner
+ *   ring.ts    the debug ring
+ *   index.ts   the release build's exports: argument checks, then the above
+ *   test.ts    the test build's entry: index.ts plus doors.ts (test doors)
  */
+
+import { VLEN_MASK } from "./shared";
 
 /** The map header starts here: just past this module's static data. */
 // @ts-ignore: decorator
@@ -210,30 +223,62 @@ export const HDR_FREE_HEAD = 72; // u32 first free block or 0
 export const HDR_MEM_BYTES = 76; // u32 committed bytes (only grows)
 export const HDR_MAX_PAGES = 80; // u32 memory maximum in pages
 export const HDR_FREE_BYTES = 84; // u32 bytes on the free list
-// line 0 tail: debug ring (0 entries = off)
+// line 1 tail (rarely written): debug ring (0 entries = off), faults
 export const HDR_DEBUG_ENTRIES = 88; // u32 ring entries per shard (power of two) or 0
 export const HDR_DEBUG_RINGS = 92; // u32 address of shard 0's ring
 export const HDR_FAULTS = 96; // u32 internal errors any instance hit (noteFault)
+export const HDR_ALLOC_BASE = 100; // u32 first address the allocator hands out
 // line 2: the map's entry count, alone on its line (atomic add per insert)
 export const HDR_COUNT = 128; // u32
 export const HDR_BYTES = 192;
 
+/** The header of shard `i`. */
+// @ts-ignore: decorator
+@inline export function shardAt(hdr: usize, i: u32): usize {
+  return <usize>load<u32>(hdr, HDR_SHARDS) + <usize>i * SH_BYTES;
+}
+
+/** Number of shards. */
+// @ts-ignore: decorator
+@inline export function shardCountOf(hdr: usize): u32 {
+  return <u32>1 << load<u32>(hdr, HDR_SHARD_BITS);
+}
+
+/** The shard index of hash h: its bits 32.. (see firstGroup). */
+// @ts-ignore: decorator
+@inline export function shardIndexOfHash(hdr: usize, h: u64): u32 {
+  return <u32>(h >>> 32) & ((<u32>1 << load<u32>(hdr, HDR_SHARD_BITS)) - 1);
+}
+
+/** The header of the shard of hash h. */
+// @ts-ignore: decorator
+@inline export function shardOfHash(hdr: usize, h: u64): usize {
+  return shardAt(hdr, shardIndexOfHash(hdr, h));
+}
+
+/** The registry slot of owner id `id` (1-based; checked by the caller). */
+// @ts-ignore: decorator
+@inline export function ownerSlot(hdr: usize, id: u32): usize {
+  return <usize>load<u32>(hdr, HDR_OWNERS) + <usize>(id - 1) * OWN_BYTES;
+}
+
 // ---- Owner registry slot --------------------------------------------------
-export const OWN_STATE = 0; // u32 generation << 1 | alive
-export const OWN_SCRATCH = 4; // u32 scratch area address
+export const OWN_STATE = 0; // u32 generation << 1 | alive (words.ts)
+export const OWN_SCRATCH = 4; // u32 scratch area address, 0 if none
+export const OWN_THREAD = 8; // u32 the attaching thread's id + 1, 0 if unknown
 export const OWN_BYTES = 16;
 
 // ---- Shard header -------------------------------------------------------------
 // line 0, read by readers
 export const SH_SEQ = 0; // u32 even = stable, odd = changing
-export const SH_TABLE = 8; // u64 groups address | group count << 32
+export const SH_TABLE = 8; // u64 table word: ctrl address | group count << 32 (words.ts)
 // line 1, writers only (under the lock)
 export const SH_LOCK = 64; // u32 owner id | LOCK_CONTENDED, 0 = free
 export const SH_COUNT = 68; // u32 live entries
 export const SH_USED = 72; // u32 full + deleted slots
 export const SH_HEAP_TOP = 76; // u32 next free heap byte
 export const SH_HEAP_END = 80; // u32 end of the heap
-export const SH_REGION = 84; // u32 region address (= groups address)
+export const SH_REGION = 84; // u32 region address (= the table's ctrl address)
 export const SH_REGION_BYTES = 88; // u32 region size
 export const SH_DEAD = 92; // u32 bytes of dead entries in the heap
 export const SH_PENDING = 96; // u32 region being built, 0 if none
@@ -246,8 +291,6 @@ export const SH_BYTES = 128;
 /** Slots per group: one 16-lane SIMD compare of control bytes. */
 export const GROUP_SLOTS = 16;
 export const GROUP_SLOT_SHIFT = 4; // log2(GROUP_SLOTS)
-/** Control bytes of one group. */
-export const GROUP_CTRL_BYTES = 16;
 /** One cell: an inline entry or an out-of-line entry's address. 32 bytes
  *  holds a typical short key with a number (see the Overview) and, being
  *  32-aligned, never straddles a 64-byte cache line. */
@@ -257,6 +300,12 @@ export const CELL_SHIFT = 5; // log2(CELL_BYTES)
  *  is the u32 at CELL_ADDR. No real value type has it (T_* < 0x80). */
 export const CELL_OUTLINE: u32 = 0xff;
 export const CELL_ADDR = 4;
+
+/** The group of a slot number (group * GROUP_SLOTS + index). */
+// @ts-ignore: decorator
+@inline export function slotGroup(slot: u32): u32 {
+  return slot >> GROUP_SLOT_SHIFT;
+}
 
 /** Bytes of the control bytes of a table of n groups, padded to a cache
  *  line so the cells start on one. */
@@ -274,7 +323,8 @@ export const CELL_ADDR = 4;
 
 /** The first group of hash h in a table of n groups: the low 32 bits of h
  *  scaled to [0, n) by a multiply (Lemire's fastrange), so n need not be a
- *  power of two and tables can grow by 1.5x. */
+ *  power of two and tables can grow by 1.5x. Bits 32.. pick the shard
+ *  (shardIndex), the top 7 the tag (ctrl.ts). */
 // @ts-ignore: decorator
 @inline export function firstGroup(h: u64, n: u32): u32 {
   return <u32>(((h & 0xffffffff) * <u64>n) >>> 32);
@@ -289,15 +339,23 @@ export const CELL_ADDR = 4;
 }
 
 // ---- Entry --------------------------------------------------------------------
-export const E_WORD = 0; // u32 vtype << 24 | vlen
+export const E_WORD = 0; // u32 value word: vtype << 24 | vlen (words.ts)
 export const E_KLEN = 4; // u16 key length
 export const E_KEY = 6; // key bytes start here
-export const VLEN_MASK: u32 = 0xffffff;
+/** The smallest entry: its value word and key length, padded to 8 (also
+ *  the size of a dead filler entry with no value bytes). */
+export const MIN_ENTRY_BYTES: u32 = 8;
 
 /** Bytes an entry takes, in a cell or in the heap. */
 // @ts-ignore: decorator
 @inline export function entryBytes(klen: u32, vlen: u32): u32 {
   return align8(E_KEY + klen) + align8(vlen);
+}
+
+/** Bytes of the entry at `e`, from its value word and key length. */
+// @ts-ignore: decorator
+@inline export function entryBytesAt(e: usize): u32 {
+  return entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e, E_WORD) & VLEN_MASK);
 }
 
 /** Offset of the value inside an entry. */

@@ -1,49 +1,52 @@
 // Recovery: repairing what a writer left when it stopped at an arbitrary
-// instruction (a terminated worker, a trap, an abort). See "Crash
-// consistency" in layout.ts for why the shard itself is always readable;
-// what needs repair is the lock, an odd seq, counters, the heap top, a cell
-// left pointing at the staging cell, a region being built or retired, and
-// the allocator's counters.
+// instruction (a terminated worker, a trap, an abort).
+//
+// Contract: the caller holds the lock of what it repairs, taken over from
+// the stopped writer, so nobody else changes it; what it reads may be in
+// any state a stop can leave (Overview in layout.ts: "Crash consistency"):
+// the shard itself is always readable, and what needs repair is an odd
+// seq, counters, the heap top, a cell left pointing at the staging cell, a
+// half-compacted heap, a region being built or retired, and the
+// allocator's counters. Every repair is idempotent.
 
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
   SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES,
-  HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MEM_BYTES, HDR_SEED,
-  GROUP_SLOT_SHIFT, E_WORD, E_KLEN, E_KEY, VLEN_MASK, CELL_ADDR, entryBytes,
+  HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_SEED,
+  CELL_ADDR, E_KLEN, E_KEY, MIN_ENTRY_BYTES, entryBytesAt,
 } from "./layout";
-import { CTRL_DELETED } from "./ctrl";
-import { seqRead, seqBegin, seqEnd, seqRetire, tableLoad, tableGroups, tableCount } from "./sync";
-import { freeRegionWaiting } from "./alloc";
-import {
-  nextFull, slotNumber, isOutline, refEntry, heapStartOf, stageOf, moveInline, find,
-  writeFiller, MIN_ENTRY_BYTES, countCtrl,
-} from "./table";
+import { CTRL_DELETED, countByte } from "./ctrl";
 import { hashKey } from "./hash";
+import { seqRead, seqBegin, seqEnd, seqRetire, tableLoad } from "./sync";
+import { tableCtrl, tableGroupCount } from "./words";
+import { isOutline, refEntry, heapStartOf, stageOf, firstFull, nextFullAfter } from "./cells";
+import { find, memBytes } from "./reader";
+import { moveInline, writeFiller } from "./writer";
+import { freeRegionWaiting, FB_SIZE, FB_NEXT } from "./alloc";
 
 /** Repair a shard whose lock the caller now holds, after its previous
- *  holder stopped anywhere. Idempotent. */
-export function repairShard(hdr: usize, sh: usize, owner: u32): void {
+ *  holder (owner id `id` is the caller's) stopped anywhere. */
+export function repairShard(hdr: usize, sh: usize, id: u32): void {
   if (seqRead(sh) & 1) seqEnd(sh);
   const t = tableLoad(sh);
-  const groups = tableGroups(t);
-  const n = tableCount(t);
+  const ctrl = tableCtrl(t);
   // A region being built: live if it was published (then the bookkeeping
   // after the publish is redone here), garbage if not.
   const pending = load<u32>(sh, SH_PENDING);
   if (pending != 0) {
-    if (pending == groups) {
+    if (pending == ctrl) {
       store<u32>(sh, pending, SH_REGION);
       store<u32>(sh, load<u32>(sh, SH_PENDING_BYTES), SH_REGION_BYTES);
       store<u32>(sh, 0, SH_PENDING);
     } else {
-      freeRegionWaiting(hdr, owner, sh + SH_PENDING, load<u32>(sh, SH_PENDING_BYTES));
+      freeRegionWaiting(hdr, id, sh + SH_PENDING, load<u32>(sh, SH_PENDING_BYTES));
     }
   }
   // A retired region: free unless it is, after all, the live one (the
   // writer stopped between recording it and publishing the new table).
   const retired = load<u32>(sh, SH_RETIRED);
   if (retired != 0) {
-    if (retired != groups) freeRegionWaiting(hdr, owner, sh + SH_RETIRED, load<u32>(sh, SH_RETIRED_BYTES));
+    if (retired != ctrl) freeRegionWaiting(hdr, id, sh + SH_RETIRED, load<u32>(sh, SH_RETIRED_BYTES));
     else store<u32>(sh, 0, SH_RETIRED);
   }
   // Recount from the control bytes and entries, finishing on the way a
@@ -51,15 +54,15 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
   const stage = stageOf(t);
   const heapStart = heapStartOf(t);
   let count: u32 = 0;
-  const used = countCtrl(t, CTRL_DELETED);
+  const used = countByte(ctrl, tableGroupCount(t), CTRL_DELETED);
   let top = heapStart;
   let live: u32 = 0;
   seqBegin(sh);
-  for (let r = nextFull(t, 0); r != 0; r = nextFull(t, slotNumber(t, r) + 1)) {
+  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
     count++;
     if (!isOutline(r)) continue;
     const e = refEntry(r);
-    const size = entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e, E_WORD) & VLEN_MASK);
+    const size = entryBytesAt(e);
     if (e == stage) {
       moveInline(r, stage, size);
       continue;
@@ -88,17 +91,15 @@ export function repairShard(hdr: usize, sh: usize, owner: u32): void {
  *  at `e`: its lengths are checked against `top` first. */
 function isLiveAt(hdr: usize, t: u64, e: u32, top: u32): bool {
   const klen = <u32>load<u16>(e, E_KLEN);
-  const size = entryBytes(klen, load<u32>(e, E_WORD) & VLEN_MASK);
-  if (klen == 0 || <u64>e + size > <u64>top) return false;
+  if (klen == 0 || <u64>e + entryBytesAt(e) > <u64>top) return false;
   const key = <usize>e + E_KEY;
-  const mem = <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES);
-  const ref = find(t, hashKey(key, klen, load<u64>(hdr, HDR_SEED)), key, klen, mem);
+  const ref = find(t, hashKey(key, klen, load<u64>(hdr, HDR_SEED)), key, klen, memBytes(hdr));
   return ref != 0 && isOutline(ref) && load<u32>(ref, CELL_ADDR) == e;
 }
 
 /** Make the heap of `t` parse again: every run of bytes between live
- *  entries becomes one dead filler entry (klen 0, which no key matches).
- *  Live entries are recognized by their cell pointing at them. */
+ *  entries becomes one dead filler entry. Live entries are recognized by
+ *  their cell pointing at them; O(heap bytes / 8) steps. */
 function fillHeapGaps(hdr: usize, t: u64, top: u32): void {
   let e = heapStartOf(t);
   let gap: u32 = 0; // start of the current run of dead bytes, or 0
@@ -106,7 +107,7 @@ function fillHeapGaps(hdr: usize, t: u64, top: u32): void {
     if (isLiveAt(hdr, t, e, top)) {
       if (gap != 0) writeFiller(gap, e - gap);
       gap = 0;
-      e += entryBytes(<u32>load<u16>(e, E_KLEN), load<u32>(e, E_WORD) & VLEN_MASK);
+      e += entryBytesAt(e);
     } else {
       if (gap == 0) gap = e;
       e += MIN_ENTRY_BYTES;
@@ -126,15 +127,15 @@ export function repairAllocator(hdr: usize, base: u32): void {
   let prev: u32 = base;
   let free: u32 = 0;
   while (cur != 0) {
-    const size = load<u32>(cur);
+    const size = load<u32>(cur, FB_SIZE);
     if (cur < prev || cur >= top || size == 0 || <u64>cur + size > <u64>top) {
       store<u32>(link, 0);
       break;
     }
     free += size;
     prev = cur + size;
-    link = cur + 4;
-    cur = load<u32>(cur, 4);
+    link = cur + FB_NEXT;
+    cur = load<u32>(cur, FB_NEXT);
   }
   store<u32>(hdr, free, HDR_FREE_BYTES);
 }

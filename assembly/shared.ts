@@ -2,12 +2,17 @@
 //
 // This file is compiled twice: by AssemblyScript into the core and by esbuild
 // into the facade, so it holds nothing but integer constants (AS infers i32).
-// Every number that crosses the boundary is named here and nowhere else.
+// Every number that crosses the boundary is named here and nowhere else; the
+// packed words made of them are read through small helpers on each side
+// (assembly/words.ts, src/words.ts).
 
 // ---- Layout version -------------------------------------------------------
 // Bump whenever the shared memory layout or an encoding below changes: a
 // handle made by another layout version is refused on attach.
 export const LAYOUT_VERSION = 4;
+
+/** Bytes of a WebAssembly memory page. */
+export const PAGE_BYTES = 65536;
 
 // ---- Status codes ---------------------------------------------------------
 // A result >= 0 is success. For reads and for writes that hand back a
@@ -29,6 +34,11 @@ export const ST_BAD_ARG = -5;
 export const ST_BAD_LAYOUT = -6;
 /** Every owner slot is taken (`maxWorkers` instances attached). */
 export const ST_NO_OWNER = -7;
+
+// ---- The value header word: vtype << VTYPE_SHIFT | vlen --------------------
+// What every read returns and every entry starts with.
+export const VTYPE_SHIFT = 24;
+export const VLEN_MASK = 0xffffff;
 
 // ---- Value types (top byte of an entry's header word) ---------------------
 export const T_UNDEFINED = 1;
@@ -69,6 +79,15 @@ export const LOG_HAS = 17;
 export const LOG_LOAD_NUMBER = 18;
 /** Most entries per shard of the debug ring. */
 export const MAX_DEBUG_ENTRIES = 4096;
+// One ring record, 16 bytes: [op | owner id << RING_OWNER_SHIFT]
+// [key hash, low 32 bits][result][sequence number, written last].
+export const RING_RECORD_BYTES = 16;
+export const RING_OP_OWNER = 0;
+export const RING_HASH = 4;
+export const RING_RESULT = 8;
+export const RING_SEQ = 12;
+export const RING_OWNER_SHIFT = 8;
+export const RING_OP_MASK = 0xff;
 
 // ---- Consistency check results (check.ts; named by the facade) ------------
 export const CHECK_OK = 0;
@@ -112,9 +131,13 @@ export const CHECK_OUTSIDE_HEAP_AREA = 18;
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;
 // word 1: iteration: key length of the entry copied out;
-// word 2: iteration: header word of the entry copied out;
+// word 2: iteration: header word of the entry copied out; getF64's status;
+//         checkAllocator's leaked bytes;
 // word 3: private word for the read fence (an idempotent RMW);
-// word 4: TEST ONLY: 1 makes the next write abort, 2 trap, while locked;
+// word 4: the test build's fault door (TEST_FAULT_*; unused in a release
+//         build);
+// bytes 48..63: one debug ring record (debugRead);
+// bytes 64..127: one shard's statistics (shardStats, STAT_*);
 // then the key area, the value area and the aux area (expected value in,
 // previous or loaded value out), each 8-aligned; their offsets are in the
 // map header because they depend on the configured limits.
@@ -123,9 +146,42 @@ export const SCRATCH_KLEN = 4;
 export const SCRATCH_WORD = 8;
 export const SCRATCH_FENCE = 12;
 export const SCRATCH_TEST = 16;
-/** debugRead copies one ring entry (16 bytes) here. */
 export const SCRATCH_DEBUG = 48;
-export const SCRATCH_KEY = 64;
+export const SCRATCH_STATS = 64;
+export const SCRATCH_KEY = 128;
+
+// ---- One shard's statistics (u32 words at SCRATCH_STATS + STAT_*) --------
+/** Slots in its table. */
+export const STAT_SLOTS = 0;
+/** Live entries. */
+export const STAT_ENTRIES = 4;
+/** Tombstones (deleted slots a probe goes past). */
+export const STAT_TOMBSTONES = 8;
+/** Bytes of its region: table, staging cell and heap. */
+export const STAT_REGION_BYTES = 12;
+/** Heap bytes of live out-of-line entries. */
+export const STAT_HEAP_LIVE = 16;
+/** Heap bytes of dead entries, not yet compacted. */
+export const STAT_HEAP_DEAD = 20;
+/** Longest probe of any key, in groups (1 = found in its first group). */
+export const STAT_MAX_PROBE = 24;
+export const STAT_WORDS = 7;
+
+// ---- The test build's doors (absent from the release build) --------------
+/** scratch word SCRATCH_TEST: what the next write does while locked. */
+export const TEST_FAULT_ABORT = 1;
+export const TEST_FAULT_TRAP = 2;
+/** A trap halfway through rewriting an inline entry, after the switch to
+ *  the staging cell (a plain trap if the entry is not inline). */
+export const TEST_FAULT_STAGED = 3;
+/** cellForm: where a key's entry is. */
+export const CELL_FORM_ABSENT = 0;
+export const CELL_FORM_INLINE = 1;
+export const CELL_FORM_OUTLINE = 2;
+/** testCorrupt: the damage a check control inflicts on a shard. */
+export const CORRUPT_DEAD_BYTES = 1;
+export const CORRUPT_HEAP_PARSE = 2;
+export const CORRUPT_FREE_BYTES = 3;
 
 // ---- Limits that the layout imposes ---------------------------------------
 /** An entry stores the key length in 16 bits. */

@@ -1,4 +1,7 @@
-// Every atomic access of the core goes through these accessors.
+// Every atomic access of the core's shared protocol words goes through
+// these accessors: the seqlock, the table word, the locks and the reader's
+// fence (counters, owner slots and in-place values use atomics where they
+// are, each commented).
 //
 // Ordering rule: Wasm atomics are sequentially consistent. Writers change
 // what readers can see only between seqBegin and seqEnd (or publish a whole
@@ -9,7 +12,8 @@
 // full fence; Wasm has no atomic.fence).
 
 import { SH_SEQ, SH_TABLE, LOCK_SPINS } from "./layout";
-import { LOCK_CONTENDED } from "./shared";
+import { LOCK_CONTENDED, ST_BUSY, SCRATCH_BUSY } from "./shared";
+import { tableWord, lockHolder } from "./words";
 
 // ---- seqlock ---------------------------------------------------------------
 
@@ -41,7 +45,7 @@ import { LOCK_CONTENDED } from "./shared";
   atomic.or<u32>(privateWord, 0);
 }
 
-// ---- table word: groups address | group count << 32 ------------------------
+// ---- table word (words.ts) ----------------------------------------------------
 
 // @ts-ignore: decorator
 @inline export function tableLoad(sh: usize): u64 {
@@ -49,44 +53,29 @@ import { LOCK_CONTENDED } from "./shared";
 }
 
 // @ts-ignore: decorator
-@inline export function tablePublish(sh: usize, groups: u32, n: u32): void {
-  atomic.store<u64>(sh, packTable(groups, n), SH_TABLE);
-}
-
-// @ts-ignore: decorator
-@inline export function packTable(groups: u32, n: u32): u64 {
-  return <u64>groups | (<u64>n << 32);
-}
-
-// @ts-ignore: decorator
-@inline export function tableGroups(t: u64): u32 {
-  return <u32>t;
-}
-
-// @ts-ignore: decorator
-/** Number of groups (any count >= 1, not only powers of two). */
-// @ts-ignore: decorator
-@inline export function tableCount(t: u64): u32 {
-  return <u32>(t >>> 32);
+@inline export function tablePublish(sh: usize, ctrl: u32, groupCount: u32): void {
+  atomic.store<u64>(sh, tableWord(ctrl, groupCount), SH_TABLE);
 }
 
 // ---- locks: a word holding owner id | LOCK_CONTENDED, 0 when free -----------
 
-/** Owner id of a lock word's value (0 = free). */
-// @ts-ignore: decorator
-@inline export function lockOwner(v: u32): u32 {
-  return v & ~LOCK_CONTENDED;
-}
-
-/** Try to take the lock at `word` for `owner`, spinning at most
+/** Try to take the lock at `word` for owner id `id`, spinning at most
  *  LOCK_SPINS times (test-and-test-and-set, so spinning only reads). */
-export function tryLock(word: usize, owner: u32): bool {
+export function tryLock(word: usize, id: u32): bool {
   for (let i = 0; i < LOCK_SPINS; i++) {
-    if (atomic.load<u32>(word) == 0 && atomic.cmpxchg<u32>(word, 0, owner) == 0) {
+    if (atomic.load<u32>(word) == 0 && atomic.cmpxchg<u32>(word, 0, id) == 0) {
       return true;
     }
   }
   return false;
+}
+
+/** Take over the lock at `word` from owner id `from` (dead) for `to`:
+ *  true if `from` held it and now `to` does (a waiter's contended mark is
+ *  kept, so the release still wakes it). */
+export function takeOver(word: usize, from: u32, to: u32): bool {
+  const v = atomic.load<u32>(word);
+  return lockHolder(v) == from && atomic.cmpxchg<u32>(word, v, to | (v & LOCK_CONTENDED)) == v;
 }
 
 /** Release the lock; wake JS waiters if one marked the word contended. */
@@ -95,8 +84,22 @@ export function unlock(word: usize): void {
   if (old & LOCK_CONTENDED) atomic.notify(word, -1);
 }
 
-/** Does `owner` hold the lock at `word`? */
+/** The owner id holding the lock at `word`, 0 if free. */
 // @ts-ignore: decorator
-@inline export function holds(word: usize, owner: u32): bool {
-  return lockOwner(atomic.load<u32>(word)) == owner;
+@inline export function holder(word: usize): u32 {
+  return lockHolder(atomic.load<u32>(word));
+}
+
+/** Does owner id `id` hold the lock at `word`? */
+// @ts-ignore: decorator
+@inline export function holds(word: usize, id: u32): bool {
+  return holder(word) == id;
+}
+
+/** A lock could not be taken: record its word's address in the caller's
+ *  scratch (word SCRATCH_BUSY) for the facade to sleep on with
+ *  Atomics.wait, and return ST_BUSY. */
+export function busy(scratch: usize, word: usize): i32 {
+  store<u32>(scratch, <u32>word, SCRATCH_BUSY);
+  return ST_BUSY;
 }

@@ -1,15 +1,25 @@
 // Bundles the facade (src/) with the Wasm core inlined as bytes, so one file
 // works in Node and in browsers with no fetch and no fs; then emits .d.ts.
+//   dist/index.js, dist/browser.js, dist/shared-worker.js: the release
+//     builds (build/core.wasm; code in `TEST_ONLY:` blocks removed)
+//   dist/test/: the tests' build (build/core.test.wasm: test doors and
+//     assertions; internals.js), reached through the `shardedmap:test`
+//     export condition only, and not part of the published package.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-await build({
-  entryPoints: ['src/index.ts', 'src/internals.ts'],
-  outdir: 'dist',
-  splitting: true,
-  chunkNames: 'chunks/[name]',
+const testCore = fileURLToPath(new URL('../build/core.test.wasm', import.meta.url));
+/** Resolve the core's bytes to the test build of the core. */
+const useTestCore = {
+  name: 'test-core',
+  setup(b) {
+    b.onResolve({ filter: /\/build\/core\.wasm$/ }, () => ({ path: testCore }));
+  },
+};
+
+const node = {
   bundle: true,
   format: 'esm',
   platform: 'neutral',
@@ -18,6 +28,17 @@ await build({
   loader: { '.wasm': 'binary' },
   sourcemap: true,
   logLevel: 'warning',
+};
+
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+await build({ ...node, entryPoints: ['src/index.ts'], outdir: 'dist', dropLabels: ['TEST_ONLY'] });
+await build({
+  ...node,
+  entryPoints: ['src/index.ts', 'src/internals.ts'],
+  outdir: 'dist/test',
+  splitting: true,
+  chunkNames: 'chunks/[name]',
+  plugins: [useTestCore],
 });
 // Browsers: everything bundled (msgpackr too), the map and the SharedWorker
 // cache's worker script.
@@ -29,6 +50,7 @@ await build({
   platform: 'browser',
   target: 'es2022',
   loader: { '.wasm': 'binary' },
+  dropLabels: ['TEST_ONLY'],
   sourcemap: true,
   logLevel: 'warning',
 });

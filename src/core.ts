@@ -1,70 +1,79 @@
 /**
  * Loading the Wasm core: one compiled module per JS realm, one instance per
  * ShardedMap instance (the instance's globals and data segments are its
- * own; all shared state is in the memory).
+ * own; all shared state is in the memory). The test bundle is built with
+ * the test build of the core (test doors, assertions) in place of the
+ * release one.
  */
 import wasmBytes from '../build/core.wasm';
 import { ErrorCode, ShardedMapError } from './errors';
 
 /** The core's exports (see assembly/index.ts). All return i32 status codes
- *  from assembly/shared.ts unless said otherwise. */
+ *  from assembly/shared.ts unless said otherwise. `token` is an owner token
+ *  (what attach returns), `id` an owner id. */
 export interface CoreExports {
   init(
     shardBits: number, maxOwners: number, seedLo: number, seedHi: number, idLo: number, idHi: number,
     maxKey: number, maxValue: number, perShard: number, maxPages: number, debugEntries: number,
   ): number;
-  check(idLo: number, idHi: number): number;
-  attach(): number;
-  detach(owner: number): number;
+  checkLayout(idLo: number, idHi: number): number;
+  attach(thread: number): number;
+  detach(token: number): number;
   nop(): void;
-  scratchOf(owner: number): number;
+  scratchOf(token: number): number;
   shardCount(): number;
   maxKeyBytes(): number;
   maxValueBytes(): number;
+  maxOwners(): number;
   valueOffset(): number;
   auxOffset(): number;
   allocLockAddress(): number;
-  shardsAddress(): number;
-  shardHeaderBytes(): number;
-  cellBytes(): number;
-  cellForm(owner: number, klen: number): number;
-  groupSlots(): number;
-  headerBase(): number;
-  shardLockOffset(): number;
+  lockShardIndex(addr: number): number;
   size(): number;
   usedBytes(): number;
   tablesBytes(): number;
   committedBytes(): number;
-  get(owner: number, klen: number): number;
-  contains(owner: number, klen: number): number;
-  getF64(owner: number, klen: number): number;
-  write(owner: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
-  clearShard(owner: number, shard: number): number;
-  lockShard(owner: number, shard: number): number;
-  unlockShard(owner: number, shard: number): number;
-  next(owner: number, shard: number, cursor: number): number;
-  recoverBegin(owner: number, victim: number): number;
-  recoverShard(owner: number, victim: number, shard: number): number;
-  freeOwner(owner: number, victim: number): number;
-  recoverEnd(owner: number): number;
+  shardGroups(shard: number): number;
+  shardStats(token: number, shard: number): number;
+  get(token: number, klen: number): number;
+  getF64(token: number, klen: number): number;
+  contains(token: number, klen: number): number;
+  write(token: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
+  clearShard(token: number, shard: number): number;
+  lockShard(token: number, shard: number): number;
+  unlockShard(token: number, shard: number): number;
+  next(token: number, shard: number, cursor: number): number;
+  checkShard(token: number, shard: number): number;
+  checkAllocator(token: number): number;
+  noteFault(): void;
+  faults(): number;
+  recoverBegin(token: number, victim: number): number;
+  recoverShard(token: number, victim: number, shard: number): number;
+  freeOwner(token: number, victim: number): number;
+  recoverEnd(token: number): number;
   shardLockOwner(shard: number): number;
   locksHeldBy(id: number): number;
   ownerAlive(id: number): number;
-  getLogged(owner: number, klen: number): number;
-  getF64Logged(owner: number, klen: number): number;
-  containsLogged(owner: number, klen: number): number;
-  writeLogged(owner: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
+  ownerThread(id: number): number;
+  getLogged(token: number, klen: number): number;
+  getF64Logged(token: number, klen: number): number;
+  containsLogged(token: number, klen: number): number;
+  writeLogged(token: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
   debugEntries(): number;
-  debugRead(owner: number, shard: number, i: number): number;
-  maxProbe(shard: number): number;
-  checkShard(owner: number, shard: number): number;
-  checkAllocator(owner: number): number;
-  noteFault(): void;
-  faults(): number;
-  shardGroups(shard: number): number;
-  /** Test only: see assembly/index.ts. */
-  testHash(owner: number, klen: number, seedLo: number, seedHi: number): number;
-  testOverwrite(owner: number, klen: number, byte: number, protect: number): number;
+  debugRead(token: number, shard: number, i: number): number;
+}
+
+/** The test build's doors (assembly/doors.ts), besides CoreExports. */
+export interface TestDoors {
+  cellForm(token: number, klen: number): number;
+  cellAddress(token: number, klen: number): number;
+  entryAddress(token: number, klen: number): number;
+  shardAddress(shard: number): number;
+  shardLockAddress(shard: number): number;
+  headerAddress(): number;
+  testHash(token: number, klen: number, seedLo: number, seedHi: number): number;
+  testOverwrite(token: number, klen: number, byte: number, protect: number): number;
+  testCorrupt(shard: number, kind: number): number;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;
@@ -90,4 +99,75 @@ export async function instantiate(module: WebAssembly.Module, memory: WebAssembl
   };
   const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
   return instance.exports as unknown as CoreExports;
+}
+
+type Fn = (...args: number[]) => number;
+
+/** Wrap `f` (of `arity` number arguments) so that an exception becomes
+ *  onFault's error; fixed arities, so a call allocates nothing. */
+function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
+  const fail = (e: unknown): never => {
+    throw onFault(e);
+  };
+  switch (arity) {
+    case 1:
+      return (a: number) => {
+        try {
+          return f(a);
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    case 2:
+      return (a: number, b: number) => {
+        try {
+          return f(a, b);
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    case 3:
+      return (a: number, b: number, c: number) => {
+        try {
+          return f(a, b, c);
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    default:
+      return (a: number, b: number, c: number, d: number, e: number, g: number) => {
+        try {
+          return f(a, b, c, d, e, g);
+        } catch (err) {
+          return fail(err);
+        }
+      };
+  }
+}
+
+/** Exports that can fail inside the core on a bug (they run table code),
+ *  with their arities; the rest only read header words. */
+const GUARDED: [keyof CoreExports, number][] = [
+  ['get', 2], ['getF64', 2], ['contains', 2], ['write', 6], ['clearShard', 2], ['next', 3], ['checkShard', 2],
+  ['checkAllocator', 1], ['shardStats', 2], ['getLogged', 2], ['getF64Logged', 2], ['containsLogged', 2],
+  ['writeLogged', 6],
+];
+
+/**
+ * The core's exports as one instance uses them: with `logged`, the debug
+ * ring's logging exports in place of the plain ones (swapped once, so the
+ * hot path pays nothing when the ring is off), and every export that runs
+ * table code wrapped once so that a trap or an abort inside it becomes
+ * `onFault(error)`'s error (the one try/catch of the facade).
+ */
+export function guardedCore(x: CoreExports, logged: boolean, onFault: (e: unknown) => Error): CoreExports {
+  const g: Record<string, unknown> = { ...x };
+  for (const [name, arity] of GUARDED) g[name] = guard(x[name] as Fn, arity, onFault);
+  if (logged) {
+    g.get = g.getLogged;
+    g.getF64 = g.getF64Logged;
+    g.contains = g.containsLogged;
+    g.write = g.writeLogged;
+  }
+  return g as unknown as CoreExports;
 }

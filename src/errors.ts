@@ -91,3 +91,28 @@ export class LockTimeoutError extends ShardedMapError {
     this.owner = owner;
   }
 }
+
+// ---- the errors the facade raises in more than one place ---------------------
+
+export function closedError(): ShardedMapError {
+  return new ShardedMapError(ErrorCode.CLOSED, 'this ShardedMap instance is closed; attach again to use the map');
+}
+
+export function releasedError(): ShardedMapError {
+  return new ShardedMapError(
+    ErrorCode.CLOSED,
+    'this instance was released by another (map.release) and is closed; attach again to use the map',
+  );
+}
+
+/** The core refused something the facade should never ask: a bug. */
+export function internalError(what: string): ShardedMapError {
+  return new ShardedMapError(ErrorCode.INTERNAL, `the core refused ${what} (a shardedmap bug; please report it)`);
+}
+
+export function memoryFull(): ShardedMapRangeError {
+  return new ShardedMapRangeError(
+    ErrorCode.MEMORY_FULL,
+    'the shared memory reached maxMemory; the map is unchanged. Delete entries or create the map with a larger maxMemory',
+  );
+}

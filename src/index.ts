@@ -1,5 +1,8 @@
 export { ShardedMap } from './map';
-export type { ShardedMapHandle, LoadResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key, CheckReport, CheckProblem } from './map';
+export type {
+  ShardedMapHandle, LoadResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key, CheckReport, CheckProblem,
+  MapStats, ShardStats, InstanceCounters,
+} from './map';
 export type { CreateOptions, AttachOptions } from './options';
 export {
   ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,

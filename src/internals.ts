@@ -1,7 +1,12 @@
 /**
  * TEST ONLY: a door to one instance's internals, for tests that must reach
- * past the public API (the torn-read detector's control, layout checks).
- * Not part of the API; may change in any release.
+ * past the public API (the torn-read detector's control, fault injection,
+ * layout measurements). Built into the test bundle alone (dist/test/,
+ * reached through the `shardedmap:test` export condition); the release
+ * bundle has no such door.
  */
 export { internalsOf } from './map';
 export type { Internals } from './map';
+/** The codes shared with the core (assembly/shared.ts), for test workers
+ *  written in plain JavaScript. */
+export * as codes from '../assembly/shared';

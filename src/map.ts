@@ -1,29 +1,30 @@
 /**
  * ShardedMap: the facade over the Wasm core. One instance per agent (the main
  * thread or a worker); every instance attached to the same handle sees the
- * same table, with no copying and no messages.
+ * same table, with no copying and no messages. This file is the class and
+ * its contract; waiting (wait.ts), debug decoding (debug.ts), check reports
+ * (check.ts), options (options.ts), encodings (codec.ts) and errors
+ * (errors.ts) live beside it.
  */
 import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
-  ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE,
-  OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY,
-  LOCK_CONTENDED, OWNER_ID_MASK, SCRATCH_TEST, SCRATCH_DEBUG, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER,
+  ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD,
+  SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_TEST, TEST_FAULT_ABORT, TEST_FAULT_TRAP,
+  TEST_FAULT_STAGED, OWNER_ID_MASK,
 } from '../assembly/shared';
-import { coreModule, instantiate, type CoreExports } from './core';
+import { coreModule, instantiate, guardedCore, type CoreExports, type TestDoors } from './core';
 import { encodeKey, decodeKey, encodeValue, decodeValue, type Key } from './codec';
 import {
-  ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError,
+  ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, closedError,
+  releasedError, internalError, memoryFull,
 } from './errors';
-import {
-  resolveCreateOptions, resolveAttachOptions, type CreateOptions, type AttachOptions,
-} from './options';
-import { canBlock, randomU32, now, isolationProblem } from './platform';
-import { checkProblem, type CheckReport } from './check';
-
-const PAGE = 65536;
-/** Longest single Atomics.wait while a lock is held: short enough to notice
- *  the deadline and a missed wake-up, long enough to cost nothing. */
-const WAIT_SLICE_MS = 50;
+import { resolveCreateOptions, resolveAttachOptions, type CreateOptions, type AttachOptions } from './options';
+import { randomU32, now, isolationProblem, currentThread } from './platform';
+import { checkWaitOptions, waitWord, type WaitOptions } from './wait';
+import { readRings, type DebugShard } from './debug';
+import { checkProblem, type CheckReport, type CheckProblem } from './check';
+import { tokenId, vtypeOf, vlenOf } from './words';
+import { newCounters, readShardStats, sumStats, type MapStats, type ShardStats } from './stats';
 
 /**
  * What `attach` needs: a plain, structured-cloneable object. Post it to a
@@ -38,50 +39,6 @@ export interface ShardedMapHandle {
   readonly layoutVersion: number;
 }
 
-/**
- * Options of every call that may wait for a locked shard (writes, `clear`).
- * A call that gives up leaves the map unchanged.
- */
-export interface WaitOptions {
-  /** Milliseconds to wait for a locked shard; then `LockTimeoutError`.
-   *  Defaults to the instance's `lockTimeout`. 0: do not wait at all. */
-  timeout?: number;
-  /** Checked before the call and between waits: if aborted, the call throws
-   *  `signal.reason`. These calls are synchronous, so a timer-based signal
-   *  (`AbortSignal.timeout`) cannot fire during one: use `timeout` for that. */
-  signal?: AbortSignal;
-}
-
-/** One recorded operation of the debug ring (see `debug()`). */
-export interface DebugEntry {
-  /** Position in the shard's history (1 = first operation ever). */
-  seq: number;
-  /** 'store', 'delete', 'load', ... */
-  op: string;
-  /** Owner id of the instance that made the call. */
-  owner: number;
-  /** Low 32 bits of the key's hash. */
-  keyHash: number;
-  /** What the core returned: a status name, 0, or a value's header word. */
-  result: number | string;
-}
-
-/** The debug ring of one shard. */
-export interface DebugShard {
-  shard: number;
-  entries: DebugEntry[];
-}
-
-const LOG_OP_NAMES: Record<number, string> = {
-  [OP_STORE]: 'store', [OP_LOAD_OR_STORE]: 'loadOrStore', [OP_SWAP]: 'swap', [OP_CAS]: 'compareAndSwap',
-  [OP_DELETE]: 'delete', [OP_LOAD_AND_DELETE]: 'loadAndDelete', [OP_CAD]: 'compareAndDelete',
-  [LOG_LOAD]: 'load', [LOG_HAS]: 'has', [LOG_LOAD_NUMBER]: 'loadNumber',
-};
-const STATUS_NAMES: Record<number, string> = {
-  [ST_NOT_FOUND]: 'NOT_FOUND', [ST_BUSY]: 'BUSY', [ST_FULL]: 'FULL', [ST_MISMATCH]: 'MISMATCH',
-  [ST_BAD_ARG]: 'BAD_ARG',
-};
-
 /** Result of `loadOrStore` and `loadAndDelete`. */
 export interface LoadResult<V> {
   value: V | undefined;
@@ -94,44 +51,14 @@ export interface SwapResult<V> {
   loaded: boolean;
 }
 
-function closedError(): ShardedMapError {
-  return new ShardedMapError(ErrorCode.CLOSED, 'this ShardedMap instance is closed; attach again to use the map');
-}
-
-function internalError(what: string): ShardedMapError {
-  return new ShardedMapError(ErrorCode.INTERNAL, `the core refused ${what} (a shardedmap bug; please report it)`);
-}
-
-function releasedError(): ShardedMapError {
-  return new ShardedMapError(
-    ErrorCode.CLOSED,
-    'this instance was released by another (map.release) and is closed; attach again to use the map',
-  );
-}
-
-function memoryFull(): ShardedMapRangeError {
-  return new ShardedMapRangeError(
-    ErrorCode.MEMORY_FULL,
-    'the shared memory reached maxMemory; the map is unchanged. Delete entries or create the map with a larger maxMemory',
-  );
-}
-
 const token = Symbol('ShardedMap.internal');
 
-/** Entries to size each shard for, so that `total` entries spread by a
- *  random hash over `shards` shards fit without a resize: the mean plus
- *  4 standard deviations of the binomial count (a shard goes past it with
- *  odds below 1 in 30,000). */
-function perShardCapacity(total: number, shards: number): number {
-  if (total === 0) return 0;
-  const mean = total / shards;
-  return Math.ceil(mean + 4 * Math.sqrt(mean * (1 - 1 / shards)));
-}
-
-/** TEST ONLY: what `internalsOf` exposes (see src/internals.ts). */
+/** TEST ONLY (the test bundle): what `internalsOf` exposes (src/internals.ts). */
 export interface Internals {
-  core: CoreExports;
-  owner: number;
+  /** The test build of the core: every export plus its test doors. */
+  core: CoreExports & TestDoors;
+  /** This instance's owner token (what the core's exports take). */
+  token: number;
   /** Encode a key into the scratch area; returns its length. */
   encodeKey(key: Key): number;
   /** Make this instance's next write fail inside the core while it holds
@@ -141,7 +68,7 @@ export interface Internals {
   failNextWrite(kind: 'abort' | 'trap' | 'staged'): void;
 }
 
-/** TEST ONLY: set by ShardedMap's static block. */
+/** TEST ONLY: set by ShardedMap's static block in the test bundle. */
 export let internalsOf: (map: ShardedMap<unknown>) => Internals;
 
 /**
@@ -163,57 +90,58 @@ export class ShardedMap<V = unknown> {
   readonly #x: CoreExports;
   readonly #memory: WebAssembly.Memory;
   readonly #mapId: readonly [number, number];
-  readonly #owner: number;
+  readonly #token: number;
   readonly #u8: Uint8Array;
   readonly #i32: Int32Array;
   readonly #f64: Float64Array;
+  readonly #scratch: number;
   readonly #key: number;
   readonly #val: number;
   readonly #aux: number;
-  readonly #busyIdx: number;
-  readonly #wordIdx: number;
   readonly #maxKey: number;
   readonly #maxValue: number;
   readonly #lockTimeout: number;
+  readonly #counters = newCounters();
   #closed = false;
 
   static {
-    internalsOf = (m) => ({
-      core: m.#x,
-      owner: m.#owner,
-      encodeKey: (key: Key) => encodeKey(key, m.#u8, m.#key, m.#maxKey),
-      failNextWrite: (kind: 'abort' | 'trap' | 'staged') => {
-        m.#i32[(m.#key - SCRATCH_KEY + SCRATCH_TEST) >>> 2] = kind === 'abort' ? 1 : kind === 'trap' ? 2 : 3;
-      },
-    });
+    // Removed from the release bundles (esbuild's dropLabels, see
+    // scripts/build.mjs): the door exists in the test bundle only.
+    TEST_ONLY: {
+      const kinds = { abort: TEST_FAULT_ABORT, trap: TEST_FAULT_TRAP, staged: TEST_FAULT_STAGED };
+      internalsOf = (m) => ({
+        core: m.#x as CoreExports & TestDoors,
+        token: m.#token,
+        encodeKey: (key: Key) => encodeKey(key, m.#u8, m.#key, m.#maxKey),
+        failNextWrite: (kind) => {
+          m.#i32[(m.#scratch + SCRATCH_TEST) >>> 2] = kinds[kind];
+        },
+      });
+    }
   }
 
   /** Use `ShardedMap.create` or `ShardedMap.attach`. */
   constructor(
-    t: typeof token, x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], owner: number,
+    t: typeof token, x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], tok: number,
     lockTimeout: number,
   ) {
     if (t !== token) throw new TypeError('use ShardedMap.create() or ShardedMap.attach(handle)');
-    // Debug mode swaps the logging exports in here, once: the hot path
-    // calls this.#x.get either way and pays nothing when it is off.
-    this.#x = x.debugEntries() > 0
-      ? { ...x, get: x.getLogged, getF64: x.getF64Logged, contains: x.containsLogged, write: x.writeLogged }
-      : x;
+    // Swapped in once: the debug ring's logging exports when it is on, and
+    // the fault handler around every export that runs table code.
+    this.#x = guardedCore(x, x.debugEntries() > 0, (e) => this.#fault(e));
     this.#memory = memory;
     this.#mapId = mapId;
-    this.#owner = owner;
+    this.#token = tok;
     // The scratch area and every lock word were allocated before this view
     // was taken, so it never needs refreshing when the memory grows.
     const buf = memory.buffer;
     this.#u8 = new Uint8Array(buf);
     this.#i32 = new Int32Array(buf);
     this.#f64 = new Float64Array(buf);
-    const scratch = x.scratchOf(owner);
-    this.#key = scratch + SCRATCH_KEY;
-    this.#val = scratch + x.valueOffset();
-    this.#aux = scratch + x.auxOffset();
-    this.#busyIdx = (scratch + SCRATCH_BUSY) >>> 2;
-    this.#wordIdx = (scratch + SCRATCH_WORD) >>> 2;
+    this.#scratch = x.scratchOf(tok);
+    this.#key = this.#scratch + SCRATCH_KEY;
+    this.#val = this.#scratch + x.valueOffset();
+    this.#aux = this.#scratch + x.auxOffset();
     this.#maxKey = x.maxKeyBytes();
     this.#maxValue = x.maxValueBytes();
     this.#lockTimeout = lockTimeout;
@@ -229,20 +157,15 @@ export class ShardedMap<V = unknown> {
     const problem = isolationProblem();
     if (problem) throw new ShardedMapError(ErrorCode.NOT_ISOLATED, problem);
     const module = await coreModule();
-    // Room for the core's static data, the header, the owner registry and
-    // the shard headers; the shards' tables are allocated (and the memory
-    // grown) by init itself.
-    const fixed = PAGE + 256 + o.maxWorkers * 16 + o.shards * (128 + 64 + o.debugRing * 16);
-    const initial = Math.ceil(fixed / PAGE) + 1;
-    if (initial > o.maxPages) throw memoryFull();
-    const memory = new WebAssembly.Memory({ initial, maximum: o.maxPages, shared: true });
+    // One page to start: init grows the memory to hold its own layout.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: o.maxPages, shared: true });
     const x = await instantiate(module, memory);
     const seedLo = o.seed === undefined ? randomU32() : Number(BigInt.asUintN(32, o.seed));
     const seedHi = o.seed === undefined ? randomU32() : Number(BigInt.asUintN(32, o.seed >> 32n));
     const mapId: [number, number] = [randomU32(), randomU32()];
     const st = x.init(
       Math.log2(o.shards), o.maxWorkers, seedLo, seedHi, mapId[0], mapId[1], o.maxKeyBytes, o.maxValueBytes,
-      perShardCapacity(o.initialCapacity, o.shards), o.maxPages, o.debugRing,
+      o.perShard, o.maxPages, o.debugRing,
     );
     if (st === ST_FULL) throw memoryFull();
     if (st !== ST_OK) throw internalError(`init (status ${st})`);
@@ -276,7 +199,7 @@ export class ShardedMap<V = unknown> {
       );
     }
     const x = await instantiate(await coreModule(), handle.memory);
-    const st = x.check(id[0], id[1]);
+    const st = x.checkLayout(id[0], id[1]);
     if (st === ST_BAD_LAYOUT) bad(`its memory holds no map of layout ${LAYOUT_VERSION}`);
     if (st !== ST_OK) bad('its memory belongs to another map (mapId differs)');
     return ShardedMap.#open<V>(x, handle.memory, [id[0], id[1]], lockTimeout);
@@ -284,20 +207,20 @@ export class ShardedMap<V = unknown> {
 
   static #open<V>(x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], lockTimeout: number): ShardedMap<V> {
     const deadline = now() + lockTimeout;
+    const thread = currentThread();
     for (;;) {
-      const owner = x.attach();
-      if (owner > 0) return new ShardedMap<V>(token, x, memory, mapId, owner, lockTimeout);
-      if (owner === ST_NO_OWNER) {
+      const tok = x.attach(thread === undefined ? 0 : thread + 1);
+      if (tok > 0) return new ShardedMap<V>(token, x, memory, mapId, tok, lockTimeout);
+      if (tok === ST_NO_OWNER) {
         throw new ShardedMapRangeError(
           ErrorCode.TOO_MANY_WORKERS,
           'maxWorkers instances are attached already; close() unused ones or create the map with a larger maxWorkers',
         );
       }
-      if (owner === ST_FULL) throw memoryFull();
-      if (owner !== ST_BUSY) throw internalError(`attach (status ${owner})`);
+      if (tok === ST_FULL) throw memoryFull();
+      if (tok !== ST_BUSY) throw internalError(`attach (status ${tok})`);
       // The allocator is busy: wait on its lock word.
-      const i32 = new Int32Array(memory.buffer);
-      waitWord(i32, x.allocLockAddress() >>> 2, deadline, () => new LockTimeoutError(-1, 0, lockTimeout));
+      waitWord(new Int32Array(memory.buffer), x.allocLockAddress() >>> 2, deadline, (owner) => new LockTimeoutError(-1, owner, lockTimeout));
     }
   }
 
@@ -309,7 +232,7 @@ export class ShardedMap<V = unknown> {
   /** This instance's owner id, 1..maxWorkers: what a shard's lock word
    *  holds while this instance writes, and what `release` takes. */
   get owner(): number {
-    return this.#owner & OWNER_ID_MASK;
+    return tokenId(this.#token);
   }
 
   /** Number of entries in the whole map, O(1). */
@@ -340,12 +263,7 @@ export class ShardedMap<V = unknown> {
   load(key: Key): V | undefined {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let w: number;
-    try {
-      w = this.#x.get(this.#owner, klen);
-    } catch (e) {
-      throw this.#fault(e);
-    }
+    let w = this.#x.get(this.#token, klen);
     if (w < 0) {
       if (w === ST_NOT_FOUND) return undefined;
       w = this.#readSlow(w, klen, true);
@@ -363,23 +281,18 @@ export class ShardedMap<V = unknown> {
   loadNumber(key: Key, fallback = NaN): number {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let v: number;
-    try {
-      v = this.#x.getF64(this.#owner, klen);
-    } catch (e) {
-      throw this.#fault(e);
-    }
+    const v = this.#x.getF64(this.#token, klen);
     if (v === v) return v;
     // NaN: a stored NaN, a miss, another type, busy (the status is in the
     // scratch word, see getF64), or this instance was released.
-    if (!this.#x.scratchOf(this.#owner)) throw releasedError();
-    let w = this.#i32[this.#wordIdx]!;
+    if (!this.#x.scratchOf(this.#token)) throw releasedError();
+    let w = this.#i32[(this.#scratch + SCRATCH_WORD) >>> 2]!;
     if (w < 0) {
       if (w === ST_NOT_FOUND) return fallback;
       w = this.#readSlow(w, klen, true);
       if (w === ST_NOT_FOUND) return fallback;
     }
-    if (w >>> 24 !== T_F64) {
+    if (vtypeOf(w) !== T_F64) {
       throw new ShardedMapTypeError(ErrorCode.NOT_A_NUMBER, 'loadNumber: the value stored for this key is not a number; use load()');
     }
     return this.#f64[this.#aux >>> 3]!;
@@ -389,12 +302,7 @@ export class ShardedMap<V = unknown> {
   has(key: Key): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let w: number;
-    try {
-      w = this.#x.contains(this.#owner, klen);
-    } catch (e) {
-      throw this.#fault(e);
-    }
+    let w = this.#x.contains(this.#token, klen);
     if (w === ST_BUSY || w === ST_BAD_ARG) w = this.#readSlow(w, klen, false);
     return w > 0;
   }
@@ -505,10 +413,11 @@ export class ShardedMap<V = unknown> {
    *  the shards' memory back for reuse. */
   clear(options?: WaitOptions): void {
     this.#alive();
+    if (options !== undefined) checkWaitOptions(options);
     const n = this.#x.shardCount();
     for (let s = 0; s < n; s++) {
-      const st = this.#retry(() => this.#x.clearShard(this.#owner, s), options);
-      if (st !== ST_OK) throw internalError(`clear (status ${st})`);
+      const st = this.#retry(() => this.#x.clearShard(this.#token, s), options);
+      if (st !== ST_OK) throw this.#refused('clearShard', st);
     }
   }
 
@@ -537,6 +446,7 @@ export class ShardedMap<V = unknown> {
     // An owner that closed (or died closing) may still hold a lock.
     const dead = owners.filter((o) => this.#x.ownerAlive(o) || this.#x.locksHeldBy(o) > 0);
     if (dead.length) this.#recover(dead, true);
+    this.#counters.releasedOwners += dead.length;
   }
 
   /**
@@ -549,27 +459,50 @@ export class ShardedMap<V = unknown> {
    */
   check(options?: WaitOptions): CheckReport {
     this.#alive();
-    const n = this.#x.shardCount();
-    const problems = [];
-    let held = 0;
+    if (options !== undefined) checkWaitOptions(options);
+    const problems: CheckProblem[] = [];
     let leakedBytes = 0;
-    try {
-      for (; held < n; held++) {
-        const s = held;
-        const st = this.#retry(() => this.#x.lockShard(this.#owner, s), options);
-        if (st !== ST_OK) throw this.#refused('lockShard', st);
-        const rule = this.#x.checkShard(this.#owner, s);
-        if (rule < 0) throw this.#refused('checkShard', rule);
-        if (rule > 0) problems.push(checkProblem(s, rule));
-      }
-      const rule = this.#retry(() => this.#x.checkAllocator(this.#owner), options);
+    this.#withAllShards(options, (s) => {
+      const rule = this.#x.checkShard(this.#token, s);
+      if (rule < 0) throw this.#refused('checkShard', rule);
+      if (rule > 0) problems.push(checkProblem(s, rule));
+    }, () => {
+      const rule = this.#retry(() => this.#x.checkAllocator(this.#token), options);
       if (rule < 0) throw this.#refused('checkAllocator', rule);
       if (rule > 0) problems.push(checkProblem(-1, rule));
-      else leakedBytes = this.#i32[this.#wordIdx]! >>> 0;
-    } finally {
-      for (let s = 0; s < held; s++) this.#x.unlockShard(this.#owner, s);
-    }
+      else leakedBytes = this.#i32[(this.#scratch + SCRATCH_WORD) >>> 2]! >>> 0;
+    });
     return { ok: problems.length === 0, problems, faults: this.#x.faults(), leakedBytes };
+  }
+
+  /**
+   * Figures about the map (entries, memory, load factor, tombstones, probe
+   * lengths, heap bytes, faults) and this instance's own counters (lock
+   * waits, timeouts, released owners). Reads each shard's table under its
+   * lock, briefly (writers to that shard wait that long). With
+   * `{ perShard: true }`, each shard's figures too.
+   */
+  stats(options?: { perShard?: boolean } & WaitOptions): MapStats {
+    this.#alive();
+    if (options !== undefined) checkWaitOptions(options);
+    const shards: ShardStats[] = [];
+    const n = this.#x.shardCount();
+    for (let s = 0; s < n; s++) {
+      const st = this.#retry(() => this.#x.lockShard(this.#token, s), options);
+      if (st !== ST_OK) throw this.#refused('lockShard', st);
+      try {
+        const r = this.#x.shardStats(this.#token, s);
+        if (r !== ST_OK) throw this.#refused('shardStats', r);
+        shards.push(readShardStats(this.#i32, this.#scratch));
+      } finally {
+        this.#x.unlockShard(this.#token, s);
+      }
+    }
+    const head = {
+      entries: this.#x.size(), memoryBytes: this.#x.committedBytes(), usedBytes: this.#x.usedBytes(),
+      faults: this.#x.faults(),
+    };
+    return sumStats(shards, head, this.#counters, options?.perShard === true);
   }
 
   // ---- iteration -------------------------------------------------------------
@@ -583,15 +516,7 @@ export class ShardedMap<V = unknown> {
   range(fn: (key: Key, value: V) => boolean | void): void {
     this.#alive();
     checkCallback(fn, 'range');
-    const n = this.#x.shardCount();
-    const buf: unknown[] = [];
-    for (let s = 0; s < n; s++) {
-      buf.length = 0;
-      this.#snapshot(s, buf);
-      for (let i = 0; i < buf.length; i += 2) {
-        if (fn(buf[i] as Key, buf[i + 1] as V) === false) return;
-      }
-    }
+    for (const [k, v] of this.#shardEntries(0, this.#x.shardCount())) if (fn(k, v) === false) return;
   }
 
   /** Number of shards (for `rangeShard`). */
@@ -608,11 +533,7 @@ export class ShardedMap<V = unknown> {
     if (!Number.isInteger(shard) || shard < 0 || shard >= this.#x.shardCount()) {
       throw new ShardedMapRangeError(ErrorCode.INVALID_ARGUMENT, `rangeShard: shard must be an integer from 0 to ${this.#x.shardCount() - 1}`);
     }
-    const buf: unknown[] = [];
-    this.#snapshot(shard, buf);
-    for (let i = 0; i < buf.length; i += 2) {
-      if (fn(buf[i] as Key, buf[i + 1] as V) === false) return;
-    }
+    for (const [k, v] of this.#shardEntries(shard, shard + 1)) if (fn(k, v) === false) return;
   }
 
   /** `Map#forEach`: `fn(value, key, map)` for each entry (see `range`). */
@@ -624,16 +545,9 @@ export class ShardedMap<V = unknown> {
   }
 
   /** Entries, shard by shard (see `range`); hash order. */
-  *entries(): IterableIterator<[Key, V]> {
+  entries(): IterableIterator<[Key, V]> {
     this.#alive();
-    const n = this.#x.shardCount();
-    const buf: unknown[] = [];
-    for (let s = 0; s < n; s++) {
-      buf.length = 0;
-      this.#alive();
-      this.#snapshot(s, buf);
-      for (let i = 0; i < buf.length; i += 2) yield [buf[i] as Key, buf[i + 1] as V];
-    }
+    return this.#shardEntries(0, this.#x.shardCount());
   }
 
   *keys(): IterableIterator<Key> {
@@ -655,28 +569,7 @@ export class ShardedMap<V = unknown> {
    */
   debug(): DebugShard[] {
     this.#alive();
-    const out: DebugShard[] = [];
-    if (this.#x.debugEntries() === 0) return out;
-    const n = this.#x.shardCount();
-    const w = (this.#key - SCRATCH_KEY + SCRATCH_DEBUG) >>> 2;
-    for (let s = 0; s < n; s++) {
-      const entries: DebugEntry[] = [];
-      const held = this.#x.debugRead(this.#owner, s, 0);
-      for (let i = 0; i < held; i++) {
-        this.#x.debugRead(this.#owner, s, i);
-        const opOwner = this.#i32[w]!;
-        const result = this.#i32[w + 2]!;
-        entries.push({
-          seq: this.#i32[w + 3]! >>> 0,
-          op: LOG_OP_NAMES[opOwner & 0xff] ?? `op ${opOwner & 0xff}`,
-          owner: opOwner >>> 8,
-          keyHash: this.#i32[w + 1]! >>> 0,
-          result: result >= 0 ? result : (STATUS_NAMES[result] ?? String(result)),
-        });
-      }
-      if (entries.length) out.push({ shard: s, entries });
-    }
-    return out;
+    return readRings(this.#x, this.#token, this.#i32, this.#scratch);
   }
 
   // ---- lifecycle ---------------------------------------------------------------
@@ -690,10 +583,10 @@ export class ShardedMap<V = unknown> {
     if (this.#closed) return;
     const deadline = now() + this.#lockTimeout;
     for (;;) {
-      const st = this.#x.detach(this.#owner);
+      const st = this.#x.detach(this.#token);
       if (st === ST_OK) break;
-      if (st !== ST_BUSY) throw internalError(`detach (status ${st})`);
-      waitWord(this.#i32, this.#x.allocLockAddress() >>> 2, deadline, () => new LockTimeoutError(-1, 0, this.#lockTimeout));
+      if (st !== ST_BUSY) throw this.#refused('detach', st);
+      waitWord(this.#i32, this.#x.allocLockAddress() >>> 2, deadline, (owner) => new LockTimeoutError(-1, owner, this.#lockTimeout));
     }
     this.#closed = true;
   }
@@ -704,6 +597,12 @@ export class ShardedMap<V = unknown> {
     if (this.#closed) throw closedError();
   }
 
+  /** The error for a status the core should not have returned here: this
+   *  instance was released (its token no longer works), or a bug. */
+  #refused(what: string, st: number): ShardedMapError {
+    return st === ST_BAD_ARG && !this.#x.scratchOf(this.#token) ? releasedError() : internalError(`${what} (status ${st})`);
+  }
+
   /** A write op, waiting while busy (unless `once`: then ST_BUSY is
    *  returned); maps FULL and BAD_ARG to errors. */
   #write(op: number, klen: number, word: number, eword: number, options?: WaitOptions, once = false): number {
@@ -711,57 +610,51 @@ export class ShardedMap<V = unknown> {
       checkWaitOptions(options);
       if (options.signal?.aborted) throw options.signal.reason;
     }
-    let st: number;
-    try {
-      st = this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword);
-    } catch (e) {
-      throw this.#fault(e);
-    }
+    const vtype = vtypeOf(word);
+    const vlen = vlenOf(word);
+    let st = this.#x.write(this.#token, op, klen, vtype, vlen, eword);
     if (st === ST_BUSY && !once) {
-      st = this.#retry(() => this.#x.write(this.#owner, op, klen, word >>> 24, word & 0xffffff, eword), options, st);
+      st = this.#retry(() => this.#x.write(this.#token, op, klen, vtype, vlen, eword), options, st);
     }
     if (st >= 0 || st === ST_NOT_FOUND || st === ST_MISMATCH || st === ST_BUSY) return st;
     if (st === ST_FULL) throw memoryFull();
-    if (st === ST_BAD_ARG && !this.#x.scratchOf(this.#owner)) throw releasedError();
-    throw internalError(`write op ${op} (status ${st})`);
+    throw this.#refused(`write op ${op}`, st);
   }
 
-  /** Call `f` until it is not ST_BUSY, waiting on the lock it names, up to
-   *  the deadline of `options.timeout` (or lockTimeout) and `options.signal`. */
+  /** `f()` (or its `first` result) until it is not ST_BUSY, waiting on the
+   *  lock it names, up to the deadline of `options.timeout` (or
+   *  lockTimeout) and `options.signal` (both checked by the caller). */
   #retry(f: () => number, options?: WaitOptions, first?: number): number {
-    if (options !== undefined && first === undefined) checkWaitOptions(options);
     const signal = options?.signal;
     if (first === undefined && signal?.aborted) throw signal.reason;
-    let st: number;
-    try {
-      st = first ?? f();
-    } catch (e) {
-      throw this.#fault(e);
-    }
+    let st = first ?? f();
     if (st !== ST_BUSY) return st;
     const limit = options?.timeout ?? this.#lockTimeout;
     const deadline = now() + limit;
+    this.#counters.lockWaits++;
     while (st === ST_BUSY) {
       if (signal?.aborted) throw signal.reason;
-      this.#waitBusy(deadline, limit);
-      try {
-        st = f();
-      } catch (e) {
-        throw this.#fault(e);
-      }
+      const addr = this.#i32[(this.#scratch + SCRATCH_BUSY) >>> 2]!;
+      waitWord(this.#i32, addr >>> 2, deadline, (owner) => {
+        this.#counters.lockTimeouts++;
+        return new LockTimeoutError(this.#x.lockShardIndex(addr), owner, limit);
+      });
+      st = f();
     }
     return st;
   }
 
   /**
    * A trap or an abort inside the core: repair what this instance may have
-   * left locked (as if it had died), and turn it into a typed error.
+   * left locked (as if it had died), note the fault in the map (see
+   * `check`), and turn it into a typed error.
    */
   #fault(e: unknown): Error {
     const internal = e instanceof ShardedMapError && e.code === ErrorCode.INTERNAL;
     if (!(e instanceof WebAssembly.RuntimeError) && !internal) return e as Error;
     let repaired = 'repaired';
     this.#x.noteFault();
+    this.#counters.faults++;
     try {
       this.#recover([this.owner], false);
     } catch (r) {
@@ -775,73 +668,78 @@ export class ShardedMap<V = unknown> {
     return err;
   }
 
+  /** Hold every shard's lock, in order (each taken by `lock(s)`, which
+   *  returns a status), run `each(s)` as each is taken and `then()` once all
+   *  are held; release the locks taken if anything throws. */
+  #holdingAllShards(lock: (s: number) => number, each: (s: number) => void, then: () => void, release: boolean): void {
+    const n = this.#x.shardCount();
+    let held = 0;
+    try {
+      for (; held < n; held++) {
+        const st = lock(held);
+        if (st !== ST_OK) throw this.#refused('a shard lock', st);
+        each(held);
+      }
+      then();
+    } catch (e) {
+      for (let s = 0; s < held; s++) this.#x.unlockShard(this.#token, s);
+      throw e;
+    }
+    if (release) for (let s = 0; s < n; s++) this.#x.unlockShard(this.#token, s);
+  }
+
+  /** `#holdingAllShards` with the plain lock (check, statistics). */
+  #withAllShards(options: WaitOptions | undefined, each: (s: number) => void, then: () => void): void {
+    this.#holdingAllShards((s) => this.#retry(() => this.#x.lockShard(this.#token, s), options), each, then, true);
+  }
+
   /** Take over and repair what the owner ids `victims` hold (see release):
    *  take every shard's lock in order (over from a victim, repairing the
    *  shard, or the normal way), free the victims if asked, recount, unlock. */
   #recover(victims: number[], freeVictims: boolean): void {
     for (const v of victims) {
-      if (this.#x.recoverBegin(this.#owner, v) !== ST_OK) throw internalError('recoverBegin');
+      if (this.#x.recoverBegin(this.#token, v) !== ST_OK) throw internalError('recoverBegin');
     }
-    const n = this.#x.shardCount();
-    let held = 0;
-    try {
-      for (; held < n; held++) {
-        const s = held;
-        const st = this.#retry(() => {
-          const holder = this.#x.shardLockOwner(s);
-          const v = victims.includes(holder) ? holder : victims[0]!;
-          return this.#x.recoverShard(this.#owner, v, s);
-        });
-        if (st !== ST_OK) throw internalError(`recoverShard (status ${st})`);
-      }
-    } catch (e) {
-      for (let s = 0; s < held; s++) this.#x.unlockShard(this.#owner, s);
-      throw e;
-    }
-    if (freeVictims) for (const v of victims) this.#x.freeOwner(this.#owner, v);
-    if (this.#x.recoverEnd(this.#owner) !== ST_OK) throw internalError('recoverEnd');
-  }
-
-  /** The error for a status the core should not have returned here: the
-   *  instance was released, or a bug. */
-  #refused(what: string, st: number): ShardedMapError {
-    return st === ST_BAD_ARG && !this.#x.scratchOf(this.#owner) ? releasedError() : internalError(`${what} (status ${st})`);
+    const take = (s: number) => this.#retry(() => {
+      const holder = this.#x.shardLockOwner(s);
+      return this.#x.recoverShard(this.#token, victims.includes(holder) ? holder : victims[0]!, s);
+    });
+    this.#holdingAllShards(take, () => {}, () => {
+      if (freeVictims) for (const v of victims) this.#x.freeOwner(this.#token, v);
+      // recoverEnd recounts and releases every shard lock.
+      if (this.#x.recoverEnd(this.#token) !== ST_OK) throw internalError('recoverEnd');
+    }, false);
   }
 
   /** A read that fell back to the lock and found it taken: wait, retry. */
   #readSlow(st: number, klen: number, copy: boolean): number {
-    st = this.#retry(() => (copy ? this.#x.get(this.#owner, klen) : this.#x.contains(this.#owner, klen)), undefined, st);
-    if (st === ST_BAD_ARG) throw this.#x.scratchOf(this.#owner) ? internalError('a read') : releasedError();
+    if (st === ST_BUSY) this.#counters.readWaits++;
+    st = this.#retry(() => (copy ? this.#x.get(this.#token, klen) : this.#x.contains(this.#token, klen)), undefined, st);
+    if (st === ST_BAD_ARG) throw this.#refused('a read', st);
     return st;
   }
 
-  /** Copy one shard's entries (decoded) into `out` as key, value, ... */
-  #snapshot(shard: number, out: unknown[]): void {
-    const st = this.#retry(() => this.#x.lockShard(this.#owner, shard));
-    if (st !== ST_OK) throw st === ST_BAD_ARG && !this.#x.scratchOf(this.#owner) ? releasedError() : internalError(`lockShard (status ${st})`);
-    try {
-      const u8 = this.#u8;
-      const i32 = this.#i32;
-      const base = (this.#key - SCRATCH_KEY) >>> 2;
-      for (let c = this.#x.next(this.#owner, shard, 0); c > 0; c = this.#x.next(this.#owner, shard, c)) {
-        out.push(decodeKey(u8, this.#key, i32[base + (SCRATCH_KLEN >>> 2)]!));
-        out.push(decodeValue(u8, this.#aux, i32[base + (SCRATCH_WORD >>> 2)]!));
+  /** The entries of shards [from, to), each shard copied (decoded) under
+   *  its lock, then handed out: the one snapshot loop of range, rangeShard
+   *  and the iterators. */
+  *#shardEntries(from: number, to: number): IterableIterator<[Key, V]> {
+    const buf: unknown[] = [];
+    for (let s = from; s < to; s++) {
+      this.#alive();
+      buf.length = 0;
+      const st = this.#retry(() => this.#x.lockShard(this.#token, s));
+      if (st !== ST_OK) throw this.#refused('lockShard', st);
+      try {
+        const klenIdx = (this.#scratch + SCRATCH_KLEN) >>> 2;
+        const wordIdx = (this.#scratch + SCRATCH_WORD) >>> 2;
+        for (let c = this.#x.next(this.#token, s, 0); c > 0; c = this.#x.next(this.#token, s, c)) {
+          buf.push(decodeKey(this.#u8, this.#key, this.#i32[klenIdx]!), decodeValue(this.#u8, this.#aux, this.#i32[wordIdx]!));
+        }
+      } finally {
+        this.#x.unlockShard(this.#token, s);
       }
-    } finally {
-      this.#x.unlockShard(this.#owner, shard);
+      for (let i = 0; i < buf.length; i += 2) yield [buf[i] as Key, buf[i + 1] as V];
     }
-  }
-
-  /** Sleep until the lock word named in scratch word 0 changes (or the
-   *  deadline passes: LockTimeoutError). */
-  #waitBusy(deadline: number, limit = this.#lockTimeout): void {
-    const addr = this.#i32[this.#busyIdx]!;
-    waitWord(this.#i32, addr >>> 2, deadline, (owner) => new LockTimeoutError(this.#shardOfLock(addr), owner, limit));
-  }
-
-  #shardOfLock(addr: number): number {
-    if (addr === this.#x.allocLockAddress()) return -1;
-    return (addr - this.#x.shardsAddress() - this.#x.shardLockOffset()) / this.#x.shardHeaderBytes();
   }
 }
 
@@ -851,42 +749,6 @@ function checkCallback(fn: unknown, method: string): void {
   }
 }
 
-/** Eager checks of a WaitOptions argument. */
-function checkWaitOptions(o: WaitOptions): void {
-  if (typeof o !== 'object' || o === null) {
-    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'options must be an object like { timeout, signal }');
-  }
-  const t = o.timeout;
-  if (t !== undefined && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
-    throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `timeout option must be a number of milliseconds >= 0, got ${String(t)}`);
-  }
-  const sig = o.signal as unknown;
-  if (sig !== undefined && (typeof sig !== 'object' || sig === null || typeof (sig as AbortSignal).aborted !== 'boolean')) {
-    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'signal option must be an AbortSignal');
-  }
-}
-
-/**
- * Wait while the lock word at i32[idx] is held: mark it contended so the
- * releaser notifies, then Atomics.wait (or spin where blocking is not
- * allowed). Returns when the word changed or was free; throws at deadline.
- */
-function waitWord(i32: Int32Array, idx: number, deadline: number, timeout: (owner: number) => Error): void {
-  const v = Atomics.load(i32, idx);
-  if (v === 0) return;
-  const t = now();
-  if (t >= deadline) throw timeout(v & ~LOCK_CONTENDED);
-  const marked = v | LOCK_CONTENDED;
-  if (v !== marked && Atomics.compareExchange(i32, idx, v, marked) !== v) return;
-  if (canBlock) {
-    Atomics.wait(i32, idx, marked, Math.min(deadline - t, WAIT_SLICE_MS));
-  } else {
-    const until = Math.min(deadline, t + WAIT_SLICE_MS);
-    while (Atomics.load(i32, idx) === marked && now() < until) {
-      /* spin: this thread may not block */
-    }
-  }
-}
-
-export type { Key };
-export type { CheckReport, CheckProblem } from './check';
+export type { Key, WaitOptions, CheckReport, CheckProblem };
+export type { DebugEntry, DebugShard } from './debug';
+export type { MapStats, ShardStats, InstanceCounters } from './stats';

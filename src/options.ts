@@ -1,9 +1,9 @@
 /** Options of `ShardedMap.create` and `ShardedMap.attach`, their defaults
  *  and their eager validation. */
-import { MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES } from '../assembly/shared';
+import {
+  MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, PAGE_BYTES,
+} from '../assembly/shared';
 import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors';
-
-const PAGE = 65536;
 
 /** Options of `ShardedMap.create`. Every one is optional. */
 export interface CreateOptions {
@@ -84,6 +84,8 @@ export interface AttachOptions {
 export interface ResolvedCreateOptions {
   shards: number;
   initialCapacity: number;
+  /** Entries each shard is sized for up front (from initialCapacity). */
+  perShard: number;
   maxKeyBytes: number;
   maxValueBytes: number;
   maxPages: number;
@@ -123,6 +125,16 @@ export function lockTimeoutOption(options: Record<string, unknown>): number {
   return v;
 }
 
+/** Entries to size each shard for, so that `total` entries spread by a
+ *  random hash over `shards` shards fit without a resize: the mean plus
+ *  4 standard deviations of the binomial count (a shard goes past it with
+ *  odds below 1 in 30,000). */
+function perShardCapacity(total: number, shards: number): number {
+  if (total === 0) return 0;
+  const mean = total / shards;
+  return Math.ceil(mean + 4 * Math.sqrt(mean * (1 - 1 / shards)));
+}
+
 export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
   const o = checkObject(raw, [
     'shards', 'initialCapacity', 'maxKeyBytes', 'maxValueBytes', 'maxMemory', 'maxWorkers', 'lockTimeout', 'seed',
@@ -132,14 +144,16 @@ export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
   if ((debugRing & (debugRing - 1)) !== 0) invalid('range', `debugRing option must be 0 or a power of two, got ${debugRing}`);
   const shards = integer(o, 'shards', 256, 1, MAX_SHARDS);
   if ((shards & (shards - 1)) !== 0) invalid('range', `shards option must be a power of two, got ${shards}`);
-  const maxMemory = integer(o, 'maxMemory', 1 << 30, 1 << 20, 65535 * PAGE);
+  const maxMemory = integer(o, 'maxMemory', 1 << 30, 1 << 20, 65535 * PAGE_BYTES);
   if (o.seed !== undefined && typeof o.seed !== 'bigint') invalid('type', 'seed option must be a bigint');
+  const initialCapacity = integer(o, 'initialCapacity', 0, 0, 2 ** 31);
   return {
     shards,
-    initialCapacity: integer(o, 'initialCapacity', 0, 0, 2 ** 31),
+    initialCapacity,
+    perShard: perShardCapacity(initialCapacity, shards),
     maxKeyBytes: integer(o, 'maxKeyBytes', 1024, 2, MAX_KEY_BYTES_LIMIT),
     maxValueBytes: integer(o, 'maxValueBytes', 1 << 20, 8, MAX_VALUE_BYTES_LIMIT),
-    maxPages: Math.ceil(maxMemory / PAGE),
+    maxPages: Math.ceil(maxMemory / PAGE_BYTES),
     maxWorkers: integer(o, 'maxWorkers', 64, 1, MAX_OWNERS),
     lockTimeout: lockTimeoutOption(o),
     seed: o.seed as bigint | undefined,

@@ -35,3 +35,12 @@ export function randomU32(): number {
 
 /** Milliseconds, monotonic. */
 export const now: () => number = () => performance.now();
+
+/** This thread's id in Node (`worker_threads.threadId`: 0 for the main
+ *  thread), undefined elsewhere; recorded on attach so that `watch` can
+ *  release what a dead worker held. */
+export function currentThread(): number | undefined {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const wt = p?.getBuiltinModule?.('node:worker_threads') as { threadId?: number } | undefined;
+  return typeof wt?.threadId === 'number' ? wt.threadId : undefined;
+}

@@ -21,7 +21,7 @@ describe('faults inside the core', () => {
       expect(err).toBeInstanceOf(ShardedMapError);
       expect(err).toMatchObject({ code: 'ERR_SHARDEDMAP_INTERNAL' });
       const msg = (err as Error).message;
-      if (kind === 'abort') expect(msg).toMatch(/test-induced abort at assembly\/index\.ts:1:1/);
+      if (kind === 'abort') expect(msg).toMatch(/test-induced abort at assembly\/doors\.ts:1:1/);
       else expect(msg).toMatch(/unreachable/);
       expect(msg).toMatch(/were repaired/);
       expect(inner.core.locksHeldBy(map.owner)).toBe(0);
@@ -40,7 +40,7 @@ describe('faults inside the core', () => {
     const other = await ShardedMap.attach(map.handle, { lockTimeout: 500 });
     for (let i = 0; i < 100; i++) map.storeNumber(`k${i}`, i);
     const inner = internalsOf(map);
-    const form = () => inner.core.cellForm(inner.owner, inner.encodeKey('k7'));
+    const form = () => inner.core.cellForm(inner.token, inner.encodeKey('k7'));
     expect(form()).toBe(1); // inline
     inner.failNextWrite('staged');
     expect(() => map.store('k7', 'new value')).toThrow(/were repaired/);

@@ -5,14 +5,15 @@
 import { describe, it, expect } from 'vitest';
 import { ShardedMap, type Key } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
+import { CELL_FORM_ABSENT, CELL_FORM_INLINE, CELL_FORM_OUTLINE } from '../assembly/shared';
 
-const ABSENT = 0;
-const INLINE = 1;
-const OUT_OF_LINE = 2;
+const ABSENT = CELL_FORM_ABSENT;
+const INLINE = CELL_FORM_INLINE;
+const OUT_OF_LINE = CELL_FORM_OUTLINE;
 
 function formOf(map: ShardedMap<unknown>, key: Key): number {
-  const { core, owner, encodeKey } = internalsOf(map);
-  return core.cellForm(owner, encodeKey(key));
+  const { core, token, encodeKey } = internalsOf(map);
+  return core.cellForm(token, encodeKey(key));
 }
 
 function sound(map: ShardedMap<unknown>): void {
@@ -44,7 +45,6 @@ describe('inline cells', () => {
 
   it('keeps a rewritten entry inline while it fits, out of line while it does not', async () => {
     const map = await ShardedMap.create({ shards: 1 });
-    const { core } = internalsOf(map);
     map.store('a', 1.5);
     expect(formOf(map, 'a')).toBe(INLINE);
     // Same type and length: one atomic store in place.
@@ -70,7 +70,7 @@ describe('inline cells', () => {
     // A rebuild (growth) keeps every entry, and every short one inline.
     map.store('long', 'y'.repeat(100));
     for (let i = 0; i < 500; i++) map.storeNumber(`k${i}`, i);
-    expect(core.shardGroups(0)).toBeGreaterThan(1);
+    expect(map.stats().slots).toBeGreaterThan(16);
     expect(formOf(map, 'a')).toBe(INLINE);
     expect(map.load('a')).toBe('short');
     expect(formOf(map, 'long')).toBe(OUT_OF_LINE);
@@ -84,17 +84,11 @@ describe('inline cells', () => {
   });
 
   it('short entries take no heap; long ones do (control)', async () => {
-    // Heap bytes a shard has beyond an empty shard's (its control bytes and
-    // cells subtracted), after 1000 entries of one kind.
+    // Heap bytes of live entries after 1000 entries of one kind.
     async function heapBytes(key: (i: number) => string): Promise<number> {
       const map = await ShardedMap.create({ shards: 1 });
-      const { core } = internalsOf(map);
-      const empty = map.usedBytes;
-      const emptyGroups = core.shardGroups(0);
       for (let i = 0; i < 1000; i++) map.storeNumber(key(i), i);
-      const table = (g: number) => Math.ceil((g * 16) / 64) * 64 + g * core.groupSlots() * core.cellBytes();
-      const used = map.usedBytes - empty + table(emptyGroups);
-      const heap = used - table(core.shardGroups(0));
+      const heap = map.stats().heapLiveBytes;
       // In-place overwrites of numbers allocate nothing, inline or not.
       const before = map.usedBytes;
       for (let i = 0; i < 1000; i++) map.storeNumber(key(i), i + 0.5);
@@ -106,7 +100,7 @@ describe('inline cells', () => {
     const short = await heapBytes((i) => `key:${i}`);
     const long = await heapBytes((i) => `a key that is too long for a cell:${i}`);
     console.log(`inline: heap bytes for 1000 entries: short keys ${short}, long keys ${long}`);
-    expect(short).toBeLessThanOrEqual(64); // none (up to alignment)
+    expect(short).toBe(0);
     expect(long).toBeGreaterThanOrEqual(1000 * 48); // 6 + 36 key bytes -> 48, + 8
   });
 });

@@ -1,46 +1,94 @@
-// The layout's promises about cache lines and alignment, pinned.
+// The layout's promises about cache lines and alignment, measured on a
+// live map (addresses and sizes the core reports), not read off constants.
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
 
+const LINE = 64;
+
 describe('layout', () => {
-  it('puts the hot words where the design says', async () => {
+  it('shard headers: two lines each, the lock word alone at the start of the second', async () => {
     const map = await ShardedMap.create({ shards: 8 });
-    const { core, owner } = internalsOf(map);
-    // A group is 16 slots (one SIMD compare of their control bytes); a
-    // cell is 32 bytes, so a cell (a short entry whole) is inside one line.
-    expect(core.groupSlots()).toBe(16);
-    expect(core.cellBytes()).toBe(32);
-    expect(64 % core.cellBytes()).toBe(0);
-    // A shard header is two lines: readers' seq/table word on the first,
-    // the writers' lock word alone at the start of the second.
-    expect(core.shardHeaderBytes()).toBe(128);
-    expect(core.shardLockOffset()).toBe(64);
-    expect(core.shardsAddress() % 64).toBe(0);
-    expect(core.headerBase() % 64).toBe(0);
-    // Scratch areas start on a line; the value and aux areas are 8-aligned
-    // (f64 reads and writes, 8-byte copies).
-    expect(core.scratchOf(owner) % 64).toBe(0);
-    expect(core.valueOffset() % 8).toBe(0);
-    expect(core.auxOffset() % 8).toBe(0);
-    // Every shard starts with one group and a sound table.
-    for (let s = 0; s < 8; s++) expect(core.shardGroups(s)).toBe(1);
-    expect(map.check().problems).toEqual([]);
+    const { core } = internalsOf(map);
+    expect(core.headerAddress() % LINE).toBe(0);
+    const at = [...Array(8).keys()].map((s) => core.shardAddress(s));
+    for (let s = 0; s < 8; s++) {
+      expect(at[s]! % LINE).toBe(0);
+      // The readers' seq and table word are on the header's first line; the
+      // lock word, which waiting writers hammer, starts the next one.
+      expect(core.shardLockAddress(s) - at[s]!).toBe(LINE);
+      if (s > 0) expect(at[s]! - at[s - 1]!).toBe(2 * LINE);
+    }
+    map.close();
+  });
+
+  it('scratch areas start on a line; value and aux areas are 8-aligned', async () => {
+    const map = await ShardedMap.create({ shards: 2, maxKeyBytes: 13, maxValueBytes: 21 });
+    const other = await ShardedMap.attach(map.handle);
+    for (const m of [map, other]) {
+      const { core, token } = internalsOf(m);
+      expect(core.scratchOf(token) % LINE).toBe(0);
+      expect(core.valueOffset() % 8).toBe(0);
+      expect(core.auxOffset() % 8).toBe(0);
+    }
+    other.close();
+    map.close();
+  });
+
+  it('cells: 32-byte aligned, so an inline entry (one cell) never straddles a line', async () => {
+    const map = await ShardedMap.create({ shards: 4 });
+    const { core, token, encodeKey } = internalsOf(map);
+    const sizes = new Set<number>();
+    for (let i = 0; i < 2000; i++) map.storeNumber(`key:${i}`, i);
+    for (let i = 0; i < 2000; i++) {
+      const klen = encodeKey(`key:${i}`);
+      const cell = core.cellAddress(token, klen);
+      expect(core.entryAddress(token, klen)).toBe(cell); // inline: the entry is the cell
+      expect(cell % 32).toBe(0);
+      expect(Math.floor(cell / LINE)).toBe(Math.floor((cell + 31) / LINE));
+      sizes.add(cell % LINE);
+    }
+    expect([...sizes].sort()).toEqual([0, 32]); // two cells per line, both used
+    map.close();
+  });
+
+  it('a group is 16 slots, and a table holds 7/8 of its slots before it grows', async () => {
+    const map = await ShardedMap.create({ shards: 1 });
+    const slots = () => map.stats().slots;
+    expect(slots()).toBe(16);
+    for (let i = 0; i < 14; i++) map.storeNumber(i, i);
+    expect(slots()).toBe(16);
+    map.storeNumber(14, 14);
+    expect(slots()).toBeGreaterThan(16);
+    map.close();
+  });
+
+  it('a table costs 33 bytes per slot: a 32-byte cell and a control byte', async () => {
+    const map = await ShardedMap.create({ shards: 1 });
+    for (let i = 0; i < 50_000; i++) map.storeNumber(`key:${i}`, i);
+    const s = map.stats({ perShard: true });
+    const shard = s.perShard![0]!;
+    const tableOnly = shard.regionBytes - shard.heapLiveBytes - shard.heapDeadBytes;
+    // Besides the slots: one staging cell, line padding and the (empty)
+    // heap's slack, a few hundred bytes.
+    expect(tableOnly / shard.slots).toBeGreaterThanOrEqual(33);
+    expect(tableOnly / shard.slots).toBeLessThan(33.1);
+    map.close();
   });
 
   it('initialCapacity sizes every table up front: filling it resizes nothing', async () => {
     // A fixed seed: with a random one a shard overflows its room 1 time in ~7,500.
     const map = await ShardedMap.create({ shards: 4, initialCapacity: 10_000, seed: 7n });
-    const { core } = internalsOf(map);
-    const groups = [0, 1, 2, 3].map((s) => core.shardGroups(s));
+    const slots = () => map.stats({ perShard: true }).perShard!.map((s) => s.slots);
+    const start = slots();
     // 2,500 entries per shard, plus room for an uneven spread, at most 7/8
     // full: more than 2,858 slots.
-    for (const g of groups) expect(g * core.groupSlots()).toBeGreaterThan(2858);
+    for (const n of start) expect(n).toBeGreaterThan(2858);
     for (let i = 0; i < 10_000; i++) map.storeNumber(`key:${i}`, i);
-    for (let s = 0; s < 4; s++) expect(core.shardGroups(s)).toBe(groups[s]);
+    expect(slots()).toEqual(start);
     for (let i = 0; i < 10_000; i++) map.delete(`key:${i}`);
     map.store('x', 1); // an insert after the deletes may rebuild, never below the start
-    for (let s = 0; s < 4; s++) expect(core.shardGroups(s)).toBeGreaterThanOrEqual(groups[s]);
+    slots().forEach((n, s) => expect(n).toBeGreaterThanOrEqual(start[s]!));
     map.close();
   });
 });

@@ -59,9 +59,9 @@ describe('torn-read detector', () => {
   async function tear(mode: 'store' | 'inline' | 'protected' | 'unprotected', first = 'a'.repeat(4096)) {
     const map = await ShardedMap.create({ shards: 1 });
     map.store('T', first);
-    const { core, owner, encodeKey } = internalsOf(map);
+    const { core, token, encodeKey } = internalsOf(map);
     // 1 = inline in its cell, 2 = out of line (see test/inline.test.ts).
-    expect(core.cellForm(owner, encodeKey('T'))).toBe(first.length <= 24 ? 1 : 2);
+    expect(core.cellForm(token, encodeKey('T'))).toBe(first.length <= 24 ? 1 : 2);
     const stop = stopFlag();
     const [writer, ...readers] = await Promise.all([
       runWorker<{ writes: number; inlineBefore: number }>('tear-writer', { handle: map.handle, mode, ms: 600, stop }),

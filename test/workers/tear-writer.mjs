@@ -7,7 +7,7 @@
 //   the shard lock and seqlock.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
-import { internalsOf } from 'shardedmap/internals';
+import { internalsOf, codes } from 'shardedmap/internals';
 
 const { handle, mode, ms, stop } = workerData;
 const map = await ShardedMap.attach(handle);
@@ -21,7 +21,7 @@ while (performance.now() < end) {
     map.store('T', String.fromCharCode(c).repeat(100 + ((writes * 7919) % 3000)));
   } else if (mode === 'inline') {
     const n = 1 + ((writes * 7919) % 30); // up to 24 fits the cell with key 'T'
-    if (inner.core.cellForm(inner.owner, inner.encodeKey('T')) === 1) inlineBefore++;
+    if (inner.core.cellForm(inner.token, inner.encodeKey('T')) === codes.CELL_FORM_INLINE) inlineBefore++;
     map.store('T', String.fromCharCode(97 + (n % 26)).repeat(n));
     if (writes % 16 === 15) {
       for (let i = 0; i < 40; i++) map.storeNumber(`filler:${i}`, i);
@@ -29,7 +29,7 @@ while (performance.now() < end) {
     }
   } else {
     const klen = inner.encodeKey('T');
-    inner.core.testOverwrite(inner.owner, klen, c, mode === 'protected' ? 1 : 0);
+    inner.core.testOverwrite(inner.token, klen, c, mode === 'protected' ? 1 : 0);
   }
   writes++;
 }

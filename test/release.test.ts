@@ -1,0 +1,54 @@
+// The release build carries no test code: the core's export list is the
+// API the facade uses, and the release bundles have no test door. (The
+// tests themselves run the test build, which adds the doors.)
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url));
+
+/** Every export of the release core, and only these. */
+const RELEASE_EXPORTS = [
+  'init', 'checkLayout', 'attach', 'detach', 'nop', 'scratchOf', 'shardCount', 'maxKeyBytes', 'maxValueBytes',
+  'maxOwners', 'valueOffset', 'auxOffset', 'allocLockAddress', 'lockShardIndex', 'size', 'usedBytes', 'tablesBytes',
+  'committedBytes', 'shardGroups', 'shardStats', 'get', 'getF64', 'contains', 'write', 'clearShard', 'lockShard',
+  'unlockShard', 'next', 'checkShard', 'checkAllocator', 'noteFault', 'faults', 'recoverBegin', 'recoverShard',
+  'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'getLogged',
+  'getF64Logged', 'containsLogged', 'writeLogged', 'debugEntries', 'debugRead', 'memory',
+];
+
+const exportsOf = (path: string) => WebAssembly.Module.exports(new WebAssembly.Module(read(path))).map((e) => e.name);
+
+describe('release build', () => {
+  it('exports the API and no test door', () => {
+    expect(exportsOf('build/core.wasm').sort()).toEqual([...RELEASE_EXPORTS].sort());
+  });
+
+  it('differs from the test build only by the doors (control: the test build has them)', () => {
+    const test = exportsOf('build/core.test.wasm');
+    const doors = test.filter((n) => !RELEASE_EXPORTS.includes(n)).sort();
+    expect(doors).toEqual([
+      'cellAddress', 'cellForm', 'entryAddress', 'headerAddress', 'shardAddress', 'shardLockAddress', 'testCorrupt',
+      'testHash', 'testOverwrite',
+    ]);
+    for (const name of RELEASE_EXPORTS) expect(test).toContain(name);
+  });
+
+  it('the write path of the release core reads no fault-injection word', () => {
+    // The test build's write calls the fault door; the release build's does
+    // not even contain its message.
+    expect(read('build/core.wasm').includes(Buffer.from('test-induced abort', 'utf16le'))).toBe(false);
+    expect(read('build/core.test.wasm').includes(Buffer.from('test-induced abort', 'utf16le'))).toBe(true);
+  });
+
+  it('the release bundles have no internals door', () => {
+    for (const f of ['dist/index.js', 'dist/browser.js', 'dist/shared-worker.js']) {
+      const text = read(f).toString();
+      expect(text).not.toContain('failNextWrite');
+      expect(text).not.toContain('TEST_ONLY');
+    }
+    expect(read('dist/test/chunks/chunk.js').toString()).toContain('failNextWrite');
+    const pkg = JSON.parse(read('package.json').toString());
+    expect(pkg.exports['./internals'].default).toBeUndefined();
+    expect(pkg.files).toContain('!dist/test');
+  });
+});
