@@ -76,7 +76,7 @@ const log = args.json ? () => {} : (...xs) => console.log(...xs);
 log(`shardedmap benchmark — profile ${args.profile}: ${cells.length} cells × ${contestants.length} contestants, ${o.runs} × ${o.durationMs} ms windows each`);
 log(`${machine.cpu}, ${cores} cores, Node ${machine.node}\n`);
 
-const microResult = contestants.some((c) => c.id === 'shardedmap') ? await micro() : null;
+const microResult = contestants.some((c) => c.id === 'shardedmap') ? micro() : null;
 
 const bar = new cliProgress.SingleBar(
   { format: ' {bar} {value}/{total} | {cell} | {who}', hideCursor: true, noTTYOutput: false },

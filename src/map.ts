@@ -55,7 +55,8 @@ const token = Symbol('ShardedMap.internal');
 
 /** TEST ONLY (the test bundle): what `internalsOf` exposes (src/internals.ts). */
 export interface Internals {
-  /** The test build of the core: every export plus its test doors. */
+  /** The test build of the core, as instantiated (unguarded): every export
+   *  plus its test doors. */
   core: CoreExports & TestDoors;
   /** This instance's owner token (what the core's exports take). */
   token: number;
@@ -88,6 +89,8 @@ export let internalsOf: (map: ShardedMap<unknown>) => Internals;
  */
 export class ShardedMap<V = unknown> {
   readonly #x: CoreExports;
+  /** The core's exports as instantiated (no fault guard, no ring swap). */
+  readonly #raw: CoreExports;
   readonly #memory: WebAssembly.Memory;
   readonly #mapId: readonly [number, number];
   readonly #token: number;
@@ -110,7 +113,7 @@ export class ShardedMap<V = unknown> {
     TEST_ONLY: {
       const kinds = { abort: TEST_FAULT_ABORT, trap: TEST_FAULT_TRAP, staged: TEST_FAULT_STAGED };
       internalsOf = (m) => ({
-        core: m.#x as CoreExports & TestDoors,
+        core: m.#raw as CoreExports & TestDoors,
         token: m.#token,
         encodeKey: (key: Key) => encodeKey(key, m.#u8, m.#key, m.#maxKey),
         failNextWrite: (kind) => {
@@ -128,6 +131,7 @@ export class ShardedMap<V = unknown> {
     if (t !== token) throw new TypeError('use ShardedMap.create() or ShardedMap.attach(handle)');
     // Swapped in once: the debug ring's logging exports when it is on, and
     // the fault handler around every export that runs table code.
+    this.#raw = x;
     this.#x = guardedCore(x, x.debugEntries() > 0, (e) => this.#fault(e));
     this.#memory = memory;
     this.#mapId = mapId;

@@ -4,10 +4,11 @@
 // there, the key being written is either old or new, the map checks sound,
 // and workers that attach later (into the released slots) work as well.
 import { describe, it, expect } from 'vitest';
-import { Worker } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
 import { streams } from './workers/crash-ops.mjs';
+import { startAttached } from './helpers/workers';
+import { expectSound } from './helpers/sound';
 
 /** Rounds and figures, reported in the README's Reliability section. */
 export const CRASH = {
@@ -43,26 +44,20 @@ async function round(
   const ws = Array.from({ length: cfg.workersPerRound }, (_, w) => {
     const prefix = stream === 'churn' ? `hot${w}:` : `${stream}${r}w${w}:`;
     const seed = r * 100 + w + (stream === 'churn' ? 7 : 0);
-    const worker = new Worker(new URL('./workers/crasher.mjs', import.meta.url), {
-      workerData: { handle: map.handle, prefix, seed, keys: cfg.keysPerWorker, progress, slot: w, stream },
+    const { worker, owner, messages } = startAttached('crasher', {
+      handle: map.handle, prefix, seed, keys: cfg.keysPerWorker, progress, slot: w, stream,
     });
-    const owner = new Promise<number>((resolve, reject) => {
-      worker.on('message', (m: { owner?: number; error?: string }) => {
-        if (m.error) stats.errors.push(`round ${r}: ${m.error}`);
-        else resolve(m.owner!);
-      });
-      worker.once('error', reject);
-    });
-    return { worker, owner, prefix, seed, w };
+    return { worker, owner, messages, prefix, seed, w };
   });
   const owners = await Promise.all(ws.map((x) => x.owner));
   // Let them run a varying while, long enough to grow tables.
   await new Promise((res) => setTimeout(res, 20 + ((r * 37) % 120)));
   await Promise.all(ws.map((x) => x.worker.terminate()));
   stats.killed += ws.length;
+  for (const x of ws) for (const m of x.messages) stats.errors.push(`round ${r}: ${(m as { error: string }).error}`);
   for (const owner of owners) if (internalsOf(map).core.locksHeldBy(owner) > 0) stats.heldLocks++;
   map.release(...owners); // died together: released together
-  expect(map.check()).toMatchObject({ ok: true, problems: [], faults: 0 });
+  expectSound(map);
   for (const x of ws) {
     const committed = Atomics.load(progress, x.w);
     stats.ops += committed;

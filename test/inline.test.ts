@@ -5,6 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { ShardedMap, type Key } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
+import { expectSound } from './helpers/sound';
 import { CELL_FORM_ABSENT, CELL_FORM_INLINE, CELL_FORM_OUTLINE } from '../assembly/shared';
 
 const ABSENT = CELL_FORM_ABSENT;
@@ -16,9 +17,7 @@ function formOf(map: ShardedMap<unknown>, key: Key): number {
   return core.cellForm(token, encodeKey(key));
 }
 
-function sound(map: ShardedMap<unknown>): void {
-  expect(map.check().problems).toEqual([]);
-}
+
 
 describe('inline cells', () => {
   it('keeps short keys with short values in the cell, longer ones in the heap', async () => {
@@ -39,7 +38,7 @@ describe('inline cells', () => {
       expect(map.load(k)).toEqual(v);
     }
     expect(formOf(map, 'missing')).toBe(ABSENT);
-    sound(map);
+    expectSound(map);
     map.close();
   });
 
@@ -66,7 +65,7 @@ describe('inline cells', () => {
     expect(formOf(map, 'a')).toBe(INLINE);
     expect(map.load('a')).toBe('short');
     expect(map.usedBytes).toBe(used); // the heap had room: nothing allocated
-    sound(map);
+    expectSound(map);
     // A rebuild (growth) keeps every entry, and every short one inline.
     map.store('long', 'y'.repeat(100));
     for (let i = 0; i < 500; i++) map.storeNumber(`k${i}`, i);
@@ -79,7 +78,7 @@ describe('inline cells', () => {
       expect(formOf(map, `k${i}`)).toBe(INLINE);
       expect(map.loadNumber(`k${i}`, -1)).toBe(i);
     }
-    sound(map);
+    expectSound(map);
     map.close();
   });
 
@@ -93,7 +92,7 @@ describe('inline cells', () => {
       const before = map.usedBytes;
       for (let i = 0; i < 1000; i++) map.storeNumber(key(i), i + 0.5);
       expect(map.usedBytes).toBe(before);
-      sound(map);
+      expectSound(map);
       map.close();
       return heap;
     }

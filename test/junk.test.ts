@@ -1,5 +1,6 @@
 // Random junk thrown at every public method, between valid operations:
-// each junk call must throw a typed error with a stable code and change
+// each junk call must throw the typed error its input calls for (the exact
+// stable code, and the built-in class that code extends) and change
 // nothing; afterwards the map must still equal its model.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
@@ -11,47 +12,65 @@ const MAX_VALUE = 256;
 const cyclic: Record<string, unknown> = { a: 1 };
 cyclic.self = cyclic;
 
-const badKey = fc.oneof(
-  fc.constantFrom<unknown>({}, [], null, undefined, true, false, Symbol('s'), () => 1, new Date(0), new Uint16Array(2), new Map(), /re/),
-  fc.string({ minLength: MAX_KEY, maxLength: MAX_KEY + 20 }).map((s) => 'k'.repeat(MAX_KEY) + s),
-  fc.uint8Array({ minLength: MAX_KEY, maxLength: MAX_KEY + 4 }),
-  fc.bigInt({ min: 2n ** 200n, max: 2n ** 300n }),
-  fc.object().map((o) => o as unknown),
+/** A bad input and the error code it must get. */
+type Bad = [unknown, string];
+const C = (code: string) => `ERR_SHARDEDMAP_${code}`;
+
+const badKey: fc.Arbitrary<Bad> = fc.oneof(
+  fc.constantFrom<unknown>({}, [], null, undefined, true, false, Symbol('s'), () => 1, new Date(0), new Uint16Array(2), new Map(), /re/)
+    .map((k): Bad => [k, C('KEY_TYPE')]),
+  fc.object().map((o): Bad => [o, C('KEY_TYPE')]),
+  fc.string({ minLength: MAX_KEY, maxLength: MAX_KEY + 20 }).map((s): Bad => ['k'.repeat(MAX_KEY) + s, C('KEY_TOO_LARGE')]),
+  fc.uint8Array({ minLength: MAX_KEY, maxLength: MAX_KEY + 4 }).map((b): Bad => [b, C('KEY_TOO_LARGE')]),
+  fc.bigInt({ min: 2n ** 200n, max: 2n ** 300n }).map((b): Bad => [b, C('KEY_TOO_LARGE')]),
 );
-const badValue = fc.oneof(
-  fc.constantFrom<unknown>(Symbol('v'), () => 2, cyclic, { f() {} }, [1, () => 2], { deep: { s: Symbol('x') } }, { c: cyclic }),
-  fc.string({ minLength: MAX_VALUE + 1, maxLength: MAX_VALUE + 40 }).map((s) => 'v'.repeat(MAX_VALUE) + s),
-  fc.uint8Array({ minLength: MAX_VALUE + 1, maxLength: MAX_VALUE + 10 }),
+const badValue: fc.Arbitrary<Bad> = fc.oneof(
+  fc.constantFrom<unknown>(Symbol('v'), () => 2, cyclic, { f() {} }, [1, () => 2], { deep: { s: Symbol('x') } }, { c: cyclic })
+    .map((v): Bad => [v, C('VALUE_TYPE')]),
+  fc.string({ minLength: MAX_VALUE + 1, maxLength: MAX_VALUE + 40 }).map((s): Bad => ['v'.repeat(MAX_VALUE) + s, C('VALUE_TOO_LARGE')]),
+  fc.uint8Array({ minLength: MAX_VALUE + 1, maxLength: MAX_VALUE + 10 }).map((b): Bad => [b, C('VALUE_TOO_LARGE')]),
 );
-const badOptions = fc.constantFrom<unknown>(5, 'fast', null, { timeout: -1 }, { timeout: 'soon' }, { timeout: NaN }, { signal: 5 }, { signal: {} });
+const badOptions: fc.Arbitrary<Bad> = fc
+  .constantFrom<unknown>(5, 'fast', null, { timeout: -1 }, { timeout: 'soon' }, { timeout: NaN }, { signal: 5 }, { signal: {} })
+  .map((o): Bad => [o, C('INVALID_OPTION')]);
 const goodKey = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.string({ maxLength: 6 }));
 const goodValue = fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), fc.constant(null), fc.boolean());
 
 type M = ShardedMap<unknown>;
-const junkCall = fc.oneof(
-  badKey.map((k) => ['store(badKey)', (m: M) => m.store(k as never, 1)] as const),
-  fc.tuple(goodKey, badValue).map(([k, v]) => ['store(badValue)', (m: M) => m.store(k, v)] as const),
-  fc.tuple(goodKey, goodValue, badOptions).map(([k, v, o]) => ['store(badOptions)', (m: M) => m.store(k, v, o as never)] as const),
-  badKey.map((k) => ['load', (m: M) => m.load(k as never)] as const),
-  badKey.map((k) => ['get', (m: M) => m.get(k as never)] as const),
-  badKey.map((k) => ['has', (m: M) => m.has(k as never)] as const),
-  badKey.map((k) => ['delete', (m: M) => m.delete(k as never)] as const),
-  fc.tuple(goodKey, badOptions).map(([k, o]) => ['delete(badOptions)', (m: M) => m.delete(k, o as never)] as const),
-  badKey.map((k) => ['loadNumber', (m: M) => m.loadNumber(k as never)] as const),
-  fc.tuple(goodKey, fc.constantFrom<unknown>('1', null, 1n, {})).map(([k, v]) => ['storeNumber', (m: M) => m.storeNumber(k, v as never)] as const),
-  fc.tuple(badKey, goodValue).map(([k, v]) => ['set', (m: M) => m.set(k as never, v)] as const),
-  fc.tuple(goodKey, badValue).map(([k, v]) => ['loadOrStore', (m: M) => m.loadOrStore(k, v)] as const),
-  fc.tuple(goodKey, badValue).map(([k, v]) => ['swap', (m: M) => m.swap(k, v)] as const),
-  fc.tuple(goodKey, badValue, goodValue).map(([k, a, b]) => ['compareAndSwap(badOld)', (m: M) => m.compareAndSwap(k, a, b)] as const),
-  fc.tuple(goodKey, goodValue, badValue).map(([k, a, b]) => ['compareAndSwap(badNew)', (m: M) => m.compareAndSwap(k, a, b)] as const),
-  fc.tuple(goodKey, badValue).map(([k, v]) => ['compareAndDelete', (m: M) => m.compareAndDelete(k, v)] as const),
-  badKey.map((k) => ['loadAndDelete', (m: M) => m.loadAndDelete(k as never)] as const),
-  fc.tuple(goodKey, badValue).map(([k, v]) => ['tryStore', (m: M) => m.tryStore(k, v)] as const),
-  fc.constantFrom<unknown>(0, -1, 1.5, 'x', null, 99999).map((o) => ['release', (m: M) => m.release(o as never)] as const),
-  fc.constantFrom<unknown>(5, null, 'fn', {}).map((f) => ['range', (m: M) => m.range(f as never)] as const),
-  fc.constantFrom<unknown>(5, null).map((f) => ['forEach', (m: M) => m.forEach(f as never)] as const),
-  badOptions.map((o) => ['clear(badOptions)', (m: M) => m.clear(o as never)] as const),
+type Junk = readonly [string, (m: M) => unknown, string];
+const junkCall: fc.Arbitrary<Junk> = fc.oneof(
+  badKey.map(([k, c]): Junk => ['store(badKey)', (m) => m.store(k as never, 1), c]),
+  fc.tuple(goodKey, badValue).map(([k, [v, c]]): Junk => ['store(badValue)', (m) => m.store(k, v), c]),
+  fc.tuple(goodKey, goodValue, badOptions).map(([k, v, [o, c]]): Junk => ['store(badOptions)', (m) => m.store(k, v, o as never), c]),
+  badKey.map(([k, c]): Junk => ['load', (m) => m.load(k as never), c]),
+  badKey.map(([k, c]): Junk => ['get', (m) => m.get(k as never), c]),
+  badKey.map(([k, c]): Junk => ['has', (m) => m.has(k as never), c]),
+  badKey.map(([k, c]): Junk => ['delete', (m) => m.delete(k as never), c]),
+  fc.tuple(goodKey, badOptions).map(([k, [o, c]]): Junk => ['delete(badOptions)', (m) => m.delete(k, o as never), c]),
+  badKey.map(([k, c]): Junk => ['loadNumber', (m) => m.loadNumber(k as never), c]),
+  fc.tuple(goodKey, fc.constantFrom<unknown>('1', null, 1n, {}))
+    .map(([k, v]): Junk => ['storeNumber', (m) => m.storeNumber(k, v as never), C('VALUE_TYPE')]),
+  fc.tuple(badKey, goodValue).map(([[k, c], v]): Junk => ['set', (m) => m.set(k as never, v), c]),
+  fc.tuple(goodKey, badValue).map(([k, [v, c]]): Junk => ['loadOrStore', (m) => m.loadOrStore(k, v), c]),
+  fc.tuple(goodKey, badValue).map(([k, [v, c]]): Junk => ['swap', (m) => m.swap(k, v), c]),
+  fc.tuple(goodKey, badValue, goodValue).map(([k, [a, c], b]): Junk => ['compareAndSwap(badOld)', (m) => m.compareAndSwap(k, a, b), c]),
+  fc.tuple(goodKey, goodValue, badValue).map(([k, a, [b, c]]): Junk => ['compareAndSwap(badNew)', (m) => m.compareAndSwap(k, a, b), c]),
+  fc.tuple(goodKey, badValue).map(([k, [v, c]]): Junk => ['compareAndDelete', (m) => m.compareAndDelete(k, v), c]),
+  badKey.map(([k, c]): Junk => ['loadAndDelete', (m) => m.loadAndDelete(k as never), c]),
+  fc.tuple(goodKey, badValue).map(([k, [v, c]]): Junk => ['tryStore', (m) => m.tryStore(k, v), c]),
+  fc.constantFrom<unknown>(0, -1, 1.5, 'x', null, 99999).map((o): Junk => ['release', (m) => m.release(o as never), C('BAD_OWNER')]),
+  fc.constantFrom<unknown>(5, null, 'fn', {}).map((f): Junk => ['range', (m) => m.range(f as never), C('INVALID_ARGUMENT')]),
+  fc.constantFrom<unknown>(5, null).map((f): Junk => ['forEach', (m) => m.forEach(f as never), C('INVALID_ARGUMENT')]),
+  badOptions.map(([o, c]): Junk => ['clear(badOptions)', (m) => m.clear(o as never), c]),
+  badOptions.map(([o, c]): Junk => ['check(badOptions)', (m) => m.check(o as never), c]),
 );
+/** The built-in class each code's error extends (INVALID_OPTION: TypeError
+ *  for a wrong type, RangeError for a value out of range). */
+const CLASS: Record<string, (typeof TypeError)[]> = {
+  [C('KEY_TYPE')]: [TypeError], [C('VALUE_TYPE')]: [TypeError], [C('INVALID_ARGUMENT')]: [TypeError],
+  [C('KEY_TOO_LARGE')]: [RangeError], [C('VALUE_TOO_LARGE')]: [RangeError], [C('BAD_OWNER')]: [RangeError],
+  [C('INVALID_OPTION')]: [TypeError, RangeError],
+};
 const step = fc.oneof(
   { weight: 3, arbitrary: junkCall.map((j) => ({ junk: j })) },
   { weight: 1, arbitrary: fc.tuple(goodKey, goodValue).map(([k, v]) => ({ store: [k, v] as const })) },
@@ -61,7 +80,7 @@ const step = fc.oneof(
 export const JUNK = { runs: 60, maxSteps: 120 };
 
 describe('junk input', () => {
-  it('every junk call throws a typed error and the map still equals its model', async () => {
+  it('every junk call throws the error its input calls for, and the map still equals its model', async () => {
     let junkCalls = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(step, { maxLength: JUNK.maxSteps, size: 'max' }), async (steps) => {
@@ -70,7 +89,7 @@ describe('junk input', () => {
         try {
           for (const s of steps) {
             if ('junk' in s) {
-              const [name, call] = s.junk;
+              const [name, call, code] = s.junk;
               let err: unknown;
               try {
                 call(map);
@@ -78,9 +97,9 @@ describe('junk input', () => {
                 err = e;
               }
               junkCalls++;
-              if (!(err instanceof Error) || !String((err as { code?: unknown }).code).startsWith('ERR_SHARDEDMAP_')) {
-                throw new Error(`${name} did not throw a typed error (got ${String(err)})`);
-              }
+              const got = (err as { code?: unknown } | undefined)?.code;
+              if (got !== code) throw new Error(`${name} threw ${String(got ?? err)}, expected ${code}`);
+              if (!CLASS[code]!.some((cls) => err instanceof cls)) throw new Error(`${name}: ${code} is not a ${CLASS[code]!.map((c) => c.name)}`);
             } else if ('store' in s) {
               map.store(s.store[0], s.store[1]);
               model.set(s.store[0], s.store[1]);
@@ -97,7 +116,7 @@ describe('junk input', () => {
       }),
       { numRuns: JUNK.runs },
     );
-    console.log(`junk: ${junkCalls} junk calls, each refused with a typed error`);
+    console.log(`junk: ${junkCalls} junk calls, each refused with the code its input calls for`);
     expect(junkCalls).toBeGreaterThan(1000);
   });
 });

@@ -2,17 +2,13 @@
 // then throw a typed error naming the shard and its owner; signals and
 // tryStore give up early; release() frees what a dead worker held.
 import { describe, it, expect } from 'vitest';
-import { Worker } from 'node:worker_threads';
 import { ShardedMap, LockTimeoutError } from 'shardedmap';
+import { startAttached } from './helpers/workers';
 
 async function holder(map: ShardedMap<unknown>) {
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(new URL('./workers/holder.mjs', import.meta.url), { workerData: { handle: map.handle, flag } });
-  const owner = await new Promise<number>((resolve, reject) => {
-    worker.once('message', (m: { owner: number }) => resolve(m.owner));
-    worker.once('error', reject);
-  });
-  return { worker, owner, flag };
+  const { worker, owner } = startAttached('holder', { handle: map.handle, flag });
+  return { worker, owner: await owner, flag };
 }
 
 describe('waiting for a held shard', () => {

@@ -2,7 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
-import { runWorker, stopFlag } from './helpers';
+import { runWorker, stopFlag } from './helpers/workers';
 
 describe('workers on one map', () => {
   it('the quick start works: a worker reads what the main thread stored', async () => {

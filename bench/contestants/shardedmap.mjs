@@ -1,7 +1,6 @@
 // shardedmap itself. `options` are passed to ShardedMap.create (the harness
 // uses the defaults, and { shards: 1 } for the "one global lock" contestant).
 import { ShardedMap } from 'shardedmap';
-import { internalsOf } from 'shardedmap/internals';
 
 export const kind = 'shared';
 
@@ -13,7 +12,7 @@ export async function setup(cell, { keys, value }, options = {}) {
   return {
     // Shard tables and heaps only: the header and scratch areas do not
     // grow with the entries.
-    bytesPerEntry: internalsOf(map).core.tablesBytes() / keys.length,
+    bytesPerEntry: map.stats().tableBytes / keys.length,
     bytesKind: 'shared',
     worker: () => ({ data: { handle: map.handle } }),
     teardown: () => map.close(),
