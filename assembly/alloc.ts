@@ -47,13 +47,14 @@ const PAGE_SHIFT: u32 = 16; // log2(PAGE_BYTES)
 export const FB_SIZE = 0;
 export const FB_NEXT = 4;
 
-/** A region of at least `bytes` (rounded up to 64), recorded in the word
+/** A region of at least `bytes` (rounded up to 64) for owner id `id`
+ *  (the lock holder), recorded in the word
  *  at `into` before the lock is released; or ALLOC_FULL/BUSY (then `into`
  *  is unchanged). */
-export function allocRegion(hdr: usize, owner: u32, bytes: u64, into: usize): u32 {
+export function allocRegion(hdr: usize, id: u32, bytes: u64, into: usize): u32 {
   if (bytes == 0 || bytes > <u64>MAX_REGION_BYTES) return ALLOC_FULL;
   const lock = hdr + HDR_ALLOC_LOCK;
-  if (!tryLock(lock, owner)) return ALLOC_BUSY;
+  if (!tryLock(lock, id)) return ALLOC_BUSY;
   const r = allocLocked(hdr, <u32>align64(bytes));
   if (r != ALLOC_FULL) atomic.store<u32>(into, r);
   unlock(lock);
@@ -63,10 +64,10 @@ export function allocRegion(hdr: usize, owner: u32, bytes: u64, into: usize): u3
 /** Give back the region of `bytes` whose address the word at `from` holds
  *  (nothing if it holds 0), clearing the word; false if the allocator is
  *  busy (then nothing changed: retry). */
-export function freeRegion(hdr: usize, owner: u32, from: usize, bytes: u32): bool {
+export function freeRegion(hdr: usize, id: u32, from: usize, bytes: u32): bool {
   if (atomic.load<u32>(from) == 0) return true;
   const lock = hdr + HDR_ALLOC_LOCK;
-  if (!tryLock(lock, owner)) return false;
+  if (!tryLock(lock, id)) return false;
   freeLocked(hdr, from, <u32>align64(bytes));
   unlock(lock);
   return true;
@@ -74,8 +75,8 @@ export function freeRegion(hdr: usize, owner: u32, from: usize, bytes: u32): boo
 
 /** freeRegion, waiting for the allocator lock (its holder is alive: a dead
  *  holder is taken over before, see recoverBegin). */
-export function freeRegionWaiting(hdr: usize, owner: u32, from: usize, bytes: u32): void {
-  while (!freeRegion(hdr, owner, from, bytes)) {}
+export function freeRegionWaiting(hdr: usize, id: u32, from: usize, bytes: u32): void {
+  while (!freeRegion(hdr, id, from, bytes)) {}
 }
 
 /** Bytes below the bump pointer that are not on the free list: everything

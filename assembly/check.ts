@@ -23,7 +23,7 @@ import {
 } from "./shared";
 import { CTRL_DELETED, countByte } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqRead, tableLoad } from "./sync";
+import { seqRead, seqChanging, tableLoad } from "./sync";
 import { tableCtrl, tableGroupCount } from "./words";
 import { refEntry, isOutline, heapStartOf, stageOf, firstFull, nextFullAfter } from "./cells";
 import { find, memBytes } from "./reader";
@@ -32,7 +32,7 @@ import { FB_SIZE, FB_NEXT } from "./alloc";
 /** The rules of one shard, in this order; the first broken one is
  *  returned (CHECK_OK if none). */
 export function checkShardLocked(hdr: usize, sh: usize): u32 {
-  if (seqRead(sh) & 1) return CHECK_SEQ_ODD;
+  if (seqChanging(seqRead(sh))) return CHECK_SEQ_ODD;
   const t = tableLoad(sh);
   const region = load<u32>(sh, SH_REGION);
   const regionEnd = <u64>region + load<u32>(sh, SH_REGION_BYTES);

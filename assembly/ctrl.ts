@@ -56,6 +56,13 @@ export const CTRL_DELETED: u8 = 0x81;
   return v128.load(ctrl + (<usize>g << GROUP_SLOT_SHIFT));
 }
 
+/** The control bytes of the group that holds the control byte at `at`
+ *  (control bytes start 16-aligned: a group's are one aligned v128). */
+// @ts-ignore: decorator
+@inline export function groupCtrlOf(at: usize): v128 {
+  return v128.load(at & ~((<usize>1 << GROUP_SLOT_SHIFT) - 1));
+}
+
 /** Mark every slot of `n` groups from `ctrl` EMPTY (a fresh or emptied
  *  table). */
 export function fillEmpty(ctrl: usize, n: u32): void {

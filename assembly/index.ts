@@ -94,11 +94,11 @@ export function init(
   store<u32>(hdr, <u32>rings, HDR_DEBUG_RINGS);
   // Groups for perShard entries at the max load: no resize until then.
   const perGroup = <u64>GROUP_SLOTS * LOAD_NUM;
-  const groups = <u32>max(<u64>1, (<u64>perShard * LOAD_DEN + perGroup - 1) / perGroup);
-  store<u32>(hdr, groups, HDR_MIN_GROUPS);
+  const minGroups = <u32>max(<u64>1, (<u64>perShard * LOAD_DEN + perGroup - 1) / perGroup);
+  store<u32>(hdr, minGroups, HDR_MIN_GROUPS);
   const heap = <u32>min(<u64>perShard * INITIAL_ENTRY_BYTES, <u64>0x7fffffff);
   for (let i: u32 = 0; i < (<u32>1 << shardBits); i++) {
-    const st = rebuild(hdr, shardAt(hdr, i), INIT_OWNER, 0, heap, groups, false);
+    const st = rebuild(hdr, shardAt(hdr, i), INIT_OWNER, 0, heap, minGroups, false);
     if (st != ST_OK) return st;
   }
   atomic.store<u32>(hdr, MAGIC, HDR_MAGIC); // publishes the map

@@ -17,7 +17,7 @@ import {
 import { ST_NOT_FOUND, SCRATCH_KEY, SCRATCH_FENCE } from "./shared";
 import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqRead, readFence, tableLoad, tryLock, unlock, busy } from "./sync";
+import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy } from "./sync";
 import { tableCtrl, tableGroupCount, vlenOf } from "./words";
 import { cellsOf, slotRef, isOutline } from "./cells";
 import { copyOut } from "./writer";
@@ -157,7 +157,7 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   const sh = shardOfHash(hdr, h);
   for (let i = 0; i < READ_RETRIES; i++) {
     const s = seqRead(sh);
-    if (s & 1) continue;
+    if (seqChanging(s)) continue;
     // The table word first, then the memory size: a table published after
     // a memory.grow must be checked against the grown size.
     const t = tableLoad(sh);

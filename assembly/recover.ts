@@ -17,7 +17,7 @@ import {
 } from "./layout";
 import { CTRL_DELETED, countByte } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqRead, seqBegin, seqEnd, seqRetire, tableLoad } from "./sync";
+import { seqRead, seqChanging, seqBegin, seqEnd, seqRetire, tableLoad } from "./sync";
 import { tableCtrl, tableGroupCount } from "./words";
 import { isOutline, refEntry, heapStartOf, stageOf, firstFull, nextFullAfter } from "./cells";
 import { find, memBytes } from "./reader";
@@ -27,7 +27,7 @@ import { freeRegionWaiting, FB_SIZE, FB_NEXT } from "./alloc";
 /** Repair a shard whose lock the caller now holds, after its previous
  *  holder (owner id `id` is the caller's) stopped anywhere. */
 export function repairShard(hdr: usize, sh: usize, id: u32): void {
-  if (seqRead(sh) & 1) seqEnd(sh);
+  if (seqChanging(seqRead(sh))) seqEnd(sh);
   const t = tableLoad(sh);
   const ctrl = tableCtrl(t);
   // A region being built: live if it was published (then the bookkeeping

@@ -110,7 +110,7 @@ export function rebuild(
   const oldRegion = load<u32>(sh, SH_REGION);
   // Enough groups for `want` entries at REBUILD_LOAD (rounded up).
   const perGroup = <u64>GROUP_SLOTS * REBUILD_LOAD_NUM;
-  let groups = max(
+  let count = max(
     <u64>max(minGroups, load<u32>(hdr, HDR_MIN_GROUPS)),
     (<u64>want * REBUILD_LOAD_DEN + perGroup - 1) / perGroup,
   );
@@ -120,8 +120,8 @@ export function rebuild(
   }
   const heap = max(<u64>MIN_HEAP_BYTES, (liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN);
   for (;;) {
-    if (groups > <u64>MAX_GROUPS) return ST_FULL;
-    const n = <u32>groups;
+    if (count > <u64>MAX_GROUPS) return ST_FULL;
+    const n = <u32>count;
     const total = align64(tableBytes(n) + heap);
     if (total > <u64>MAX_REGION_BYTES) return ST_FULL;
     // The size first: the region is recorded as pending as it is handed out.
@@ -156,7 +156,7 @@ export function rebuild(
     if (!fits) {
       // A probe ran too long (never seen at this load): twice the groups.
       freeRegionWaiting(hdr, id, sh + SH_PENDING, <u32>total);
-      groups <<= 1;
+      count <<= 1;
       continue;
     }
     // Switch: record the old region as retired, publish, make readers that

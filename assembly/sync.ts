@@ -22,6 +22,12 @@ import { tableWord, lockHolder } from "./words";
   return atomic.load<u32>(sh, SH_SEQ);
 }
 
+/** Is a writer changing the shard (seq odd)? */
+// @ts-ignore: decorator
+@inline export function seqChanging(s: u32): bool {
+  return (s & 1) != 0;
+}
+
 /** seq becomes odd: readers that overlap will retry. */
 // @ts-ignore: decorator
 @inline export function seqBegin(sh: usize): void {

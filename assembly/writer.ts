@@ -17,7 +17,7 @@ import {
   ST_OK, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
   OP_DELETE, OP_LOAD_AND_DELETE,
 } from "./shared";
-import { CTRL_EMPTY, CTRL_DELETED, tagOf, matchEmpty, matchFree, groupCtrl } from "./ctrl";
+import { CTRL_EMPTY, CTRL_DELETED, tagOf, matchEmpty, matchFree, groupCtrl, groupCtrlOf } from "./ctrl";
 import { seqBegin, seqEnd, tableLoad } from "./sync";
 import { tableCtrl, tableGroupCount, vlenOf } from "./words";
 import { cellsOf, stageOf, slotRef, refCtrl, isOutline, outlineCell, refEntry } from "./cells";
@@ -208,7 +208,7 @@ export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
   const ctrl = refCtrl(t, ref);
   // A slot may go back to EMPTY when its group still has an EMPTY slot: no
   // probe ever went past this group, so none needs the tombstone.
-  const toEmpty = matchEmpty(v128.load(ctrl & ~(<usize>GROUP_SLOTS - 1))) != 0;
+  const toEmpty = matchEmpty(groupCtrlOf(ctrl)) != 0;
   seqBegin(sh);
   store<u8>(ctrl, toEmpty ? CTRL_EMPTY : CTRL_DELETED);
   seqEnd(sh);
