@@ -18,7 +18,7 @@ import {
   T_UNDEFINED, T_F64, T_PACKED, OP_CAS, OP_CAD, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY,
   SCRATCH_DEBUG, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES,
   STAT_HEAP_LIVE, STAT_HEAP_DEAD, STAT_MAX_PROBE, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
-  MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER,
+  MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS,
 } from "./shared";
 import { TEST } from "./build";
 import { CTRL_DELETED, countByte } from "./ctrl";
@@ -33,9 +33,10 @@ import { allocatedBytes, MAX_PAGES } from "./alloc";
 import { repairShard, repairAllocator } from "./recover";
 import { checkShardLocked, checkAllocatorLocked } from "./check";
 import {
-  ownerScratch, validId, idAlive, claimOwner, detachOwner, freeDeadOwner, threadOf,
+  ownerScratch, validId, idAlive, claimOwner, detachOwner, freeDeadOwner, threadOf, aliveCount,
 } from "./owners";
 import { ringBytes, logOp, readRecord } from "./ring";
+import { counterTotal } from "./counters";
 import { testFault } from "./doors";
 
 
@@ -173,6 +174,11 @@ export function lockShardIndex(addr: u32): i32 {
 /** Live entries in the whole map: O(1). */
 export function size(): u32 {
   return atomic.load<u32>(headerBase(), HDR_COUNT);
+}
+/** The map's total of counter `i` (CNT_*): retired counts plus every
+ *  attached instance's. NaN for an unknown counter. */
+export function counter(i: u32): f64 {
+  return i < <u32>COUNTERS ? counterTotal(headerBase(), i) : NaN;
 }
 /** Bytes of the memory handed out to the header, scratch areas and shards. */
 export function usedBytes(): u32 {
@@ -498,6 +504,11 @@ export function locksHeldBy(id: u32): u32 {
 /** Is owner id `id` attached (its slot taken)? 1 or 0. */
 export function ownerAlive(id: u32): u32 {
   return idAlive(headerBase(), id) ? 1 : 0;
+}
+
+/** Number of attached instances. */
+export function attachedCount(): u32 {
+  return aliveCount(headerBase());
 }
 
 /** The thread word of owner id `id`: the attaching thread's id + 1, 0 if

@@ -186,6 +186,7 @@
  *   recover.ts repairing a shard or the allocator after a writer stopped
  *   check.ts   the consistency rules (map.check(), debug assertions)
  *   owners.ts  the owner registry: attach, detach, free a dead owner
+ *   counters.ts per-instance counters and their map-wide totals
  *   ring.ts    the debug ring
  *   index.ts   the release build's exports: argument checks, then the above
  *   test.ts    the test build's entry: index.ts plus doors.ts (test doors)
@@ -230,7 +231,9 @@ export const HDR_FAULTS = 96; // u32 internal errors any instance hit (noteFault
 export const HDR_ALLOC_BASE = 100; // u32 first address the allocator hands out
 // line 2: the map's entry count, alone on its line (atomic add per insert)
 export const HDR_COUNT = 128; // u32
-export const HDR_BYTES = 192;
+// lines 3-4: what detached and released owners counted (CNT_*, f64 each)
+export const HDR_COUNTERS = 192;
+export const HDR_BYTES = 320;
 
 /** The header of shard `i`. */
 // @ts-ignore: decorator

@@ -17,6 +17,7 @@ import {
   stateAlive, stateGen, stateClaimed, stateFreed, packToken, tokenId, tokenGen,
 } from "./words";
 import { allocRegion, freeRegion, freeRegionWaiting, ALLOC_BUSY, ALLOC_FULL } from "./alloc";
+import { retireCounters } from "./counters";
 
 /** Is `id` an owner id of this map (1..maxWorkers)? */
 // @ts-ignore: decorator
@@ -51,16 +52,20 @@ export function claimOwner(hdr: usize, thread: u32): i32 {
     const slot = owners + <usize>i * OWN_BYTES;
     const s = atomic.load<u32>(slot, OWN_STATE);
     if (stateAlive(s) || atomic.cmpxchg<u32>(slot, s, stateClaimed(s), OWN_STATE) != s) continue;
+    // The thread first (no loop between the claim and this store, so a
+    // terminated worker cannot stop there): a stop in what follows leaves a
+    // slot that releaseThread finds.
+    atomic.store<u32>(slot, thread, OWN_THREAD);
     // OWN_SCRATCH is 0 in a free slot (detach and freeOwner clear it as
     // they free the area), and records the new area as it is handed out.
     const scratch = allocRegion(hdr, i + 1, load<u32>(hdr, HDR_SCRATCH_BYTES), slot + OWN_SCRATCH);
     if (scratch == ALLOC_FULL || scratch == ALLOC_BUSY) {
+      atomic.store<u32>(slot, 0, OWN_THREAD);
       atomic.store<u32>(slot, s, OWN_STATE);
       return scratch == ALLOC_FULL ? ST_FULL : ST_BUSY;
     }
     // A reused region holds old bytes: the scratch words must start at 0.
     memory.fill(scratch, 0, SCRATCH_KEY);
-    atomic.store<u32>(slot, thread, OWN_THREAD);
     return <i32>packToken(i + 1, stateGen(s));
   }
   return ST_NO_OWNER;
@@ -72,6 +77,7 @@ export function detachOwner(hdr: usize, token: u32): i32 {
   if (ownerScratch(hdr, token) == 0) return ST_BAD_ARG;
   const id = tokenId(token);
   const slot = ownerSlot(hdr, id);
+  retireCounters(hdr, <usize>load<u32>(slot, OWN_SCRATCH));
   // The scratch word is cleared as the area is freed: a stop before the
   // state changes leaves a live slot without scratch, which release frees
   // without freeing anything twice.
@@ -90,9 +96,18 @@ export function freeDeadOwner(hdr: usize, self: u32, victim: u32): void {
   const slot = ownerSlot(hdr, victim);
   const s = atomic.load<u32>(slot, OWN_STATE);
   if (stateAlive(s) && atomic.cmpxchg<u32>(slot, s, stateFreed(s), OWN_STATE) == s) {
+    retireCounters(hdr, <usize>load<u32>(slot, OWN_SCRATCH));
     freeRegionWaiting(hdr, self, slot + OWN_SCRATCH, load<u32>(hdr, HDR_SCRATCH_BYTES));
     atomic.store<u32>(slot, 0, OWN_THREAD);
   }
+}
+
+/** Number of attached instances (slots taken). */
+export function aliveCount(hdr: usize): u32 {
+  const n = load<u32>(hdr, HDR_MAX_OWNERS);
+  let k: u32 = 0;
+  for (let id: u32 = 1; id <= n; id++) if (stateAlive(atomic.load<u32>(ownerSlot(hdr, id), OWN_STATE))) k++;
+  return k;
 }
 
 /** The thread word of owner id `id` (thread id + 1; 0 if unknown or free). */

@@ -14,7 +14,8 @@ import {
   MIN_ENTRY_BYTES, tableBytes, firstGroup, nextGroup, valueOffset, shardOfHash, MAX_PROBE_GROUPS,
   READ_RETRIES,
 } from "./layout";
-import { ST_NOT_FOUND, SCRATCH_KEY, SCRATCH_FENCE } from "./shared";
+import { ST_NOT_FOUND, SCRATCH_KEY, SCRATCH_FENCE, CNT_READ_RETRIES } from "./shared";
+import { count } from "./counters";
 import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
 import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy } from "./sync";
@@ -171,10 +172,14 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
       w = copy ? <i32>copyValue(ref, klen, out, maxValue, mem) : 1;
     }
     readFence(scratch + SCRATCH_FENCE);
-    if (seqRead(sh) == s && w != 0) return w;
+    if (seqRead(sh) == s && w != 0) {
+      if (i != 0) count(scratch, CNT_READ_RETRIES, <f64>i);
+      return w;
+    }
   }
   // Fallback: a writer keeps changing this shard (or was preempted). Under
   // the lock the table is sound.
+  count(scratch, CNT_READ_RETRIES, <f64>READ_RETRIES);
   if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
   const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
   const w: i32 = ref == 0 ? ST_NOT_FOUND : <i32>copyOut(ref, klen, out);

@@ -14,7 +14,8 @@ import {
   GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_KLEN, E_KEY, tableBytes, entryBytesAt, align64,
   REBUILD_LOAD_NUM, REBUILD_LOAD_DEN, HEAP_SLACK_NUM, HEAP_SLACK_DEN, MIN_HEAP_BYTES,
 } from "./layout";
-import { ST_OK, ST_BUSY, ST_FULL, CHECK_OK } from "./shared";
+import { ST_OK, ST_BUSY, ST_FULL, CHECK_OK, CNT_RESIZES } from "./shared";
+import { count, scratchOfId } from "./counters";
 import { DEBUG } from "./build";
 import { tagOf, fillEmpty } from "./ctrl";
 import { hashKey } from "./hash";
@@ -110,7 +111,7 @@ export function rebuild(
   const oldRegion = load<u32>(sh, SH_REGION);
   // Enough groups for `want` entries at REBUILD_LOAD (rounded up).
   const perGroup = <u64>GROUP_SLOTS * REBUILD_LOAD_NUM;
-  let count = max(
+  let groupCount = max(
     <u64>max(minGroups, load<u32>(hdr, HDR_MIN_GROUPS)),
     (<u64>want * REBUILD_LOAD_DEN + perGroup - 1) / perGroup,
   );
@@ -120,8 +121,8 @@ export function rebuild(
   }
   const heap = max(<u64>MIN_HEAP_BYTES, (liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN);
   for (;;) {
-    if (count > <u64>MAX_GROUPS) return ST_FULL;
-    const n = <u32>count;
+    if (groupCount > <u64>MAX_GROUPS) return ST_FULL;
+    const n = <u32>groupCount;
     const total = align64(tableBytes(n) + heap);
     if (total > <u64>MAX_REGION_BYTES) return ST_FULL;
     // The size first: the region is recorded as pending as it is handed out.
@@ -156,7 +157,7 @@ export function rebuild(
     if (!fits) {
       // A probe ran too long (never seen at this load): twice the groups.
       freeRegionWaiting(hdr, id, sh + SH_PENDING, <u32>total);
-      count <<= 1;
+      groupCount <<= 1;
       continue;
     }
     // Switch: record the old region as retired, publish, make readers that
@@ -175,6 +176,8 @@ export function rebuild(
     store<u32>(sh, live, SH_COUNT);
     store<u32>(sh, 0, SH_PENDING);
     freeRetired(hdr, sh, id);
+    const scratch = scratchOfId(hdr, id);
+    if (scratch != 0) count(scratch, CNT_RESIZES, 1);
     if (DEBUG) assert(checkShardLocked(hdr, sh) == CHECK_OK, "shard unsound after a rebuild");
     return ST_OK;
   }

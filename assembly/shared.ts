@@ -138,6 +138,7 @@ export const CHECK_OUTSIDE_HEAP_AREA = 18;
 //         build);
 // bytes 48..63: one debug ring record (debugRead);
 // bytes 64..127: one shard's statistics (shardStats, STAT_*);
+// bytes 128..255: this instance's counters (CNT_*), f64 each;
 // then the key area, the value area and the aux area (expected value in,
 // previous or loaded value out), each 8-aligned; their offsets are in the
 // map header because they depend on the configured limits.
@@ -148,7 +149,43 @@ export const SCRATCH_FENCE = 12;
 export const SCRATCH_TEST = 16;
 export const SCRATCH_DEBUG = 48;
 export const SCRATCH_STATS = 64;
-export const SCRATCH_KEY = 128;
+export const SCRATCH_COUNTERS = 128;
+export const SCRATCH_KEY = 256;
+
+// ---- Counters (f64 at SCRATCH_COUNTERS + 8 * CNT_*) -------------------------
+// Each instance counts in its own scratch area (a line only it writes, so
+// counting costs other workers nothing); whoever wants the map's totals
+// sums every attached instance's, plus what detached and released
+// instances left in the header (HDR_COUNTERS). f64: exact to 2^53.
+/** Reads that found their key (load, get, has, loadNumber, batch reads). */
+export const CNT_HITS = 0;
+/** Reads that did not. */
+export const CNT_MISSES = 1;
+/** Writes that stored a value. */
+export const CNT_STORES = 2;
+/** Deletes that removed a key. */
+export const CNT_DELETES = 3;
+/** Optimistic reads retried because a writer changed the shard (core). */
+export const CNT_READ_RETRIES = 4;
+/** Calls that found a lock held and slept on it. */
+export const CNT_LOCK_WAITS = 5;
+/** Waits that ended in a LockTimeoutError. */
+export const CNT_LOCK_TIMEOUTS = 6;
+/** Table rebuilds (growth, shrink, compaction into a new region) (core). */
+export const CNT_RESIZES = 7;
+/** Dead owners this instance released. */
+export const CNT_RELEASED = 8;
+/** Entries evicted to stay within maxEntries / maxBytes. */
+export const CNT_EVICTIONS = 9;
+/** Entries dropped because their ttl passed. */
+export const CNT_EXPIRATIONS = 10;
+/** fetch() calls whose loader this instance ran. */
+export const CNT_FETCH_LOADS = 11;
+/** fetch() calls that waited for another caller's loader. */
+export const CNT_FETCH_WAITS = 12;
+/** Loaders that failed (rejected or timed out). */
+export const CNT_FETCH_ERRORS = 13;
+export const COUNTERS = 16;
 
 // ---- One shard's statistics (u32 words at SCRATCH_STATS + STAT_*) --------
 /** Slots in its table. */

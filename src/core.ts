@@ -34,6 +34,7 @@ export interface CoreExports {
   tablesBytes(): number;
   committedBytes(): number;
   shardGroups(shard: number): number;
+  counter(i: number): number;
   shardStats(token: number, shard: number): number;
   get(token: number, klen: number): number;
   getF64(token: number, klen: number): number;
@@ -55,6 +56,7 @@ export interface CoreExports {
   locksHeldBy(id: number): number;
   ownerAlive(id: number): number;
   ownerThread(id: number): number;
+  attachedCount(): number;
   getLogged(token: number, klen: number): number;
   getF64Logged(token: number, klen: number): number;
   containsLogged(token: number, klen: number): number;

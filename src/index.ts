@@ -1,7 +1,7 @@
 export { ShardedMap } from './map';
 export type {
-  ShardedMapHandle, LoadResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key, CheckReport, CheckProblem,
-  MapStats, ShardStats, InstanceCounters,
+  ShardedMapHandle, WatchableWorker, LoadResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key, CheckReport, CheckProblem,
+  MapStats, ShardStats, Counters,
 } from './map';
 export type { CreateOptions, AttachOptions } from './options';
 export {

@@ -10,7 +10,8 @@ import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
   ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD,
   SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_TEST, TEST_FAULT_ABORT, TEST_FAULT_TRAP,
-  TEST_FAULT_STAGED, OWNER_ID_MASK,
+  TEST_FAULT_STAGED, OWNER_ID_MASK, SCRATCH_COUNTERS, CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS,
+  CNT_LOCK_TIMEOUTS, CNT_RELEASED,
 } from '../assembly/shared';
 import { coreModule, instantiate, guardedCore, type CoreExports, type TestDoors } from './core';
 import { encodeKey, decodeKey, encodeValue, decodeValue, type Key } from './codec';
@@ -24,7 +25,7 @@ import { checkWaitOptions, waitWord, type WaitOptions } from './wait';
 import { readRings, type DebugShard } from './debug';
 import { checkProblem, type CheckReport, type CheckProblem } from './check';
 import { tokenId, vtypeOf, vlenOf } from './words';
-import { newCounters, readShardStats, sumStats, type MapStats, type ShardStats } from './stats';
+import { readShardStats, readCounters, sumStats, type MapStats, type ShardStats } from './stats';
 
 /**
  * What `attach` needs: a plain, structured-cloneable object. Post it to a
@@ -43,6 +44,13 @@ export interface ShardedMapHandle {
 export interface LoadResult<V> {
   value: V | undefined;
   loaded: boolean;
+}
+
+/** What `watch` needs of a worker: Node's `Worker` has all of it. */
+export interface WatchableWorker {
+  readonly threadId: number;
+  once(event: 'exit', listener: (code: number) => void): unknown;
+  off?(event: 'exit', listener: (code: number) => void): unknown;
 }
 
 /** Result of `swap`. */
@@ -104,7 +112,10 @@ export class ShardedMap<V = unknown> {
   readonly #maxKey: number;
   readonly #maxValue: number;
   readonly #lockTimeout: number;
-  readonly #counters = newCounters();
+  /** Workers being watched (`watch`), each with its unwatch function. */
+  readonly #watched = new WeakMap<WatchableWorker, () => void>();
+  /** Index (in #f64) of this instance's counter 0 (CNT_*). */
+  readonly #cnt: number;
   #closed = false;
 
   static {
@@ -149,6 +160,7 @@ export class ShardedMap<V = unknown> {
     this.#maxKey = x.maxKeyBytes();
     this.#maxValue = x.maxValueBytes();
     this.#lockTimeout = lockTimeout;
+    this.#cnt = (this.#scratch + SCRATCH_COUNTERS) >>> 3;
   }
 
   /**
@@ -269,10 +281,13 @@ export class ShardedMap<V = unknown> {
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     let w = this.#x.get(this.#token, klen);
     if (w < 0) {
-      if (w === ST_NOT_FOUND) return undefined;
-      w = this.#readSlow(w, klen, true);
-      if (w === ST_NOT_FOUND) return undefined;
+      if (w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
+      if (w === ST_NOT_FOUND) {
+        this.#count(CNT_MISSES);
+        return undefined;
+      }
     }
+    this.#count(CNT_HITS);
     return decodeValue(this.#u8, this.#aux, w) as V;
   }
 
@@ -286,16 +301,22 @@ export class ShardedMap<V = unknown> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const v = this.#x.getF64(this.#token, klen);
-    if (v === v) return v;
+    if (v === v) {
+      this.#count(CNT_HITS);
+      return v;
+    }
     // NaN: a stored NaN, a miss, another type, busy (the status is in the
     // scratch word, see getF64), or this instance was released.
-    if (!this.#x.scratchOf(this.#token)) throw releasedError();
+    if (!this.#x.scratchOf(this.#token)) throw this.#refused('getF64', ST_BAD_ARG);
     let w = this.#i32[(this.#scratch + SCRATCH_WORD) >>> 2]!;
     if (w < 0) {
-      if (w === ST_NOT_FOUND) return fallback;
-      w = this.#readSlow(w, klen, true);
-      if (w === ST_NOT_FOUND) return fallback;
+      if (w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
+      if (w === ST_NOT_FOUND) {
+        this.#count(CNT_MISSES);
+        return fallback;
+      }
     }
+    this.#count(CNT_HITS);
     if (vtypeOf(w) !== T_F64) {
       throw new ShardedMapTypeError(ErrorCode.NOT_A_NUMBER, 'loadNumber: the value stored for this key is not a number; use load()');
     }
@@ -308,6 +329,7 @@ export class ShardedMap<V = unknown> {
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     let w = this.#x.contains(this.#token, klen);
     if (w === ST_BUSY || w === ST_BAD_ARG) w = this.#readSlow(w, klen, false);
+    this.#count((w > 0 ? CNT_HITS : CNT_MISSES));
     return w > 0;
   }
 
@@ -449,8 +471,64 @@ export class ShardedMap<V = unknown> {
     }
     // An owner that closed (or died closing) may still hold a lock.
     const dead = owners.filter((o) => this.#x.ownerAlive(o) || this.#x.locksHeldBy(o) > 0);
-    if (dead.length) this.#recover(dead, true);
-    this.#counters.releasedOwners += dead.length;
+    if (!dead.length) return;
+    this.#recover(dead, true);
+    this.#count(CNT_RELEASED, dead.length);
+  }
+
+  /**
+   * Node: release, when `worker` exits, whatever the instances it attached
+   * still hold (see `release`), so that a crashed or terminated worker
+   * stalls the others for milliseconds, not `lockTimeout`. Call it once per
+   * worker, from any live instance (usually the main thread's) right after
+   * creating the worker; the instances the worker attaches are recorded
+   * with its `threadId`, so nothing has to be posted back. A worker that
+   * closed its instances cleanly releases nothing. Idempotent per worker.
+   * Returns a function that stops watching.
+   * @throws ShardedMapTypeError (`ERR_SHARDEDMAP_INVALID_ARGUMENT`) if
+   *   `worker` is not a running `node:worker_threads` Worker.
+   */
+  watch(worker: WatchableWorker): () => void {
+    this.#alive();
+    const tid = (worker as { threadId?: unknown } | null)?.threadId;
+    if (typeof tid !== 'number' || !Number.isInteger(tid) || tid < 0 || typeof worker.once !== 'function') {
+      throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, 'watch: expected a running node:worker_threads Worker (with a threadId)');
+    }
+    let watched = this.#watched.get(worker);
+    if (!watched) {
+      const onExit = () => {
+        this.#watched.delete(worker);
+        if (!this.#closed) this.releaseThread(tid);
+      };
+      worker.once('exit', onExit);
+      watched = () => {
+        this.#watched.delete(worker);
+        worker.off?.('exit', onExit);
+      };
+      this.#watched.set(worker, watched);
+    }
+    return watched;
+  }
+
+  /**
+   * Release (see `release`) every instance attached from the thread whose
+   * `threadId` is given that is still attached or holds a lock: what
+   * `watch` does when a worker exits, for callers that learn of a thread's
+   * end another way (a pool's own events). Only for threads that have
+   * exited. Returns the owner ids released.
+   */
+  releaseThread(threadId: number): number[] {
+    this.#alive();
+    if (!Number.isInteger(threadId) || threadId < 0) {
+      throw new ShardedMapRangeError(ErrorCode.INVALID_ARGUMENT, `releaseThread: threadId must be an integer >= 0, got ${String(threadId)}`);
+    }
+    const owners: number[] = [];
+    const n = this.#x.maxOwners();
+    for (let id = 1; id <= n; id++) {
+      if (id !== this.owner && this.#x.ownerThread(id) === threadId + 1) owners.push(id);
+    }
+    this.release(...owners);
+    return owners;
   }
 
   /**
@@ -481,9 +559,11 @@ export class ShardedMap<V = unknown> {
 
   /**
    * Figures about the map (entries, memory, load factor, tombstones, probe
-   * lengths, heap bytes, faults) and this instance's own counters (lock
-   * waits, timeouts, released owners). Reads each shard's table under its
-   * lock, briefly (writers to that shard wait that long). With
+   * lengths, heap bytes, faults) and what its instances counted (hits,
+   * misses, stores, deletes, read retries, lock waits and timeouts,
+   * resizes, released owners...): `counters` for all instances together,
+   * `instance` for this one. Reads each shard's table under its lock,
+   * briefly (writers to that shard wait that long). With
    * `{ perShard: true }`, each shard's figures too.
    */
   stats(options?: { perShard?: boolean } & WaitOptions): MapStats {
@@ -503,10 +583,12 @@ export class ShardedMap<V = unknown> {
       }
     }
     const head = {
-      entries: this.#x.size(), memoryBytes: this.#x.committedBytes(), usedBytes: this.#x.usedBytes(),
-      faults: this.#x.faults(),
+      entries: this.#x.size(), attached: this.#x.attachedCount(), memoryBytes: this.#x.committedBytes(),
+      usedBytes: this.#x.usedBytes(),
+      faults: this.#x.faults(), counters: readCounters((i) => this.#x.counter(i)),
+      instance: readCounters((i) => this.#f64[this.#cnt + i]!),
     };
-    return sumStats(shards, head, this.#counters, options?.perShard === true);
+    return sumStats(shards, head, options?.perShard === true);
   }
 
   // ---- iteration -------------------------------------------------------------
@@ -601,10 +683,19 @@ export class ShardedMap<V = unknown> {
     if (this.#closed) throw closedError();
   }
 
+  /** Add `n` to this instance's counter `i` (CNT_*, in its own scratch). */
+  #count(i: number, n = 1): void {
+    this.#f64[this.#cnt + i] = this.#f64[this.#cnt + i]! + n;
+  }
+
   /** The error for a status the core should not have returned here: this
    *  instance was released (its token no longer works), or a bug. */
   #refused(what: string, st: number): ShardedMapError {
-    return st === ST_BAD_ARG && !this.#x.scratchOf(this.#token) ? releasedError() : internalError(`${what} (status ${st})`);
+    if (st !== ST_BAD_ARG || this.#x.scratchOf(this.#token)) return internalError(`${what} (status ${st})`);
+    // Released: from now on this instance touches nothing (its scratch
+    // area is no longer its own).
+    this.#closed = true;
+    return releasedError();
   }
 
   /** A write op, waiting while busy (unless `once`: then ST_BUSY is
@@ -620,7 +711,14 @@ export class ShardedMap<V = unknown> {
     if (st === ST_BUSY && !once) {
       st = this.#retry(() => this.#x.write(this.#token, op, klen, vtype, vlen, eword), options, st);
     }
-    if (st >= 0 || st === ST_NOT_FOUND || st === ST_MISMATCH || st === ST_BUSY) return st;
+    if (st >= 0) {
+      // Stored: every op that takes a value but loadOrStore finding one;
+      // deleted: the delete ops that found their key (and value).
+      if (op === OP_DELETE || op === OP_LOAD_AND_DELETE || op === OP_CAD) this.#count(CNT_DELETES);
+      else if (op !== OP_LOAD_OR_STORE || st === ST_OK) this.#count(CNT_STORES);
+      return st;
+    }
+    if (st === ST_NOT_FOUND || st === ST_MISMATCH || st === ST_BUSY) return st;
     if (st === ST_FULL) throw memoryFull();
     throw this.#refused(`write op ${op}`, st);
   }
@@ -635,12 +733,12 @@ export class ShardedMap<V = unknown> {
     if (st !== ST_BUSY) return st;
     const limit = options?.timeout ?? this.#lockTimeout;
     const deadline = now() + limit;
-    this.#counters.lockWaits++;
+    this.#count(CNT_LOCK_WAITS);
     while (st === ST_BUSY) {
       if (signal?.aborted) throw signal.reason;
       const addr = this.#i32[(this.#scratch + SCRATCH_BUSY) >>> 2]!;
       waitWord(this.#i32, addr >>> 2, deadline, (owner) => {
-        this.#counters.lockTimeouts++;
+        this.#count(CNT_LOCK_TIMEOUTS);
         return new LockTimeoutError(this.#x.lockShardIndex(addr), owner, limit);
       });
       st = f();
@@ -658,7 +756,6 @@ export class ShardedMap<V = unknown> {
     if (!(e instanceof WebAssembly.RuntimeError) && !internal) return e as Error;
     let repaired = 'repaired';
     this.#x.noteFault();
-    this.#counters.faults++;
     try {
       this.#recover([this.owner], false);
     } catch (r) {
@@ -717,7 +814,6 @@ export class ShardedMap<V = unknown> {
 
   /** A read that fell back to the lock and found it taken: wait, retry. */
   #readSlow(st: number, klen: number, copy: boolean): number {
-    if (st === ST_BUSY) this.#counters.readWaits++;
     st = this.#retry(() => (copy ? this.#x.get(this.#token, klen) : this.#x.contains(this.#token, klen)), undefined, st);
     if (st === ST_BAD_ARG) throw this.#refused('a read', st);
     return st;
@@ -755,4 +851,4 @@ function checkCallback(fn: unknown, method: string): void {
 
 export type { Key, WaitOptions, CheckReport, CheckProblem };
 export type { DebugEntry, DebugShard } from './debug';
-export type { MapStats, ShardStats, InstanceCounters } from './stats';
+export type { MapStats, ShardStats, Counters } from './stats';

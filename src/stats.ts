@@ -1,11 +1,12 @@
 /**
  * What `map.stats()` reports: the map's shape, read from shared memory
- * (each shard's table under its lock, briefly), plus this instance's own
- * counters (kept in the instance, never in shared memory, so counting costs
- * other workers nothing).
+ * (each shard's table under its lock, briefly), and the counters every
+ * instance keeps in its own scratch area (a line only it writes, so counting
+ * costs other workers nothing), summed by the core.
  */
 import {
-  SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES, STAT_HEAP_LIVE,
+  CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_READ_RETRIES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CNT_RESIZES,
+  CNT_RELEASED, CNT_EVICTIONS, CNT_EXPIRATIONS, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES, STAT_HEAP_LIVE,
   STAT_HEAP_DEAD, STAT_MAX_PROBE,
 } from '../assembly/shared';
 
@@ -26,19 +27,53 @@ export interface ShardStats {
   maxProbe: number;
 }
 
-/** Counters of one instance (since it attached): summed over instances by
- *  whoever collects them (the Prometheus collector does, per worker). */
-export interface InstanceCounters {
-  /** Reads that fell back to the shard lock and found it held. */
-  readWaits: number;
-  /** Writes (and other locking calls) that found a lock held and waited. */
+/** What the map's instances counted (see `map.stats()`): for `counters`,
+ *  every instance's since the map was created (detached and released ones
+ *  included); for `instance`, this instance's since it attached. */
+export interface Counters {
+  /** Reads that found their key. */
+  hits: number;
+  /** Reads that did not. */
+  misses: number;
+  /** Writes that stored a value. */
+  stores: number;
+  /** Deletes that removed a key. */
+  deletes: number;
+  /** Optimistic reads retried because a writer was changing the shard. */
+  readRetries: number;
+  /** Calls that found a lock held and slept on it. */
   lockWaits: number;
   /** Waits that ended in a LockTimeoutError. */
   lockTimeouts: number;
-  /** Owners this instance released (`release`, `watch`). */
+  /** Table rebuilds (growth, shrinking, compaction into a new region). */
+  resizes: number;
+  /** Dead instances released (`release`, `watch`). */
   releasedOwners: number;
-  /** Internal errors this instance hit (each already repaired). */
-  faults: number;
+  /** Entries evicted to stay within maxEntries / maxBytes. */
+  evictions: number;
+  /** Entries dropped because their ttl passed. */
+  expirations: number;
+  /** fetch() calls that ran their loader. */
+  fetchLoads: number;
+  /** fetch() calls that waited for another caller's loader. */
+  fetchWaits: number;
+  /** Loaders that failed (rejected, threw or timed out). */
+  fetchErrors: number;
+}
+
+/** Each counter's index in the core (CNT_*). */
+export const COUNTER_INDEX: Record<keyof Counters, number> = {
+  hits: CNT_HITS, misses: CNT_MISSES, stores: CNT_STORES, deletes: CNT_DELETES, readRetries: CNT_READ_RETRIES,
+  lockWaits: CNT_LOCK_WAITS, lockTimeouts: CNT_LOCK_TIMEOUTS, resizes: CNT_RESIZES, releasedOwners: CNT_RELEASED,
+  evictions: CNT_EVICTIONS, expirations: CNT_EXPIRATIONS, fetchLoads: CNT_FETCH_LOADS, fetchWaits: CNT_FETCH_WAITS,
+  fetchErrors: CNT_FETCH_ERRORS,
+};
+
+/** Counters read through `at(index)`. */
+export function readCounters(at: (i: number) => number): Counters {
+  const out = {} as Counters;
+  for (const [name, i] of Object.entries(COUNTER_INDEX)) out[name as keyof Counters] = at(i);
+  return out;
 }
 
 /** The result of `map.stats()`. */
@@ -46,6 +81,8 @@ export interface MapStats {
   /** Live entries in the whole map. */
   entries: number;
   shards: number;
+  /** Instances attached now (each worker's, the creator's). */
+  attached: number;
   /** Bytes of shared memory committed (grows, never shrinks). */
   memoryBytes: number;
   /** Bytes of it handed out (the rest is free for reuse). */
@@ -63,15 +100,12 @@ export interface MapStats {
   maxProbe: number;
   /** Internal errors any instance hit since the map was created. */
   faults: number;
+  /** Every instance's counters, summed. */
+  counters: Counters;
   /** This instance's counters. */
-  instance: InstanceCounters;
+  instance: Counters;
   /** Per shard, when asked for. */
   perShard?: ShardStats[];
-}
-
-/** A fresh set of instance counters. */
-export function newCounters(): InstanceCounters {
-  return { readWaits: 0, lockWaits: 0, lockTimeouts: 0, releasedOwners: 0, faults: 0 };
 }
 
 /** One shard's figures, from the STAT_* words the core wrote at the
@@ -91,8 +125,9 @@ export function readShardStats(i32: Int32Array, scratch: number): ShardStats {
 
 /** Sum shards' figures into a MapStats (the header figures given). */
 export function sumStats(
-  shards: ShardStats[], head: Pick<MapStats, 'entries' | 'memoryBytes' | 'usedBytes' | 'faults'>,
-  instance: InstanceCounters, perShard: boolean,
+  shards: ShardStats[],
+  head: Pick<MapStats, 'entries' | 'attached' | 'memoryBytes' | 'usedBytes' | 'faults' | 'counters' | 'instance'>,
+  perShard: boolean,
 ): MapStats {
   let slots = 0;
   let tombstones = 0;
@@ -118,7 +153,6 @@ export function sumStats(
     heapLiveBytes: live,
     heapDeadBytes: dead,
     maxProbe,
-    instance: { ...instance },
     ...(perShard ? { perShard: shards } : {}),
   };
 }

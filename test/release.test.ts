@@ -12,7 +12,7 @@ const RELEASE_EXPORTS = [
   'maxOwners', 'valueOffset', 'auxOffset', 'allocLockAddress', 'lockShardIndex', 'size', 'usedBytes', 'tablesBytes',
   'committedBytes', 'shardGroups', 'shardStats', 'get', 'getF64', 'contains', 'write', 'clearShard', 'lockShard',
   'unlockShard', 'next', 'checkShard', 'checkAllocator', 'noteFault', 'faults', 'recoverBegin', 'recoverShard',
-  'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'getLogged',
+  'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'attachedCount', 'getLogged',
   'getF64Logged', 'containsLogged', 'writeLogged', 'debugEntries', 'debugRead', 'memory',
 ];
 
