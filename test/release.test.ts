@@ -10,7 +10,7 @@ const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.ur
 const RELEASE_EXPORTS = [
   'init', 'checkLayout', 'attach', 'detach', 'nop', 'scratchOf', 'shardCount', 'maxKeyBytes', 'maxValueBytes',
   'maxOwners', 'valueOffset', 'auxOffset', 'allocLockAddress', 'lockShardIndex', 'size', 'usedBytes', 'tablesBytes',
-  'committedBytes', 'shardGroups', 'shardStats', 'get', 'getF64', 'contains', 'write', 'clearShard', 'lockShard',
+  'committedBytes', 'counter', 'shardGroups', 'shardStats', 'get', 'getF64', 'contains', 'write', 'clearShard', 'lockShard',
   'unlockShard', 'next', 'checkShard', 'checkAllocator', 'noteFault', 'faults', 'recoverBegin', 'recoverShard',
   'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'attachedCount', 'getLogged',
   'getF64Logged', 'containsLogged', 'writeLogged', 'debugEntries', 'debugRead', 'memory',
