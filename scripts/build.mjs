@@ -24,14 +24,14 @@ const node = {
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
-  external: ['msgpackr'],
+  external: ['msgpackr', 'prom-client'],
   loader: { '.wasm': 'binary' },
   sourcemap: true,
   logLevel: 'warning',
 };
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-await build({ ...node, entryPoints: ['src/index.ts'], outdir: 'dist', dropLabels: ['TEST_ONLY'] });
+await build({ ...node, entryPoints: ['src/index.ts', 'src/prometheus.ts'], outdir: 'dist', dropLabels: ['TEST_ONLY'] });
 await build({
   ...node,
   entryPoints: ['src/index.ts', 'src/internals.ts'],

@@ -269,10 +269,6 @@ export class ShardedMap<V = unknown> {
     return this.#x.usedBytes();
   }
 
-  get [Symbol.toStringTag](): string {
-    return 'ShardedMap';
-  }
-
   // ---- reads -------------------------------------------------------------------
 
   /** The value stored for `key`, or undefined. */
@@ -335,6 +331,7 @@ export class ShardedMap<V = unknown> {
 
   /** `Map#get`: the same as `load`. */
   get(key: Key): V | undefined {
+    this.#alive(); // a receiver that is not a ShardedMap: TypeError, as on Map
     return this.load(key);
   }
 
@@ -370,6 +367,7 @@ export class ShardedMap<V = unknown> {
 
   /** `Map#set`: the same as `store`; returns the map. */
   set(key: Key, value: V): this {
+    this.#alive();
     this.store(key, value);
     return this;
   }
@@ -429,7 +427,9 @@ export class ShardedMap<V = unknown> {
   }
 
   /** Delete `key`; true if it was present. */
-  delete(key: Key, options?: WaitOptions): boolean {
+  // (Default values rather than `?`: a parameter with a default does not
+  // count in `length`, so delete.length is 1 as on Map; likewise below.)
+  delete(key: Key, options: WaitOptions | undefined = undefined): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     return this.#write(OP_DELETE, klen, 0, 0, options) === ST_OK;
@@ -437,7 +437,7 @@ export class ShardedMap<V = unknown> {
 
   /** Delete every entry, shard by shard (each shard atomically), and give
    *  the shards' memory back for reuse. */
-  clear(options?: WaitOptions): void {
+  clear(options: WaitOptions | undefined = undefined): void {
     this.#alive();
     if (options !== undefined) checkWaitOptions(options);
     const n = this.#x.shardCount();
@@ -623,29 +623,42 @@ export class ShardedMap<V = unknown> {
   }
 
   /** `Map#forEach`: `fn(value, key, map)` for each entry (see `range`). */
-  forEach(fn: (value: V, key: Key, map: this) => void, thisArg?: unknown): void {
+  forEach(fn: (value: V, key: Key, map: this) => void, thisArg: unknown = undefined): void {
+    this.#alive();
     checkCallback(fn, 'forEach');
     this.range((k, v) => {
       fn.call(thisArg, v, k, this);
     });
   }
 
-  /** Entries, shard by shard (see `range`); hash order. */
+  /** Entries, shard by shard (see `range`); hash order. Also the map's
+   *  `[Symbol.iterator]` (the same function, as on Map). */
   entries(): IterableIterator<[Key, V]> {
     this.#alive();
-    return this.#shardEntries(0, this.#x.shardCount());
+    return new ShardedMapIterator<[Key, V]>(this.#shardEntries(0, this.#x.shardCount()), ITER_ENTRIES);
   }
 
-  *keys(): IterableIterator<Key> {
-    for (const [k] of this.entries()) yield k;
+  /** Keys, as `entries`. */
+  keys(): IterableIterator<Key> {
+    this.#alive();
+    return new ShardedMapIterator<Key>(this.#shardEntries(0, this.#x.shardCount()), ITER_KEYS);
   }
 
-  *values(): IterableIterator<V> {
-    for (const [, v] of this.entries()) yield v;
+  /** Values, as `entries`. */
+  values(): IterableIterator<V> {
+    this.#alive();
+    return new ShardedMapIterator<V>(this.#shardEntries(0, this.#x.shardCount()), ITER_VALUES);
   }
 
-  [Symbol.iterator](): IterableIterator<[Key, V]> {
-    return this.entries();
+  static {
+    // As on Map: [Symbol.iterator] is entries itself, and the tag is a data
+    // property.
+    Object.defineProperty(this.prototype, Symbol.iterator, {
+      value: this.prototype.entries, writable: true, enumerable: false, configurable: true,
+    });
+    Object.defineProperty(this.prototype, Symbol.toStringTag, {
+      value: 'ShardedMap', writable: false, enumerable: false, configurable: true,
+    });
   }
 
   /**
@@ -840,6 +853,48 @@ export class ShardedMap<V = unknown> {
       }
       for (let i = 0; i < buf.length; i += 2) yield [buf[i] as Key, buf[i + 1] as V];
     }
+  }
+}
+
+// The two prototype properties defined in the static block above.
+export interface ShardedMap<V> {
+  [Symbol.iterator](): IterableIterator<[Key, V]>;
+  readonly [Symbol.toStringTag]: string;
+}
+
+const ITER_KEYS = 0;
+const ITER_VALUES = 1;
+const ITER_ENTRIES = 2;
+
+/** The iterators of keys(), values() and entries(): like Map's (next() of
+ *  length 0, %IteratorPrototype% as prototype, so [Symbol.iterator]()
+ *  returns itself and the iterator helpers work where the engine has
+ *  them), over the per-shard snapshots. A shard's lock is released before
+ *  its entries are handed out, so an iterator left unfinished holds
+ *  nothing. */
+class ShardedMapIterator<T> {
+  readonly #source: Iterator<[Key, unknown]>;
+  readonly #kind: number;
+
+  constructor(source: Iterator<[Key, unknown]>, kind: number) {
+    this.#source = source;
+    this.#kind = kind;
+  }
+
+  next(): IteratorResult<T, undefined> {
+    const r = this.#source.next();
+    if (r.done) return { value: undefined, done: true };
+    const e = r.value;
+    return { value: (this.#kind === ITER_KEYS ? e[0] : this.#kind === ITER_VALUES ? e[1] : e) as T, done: false };
+  }
+
+  declare [Symbol.iterator]: () => this;
+
+  static {
+    Object.setPrototypeOf(this.prototype, Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())));
+    Object.defineProperty(this.prototype, Symbol.toStringTag, {
+      value: 'ShardedMap Iterator', writable: false, enumerable: false, configurable: true,
+    });
   }
 }
 

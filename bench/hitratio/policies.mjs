@@ -188,7 +188,9 @@ export function createLru(capacity, { keySpace }) {
  *    oldest key when G is full), and the eviction is done.
  *  - evict from M: pop the tail; if freq >= 1 it goes back to M's head with
  *    freq = min(freq, 3) - 1 and the next tail is examined; else dropped.
- * options: { moveToMainThreshold = 2, smallRatio = 0.1, ghostRatio = 0.9 }.
+ * options: { moveToMainThreshold = 2, smallRatio = 0.1, ghostRatio = 0.9,
+ * freqCap = 3 } (freqCap 1 with threshold 1 is the 1-bit variant of the
+ * authors' cachelib prototype; the threshold must not exceed the cap).
  * The only departure from the reference: the small target is at least 1
  * entry (the reference admits nothing when capacity < 10).
  */
@@ -197,6 +199,8 @@ export function createS3Fifo(capacity, { keySpace }, options = {}) {
   const smallTarget = Math.max(1, Math.floor(capacity * (options.smallRatio ?? S3FIFO_SMALL_RATIO)));
   const mainTarget = capacity - smallTarget;
   const ghostCapacity = Math.floor(capacity * (options.ghostRatio ?? S3FIFO_GHOST_RATIO));
+  const freqCap = options.freqCap ?? S3FIFO_FREQ_CAP;
+  if (!(threshold >= 1 && threshold <= freqCap)) throw new RangeError(`S3-FIFO: need 1 <= moveToMainThreshold <= freqCap`);
 
   const where = new Uint8Array(keySpace); // 0 = not cached, IN_SMALL, IN_MAIN
   const freq = new Uint8Array(keySpace);
@@ -239,7 +243,7 @@ export function createS3Fifo(capacity, { keySpace }, options = {}) {
   return {
     access(key) {
       if (where[key] !== 0) {
-        if (freq[key] < S3FIFO_FREQ_CAP) freq[key]++;
+        if (freq[key] < freqCap) freq[key]++;
         return true;
       }
       const ghostHit = ghost.has(key);

@@ -73,7 +73,7 @@ for (const alpha of [...ZIPF_ALPHAS, 0.5, 1.0, 2.0]) {
 
 /** libCacheSim's S3FIFO.c, literally: FIFO arrays (index 0 = tail), an
  *  uncapped counter clipped only when M reinserts, ghost as a FIFO array. */
-function slowS3Fifo(capacity, threshold = 2) {
+function slowS3Fifo(capacity, threshold = 2, cap = 3) {
   const fifoSize = Math.max(1, Math.floor(capacity * 0.1));
   const mainSize = capacity - fifoSize;
   const ghostSize = Math.floor(capacity * 0.9);
@@ -97,7 +97,7 @@ function slowS3Fifo(capacity, threshold = 2) {
             const f = freq.get(k);
             if (f >= 1) {
               M.push(k);
-              freq.set(k, Math.min(f, 3) - 1);
+              freq.set(k, Math.min(f, cap) - 1);
             } else {
               freq.delete(k);
               break;
@@ -221,6 +221,7 @@ console.log(`\n# Exactness: ${EXACT_TRACES} random traces, hit/miss sequences vs
   const pairs = [
     ['S3-FIFO', (c, ctx) => createS3Fifo(c, ctx), (c) => slowS3Fifo(c, 2)],
     ['S3-FIFO t=1', (c, ctx) => createS3Fifo(c, ctx, { moveToMainThreshold: 1 }), (c) => slowS3Fifo(c, 1)],
+    ['S3-FIFO 1-bit', (c, ctx) => createS3Fifo(c, ctx, { moveToMainThreshold: 1, freqCap: 1 }), (c) => slowS3Fifo(c, 1, 1)],
     ['SIEVE', createSieve, slowSieve],
     ['LRU (built-in)', createLru, slowLru],
     ['Belady', createBelady, (c, ctx) => slowBelady(c, ctx.trace)],

@@ -32,15 +32,15 @@
 //
 // standardTraces() lists the suite run.mjs runs, generated lazily.
 
-/** Default trace size: 1e6 requests over 1e5 keys keeps every simulation of
- *  one trace (4 policies x 3 sizes) to a few seconds on one core. */
+/** Default trace size: 1e6 requests over 1e5 keys keeps all simulations of
+ *  one trace (every policy x 3 sizes) to about a second on one core. */
 export const DEFAULTS = Object.freeze({
   requests: 1_000_000,
   keys: 100_000,
   seed: 0x5eed,
 });
 
-/** --quick: 5x smaller, so the whole table prints in about a second. */
+/** --quick: 5x smaller, so the whole table prints in a second or two. */
 export const QUICK = Object.freeze({
   requests: 200_000,
   keys: 20_000,

@@ -1,0 +1,66 @@
+// shardedmap/prometheus: the example's /metrics scrape shows the map's shape
+// and what its workers counted (their instances have closed: their counts
+// live on in the map's totals).
+import { describe, it, expect } from 'vitest';
+import { Registry } from 'prom-client';
+import { ShardedMap } from 'shardedmap';
+import { collectMetrics } from 'shardedmap/prometheus';
+// @ts-expect-error: a plain .mjs example without types
+import { startMetricsExample } from '../examples/metrics/server.mjs';
+
+/** The samples of a Prometheus text exposition, by name (labels ignored). */
+function parse(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m) out.set(m[1]!, Number(m[3]));
+  }
+  return out;
+}
+
+describe('prometheus metrics', () => {
+  it('the example scrape reports entries, memory and every worker\'s counts', async () => {
+    const ex = await startMetricsExample({ port: 0, workers: 2, keys: 1000 });
+    try {
+      const res = await fetch(ex.url);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain('shardedmap_entries{map="example"} 2000');
+      const m = parse(text);
+      expect(m.get('shardedmap_entries')).toBe(2000);
+      expect(m.get('shardedmap_stores_total')).toBe(2000);
+      expect(m.get('shardedmap_hits_total')).toBe(ex.hits);
+      expect(ex.hits).toBe(2000);
+      expect(m.get('shardedmap_misses_total')).toBe(2000);
+      expect(m.get('shardedmap_attached_instances')).toBe(1); // the workers closed
+      expect(m.get('shardedmap_memory_committed_bytes')).toBe(ex.map.memoryBytes);
+      expect(m.get('shardedmap_load_factor')).toBeGreaterThan(0);
+      expect(m.get('shardedmap_max_probe_groups')).toBeGreaterThanOrEqual(1);
+      expect(m.get('shardedmap_faults_total')).toBe(0);
+      expect(m.get('shardedmap_resizes_total')).toBeGreaterThan(0);
+      // A second scrape sees new counts.
+      ex.map.load('w0:1');
+      expect(parse(await (await fetch(ex.url)).text()).get('shardedmap_hits_total')).toBe(2001);
+    } finally {
+      await ex.close();
+    }
+  });
+
+  it('two maps in one registry, told apart by labels or prefixes; unregister removes them', async () => {
+    const registry = new Registry();
+    const a = await ShardedMap.create({ shards: 2 });
+    const b = await ShardedMap.create({ shards: 2 });
+    a.store('x', 1);
+    const ma = collectMetrics(a, { registry, prefix: 'a_' });
+    const mb = collectMetrics(b, { registry, prefix: 'b_' });
+    const m = parse(await registry.metrics());
+    expect(m.get('a_entries')).toBe(1);
+    expect(m.get('b_entries')).toBe(0);
+    expect(() => collectMetrics(a, { registry, prefix: 'a_' })).toThrow(/already been registered/);
+    expect(() => collectMetrics(a, { registry, prefix: '1bad' })).toThrow(TypeError);
+    ma.unregister();
+    mb.unregister();
+    expect(await registry.metrics()).toBe('\n');
+  });
+});
