@@ -39,6 +39,10 @@ export const ErrorCode = {
   LOCK_TIMEOUT: 'ERR_SHARDEDMAP_LOCK_TIMEOUT',
   /** The core reported an impossible state: a bug, please report it. */
   INTERNAL: 'ERR_SHARDEDMAP_INTERNAL',
+  /** The browser cache's worker could not start, or died. */
+  WORKER_FAILED: 'ERR_SHARDEDMAP_WORKER_FAILED',
+  /** No reply within the time allowed (the browser cache client). */
+  TIMEOUT: 'ERR_SHARDEDMAP_TIMEOUT',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -9,4 +9,4 @@ export {
 } from './errors';
 export type { ErrorCodeValue } from './errors';
 export { connectSharedCache } from './shared-cache';
-export type { SharedCache } from './shared-cache';
+export type { SharedCache, SharedCacheOptions } from './shared-cache';

@@ -1,88 +1,234 @@
 /**
  * The client half of the browser cache: `connectSharedCache(url)` connects a
  * tab (or a worker) to the SharedWorker at `url` (the `shardedmap/shared-worker`
- * script), and gives an async API mirroring the map's. Requests issued in the
- * same tick travel as one message; tabs of one origin share the cache and see
- * each other's writes. Where SharedWorker does not exist (Chrome on Android)
- * it starts a dedicated worker instead: the cache is then per tab.
+ * script), and gives an async API mirroring the map's single-key API.
+ * Requests issued in the same tick travel as one message; tabs of one origin
+ * share the cache and see each other's writes. Where SharedWorker does not
+ * exist (Chrome on Android) it starts a dedicated worker instead: the cache
+ * is then per tab.
+ *
+ * Every call settles: with the map's result, or a rejection with a typed
+ * error whose `code` is the map's (a bad key is ERR_SHARDEDMAP_KEY_TYPE here
+ * as there), ERR_SHARDEDMAP_WORKER_FAILED when the worker cannot start or
+ * dies, or ERR_SHARDEDMAP_TIMEOUT when no reply came within `timeout`. A bad
+ * request fails alone: the others sent in the same tick go on.
  */
-import type { CacheOp, CacheReply, CacheRequest, RangeChunk } from './shared-cache-protocol';
-import { ShardedMapError, ErrorCode } from './errors';
+import type { CacheOp, CacheReply, CacheRequest, ErrorReply, RangeChunk } from './shared-cache-protocol';
+import { ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, ErrorCode, type ErrorCodeValue } from './errors';
+import type { Key } from './codec';
+import type { LoadResult, SwapResult } from './map';
+import type { MapStats } from './stats';
+
+/** Options of `connectSharedCache`. */
+export interface SharedCacheOptions {
+  /** Milliseconds to wait for each reply before rejecting it with
+   *  `ERR_SHARDEDMAP_TIMEOUT` (the worker may be stuck or gone). 0: no limit.
+   *  @default 30000 */
+  timeout?: number;
+}
 
 export interface SharedCache {
-  load(key: unknown): Promise<unknown>;
-  store(key: unknown, value: unknown): Promise<void>;
-  delete(key: unknown): Promise<boolean>;
-  has(key: unknown): Promise<boolean>;
-  loadOrStore(key: unknown, value: unknown): Promise<{ value: unknown; loaded: boolean }>;
-  compareAndSwap(key: unknown, expected: unknown, next: unknown): Promise<boolean>;
+  load(key: Key): Promise<unknown>;
+  /** `Map#get`: the same as `load`. */
+  get(key: Key): Promise<unknown>;
+  loadNumber(key: Key, fallback?: number): Promise<number>;
+  has(key: Key): Promise<boolean>;
+  store(key: Key, value: unknown): Promise<void>;
+  /** `Map#set`: the same as `store`. */
+  set(key: Key, value: unknown): Promise<void>;
+  storeNumber(key: Key, value: number): Promise<void>;
+  tryStore(key: Key, value: unknown): Promise<boolean>;
+  delete(key: Key): Promise<boolean>;
+  loadOrStore(key: Key, value: unknown): Promise<LoadResult<unknown>>;
+  loadAndDelete(key: Key): Promise<LoadResult<unknown>>;
+  swap(key: Key, value: unknown): Promise<SwapResult<unknown>>;
+  compareAndSwap(key: Key, expected: unknown, next: unknown): Promise<boolean>;
+  compareAndDelete(key: Key, expected: unknown): Promise<boolean>;
   size(): Promise<number>;
   clear(): Promise<void>;
+  /** The worker's map's `stats()`. */
+  stats(): Promise<MapStats>;
   /** Every entry, fetched in chunks of whole shards (each shard a
    *  consistent snapshot). */
-  range(): AsyncIterableIterator<[unknown, unknown]>;
+  range(): AsyncIterableIterator<[Key, unknown]>;
   /** Messages sent so far (each carries every request of one tick). */
   readonly messagesSent: number;
   /** True if this is a per-tab dedicated worker (no SharedWorker here). */
   readonly dedicated: boolean;
+  /** Disconnect; pending and later calls reject with ERR_SHARDEDMAP_CLOSED. */
   close(): void;
 }
 
-export function connectSharedCache(url: string | URL): SharedCache {
+/** How often pending requests are checked against their deadline: one
+ *  timer for all of them, not one per request. */
+const DEADLINE_TICK_MS = 250;
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  deadline: number;
+}
+
+function typedError(r: ErrorReply): Error {
+  const code = (r.code ?? ErrorCode.INTERNAL) as ErrorCodeValue;
+  const err = r.name === 'ShardedMapTypeError' || r.name === 'TypeError' ? new ShardedMapTypeError(code, r.message)
+    : r.name === 'ShardedMapRangeError' || r.name === 'RangeError' ? new ShardedMapRangeError(code, r.message)
+      : new ShardedMapError(code, r.message);
+  if (r.name === 'LockTimeoutError') err.name = r.name;
+  return err;
+}
+
+/** The map's key check, done here so a bad key fails before it is sent. */
+function keyProblem(key: unknown): Error | undefined {
+  if (typeof key === 'string' || typeof key === 'number' || typeof key === 'bigint' || key instanceof Uint8Array) return undefined;
+  const what = key === null ? 'null' : typeof key === 'object' ? `an object (${Object.prototype.toString.call(key).slice(8, -1)})` : `a ${typeof key}`;
+  return new ShardedMapTypeError(ErrorCode.KEY_TYPE, `a key must be a string, number, bigint or Uint8Array, not ${what}`);
+}
+
+/** Values that cannot even be sent (the map refuses them as well). */
+function valueProblem(value: unknown): Error | undefined {
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    return new ShardedMapTypeError(ErrorCode.VALUE_TYPE, `a value must not be a ${typeof value}; store plain data`);
+  }
+  return undefined;
+}
+
+export function connectSharedCache(url: string | URL, options: SharedCacheOptions = {}): SharedCache {
+  if (typeof options !== 'object' || options === null) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'connectSharedCache: options must be an object like { timeout }');
+  }
+  const timeout = options.timeout ?? 30_000;
+  if (typeof timeout !== 'number' || !(timeout >= 0)) {
+    throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `timeout option must be a number of milliseconds >= 0, got ${String(timeout)}`);
+  }
   let port: MessagePort | Worker;
   let dedicated = false;
-  if (typeof SharedWorker !== 'undefined') {
-    const w = new SharedWorker(url, { type: 'module', name: 'shardedmap' });
-    port = w.port;
-    w.port.start();
-  } else {
-    port = new Worker(url, { type: 'module' });
-    dedicated = true;
-  }
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  const pending = new Map<number, Pending>();
+  /** Set once the worker cannot serve: every call fails with it. */
+  let broken: Error | undefined;
   let queue: CacheRequest[] = [];
   let nextId = 1;
   let sent = 0;
-  port.onmessage = (ev: MessageEvent<CacheReply[]>) => {
-    for (const [id, ok, result] of ev.data) {
-      const p = pending.get(id);
-      pending.delete(id);
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  const failAll = (err: Error) => {
+    broken ??= err;
+    for (const p of pending.values()) p.reject(broken);
+    pending.clear();
+    queue = [];
+    if (timer !== undefined) clearInterval(timer);
+    timer = undefined;
+  };
+  const workerFailed = (why: string) =>
+    failAll(new ShardedMapError(ErrorCode.WORKER_FAILED, `the cache worker ${why}; pending requests were rejected`));
+
+  try {
+    if (typeof SharedWorker !== 'undefined') {
+      const w = new SharedWorker(url, { type: 'module', name: 'shardedmap' });
+      w.onerror = () => workerFailed('failed to start (script error or not found)');
+      port = w.port;
+      w.port.start();
+    } else {
+      const w = new Worker(url, { type: 'module' });
+      w.onerror = () => workerFailed('failed (script error or not found)');
+      port = w;
+      dedicated = true;
+    }
+  } catch (e) {
+    throw new ShardedMapError(ErrorCode.WORKER_FAILED, `the cache worker could not be started: ${(e as Error).message}`);
+  }
+  // Where the engine tells us the other side closed (Chromium 123+).
+  (port as MessagePort).addEventListener?.('close', () => workerFailed('closed'));
+
+  port.onmessage = (ev: MessageEvent<unknown>) => {
+    const data = ev.data;
+    if (data !== null && typeof data === 'object' && 'fatal' in data) {
+      failAll(typedError((data as { fatal: ErrorReply }).fatal));
+      return;
+    }
+    if (!Array.isArray(data)) return;
+    for (const reply of data as CacheReply[]) {
+      const p = pending.get(reply[0]);
       if (!p) continue;
-      if (ok) p.resolve(result);
-      else {
-        const r = result as { name: string; code?: string; message: string };
-        const err = new ShardedMapError((r.code ?? ErrorCode.INTERNAL) as never, r.message);
-        err.name = r.name;
-        p.reject(err);
-      }
+      pending.delete(reply[0]);
+      if (reply[1]) p.resolve(reply[2]);
+      else p.reject(typedError(reply[2]));
     }
   };
+
+  const checkDeadlines = () => {
+    const now = Date.now();
+    for (const [id, p] of pending) {
+      if (now >= p.deadline) {
+        pending.delete(id);
+        p.reject(new ShardedMapError(ErrorCode.TIMEOUT, `no reply from the cache worker within ${timeout} ms`));
+      }
+    }
+    if (pending.size === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+
   const flush = () => {
     const batch = queue;
     queue = [];
+    if (broken || batch.length === 0) return;
     sent++;
-    port.postMessage(batch);
+    try {
+      port.postMessage(batch);
+    } catch {
+      // Something in the batch cannot be cloned: send each request alone so
+      // that only the bad ones fail.
+      for (const req of batch) {
+        try {
+          port.postMessage([req]);
+        } catch (e) {
+          const p = pending.get(req[0]);
+          pending.delete(req[0]);
+          p?.reject(new ShardedMapTypeError(ErrorCode.VALUE_TYPE, `this value cannot be sent to the cache worker (${(e as Error).message}); store plain data`));
+        }
+      }
+    }
   };
+
   const call = <T>(op: CacheOp, ...args: unknown[]): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      if (broken) return reject(broken);
       const id = nextId++;
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject, deadline: timeout ? Date.now() + timeout : Infinity });
+      if (timeout && timer === undefined) timer = setInterval(checkDeadlines, DEADLINE_TICK_MS);
       if (queue.length === 0) queueMicrotask(flush);
       queue.push([id, op, ...args]);
     });
-  return {
-    load: (k) => call('load', k),
-    store: (k, v) => call('store', k, v),
-    delete: (k) => call('delete', k),
-    has: (k) => call('has', k),
-    loadOrStore: (k, v) => call('loadOrStore', k, v),
-    compareAndSwap: (k, a, b) => call('compareAndSwap', k, a, b),
+  /** A call on `key` (checked here first), with values checked too. */
+  const keyed = <T>(op: CacheOp, key: unknown, ...values: unknown[]): Promise<T> => {
+    const problem = keyProblem(key) ?? values.map(valueProblem).find(Boolean);
+    return problem ? Promise.reject(problem) : call<T>(op, key, ...values);
+  };
+
+  const cache: SharedCache = {
+    load: (k) => keyed('load', k),
+    get: (k) => keyed('load', k),
+    loadNumber: (k, fallback) => keyed('loadNumber', k, ...(fallback === undefined ? [] : [fallback])),
+    has: (k) => keyed('has', k),
+    store: (k, v) => keyed('store', k, v),
+    set: (k, v) => keyed('store', k, v),
+    storeNumber: (k, v) => keyed('storeNumber', k, v),
+    tryStore: (k, v) => keyed('tryStore', k, v),
+    delete: (k) => keyed('delete', k),
+    loadOrStore: (k, v) => keyed('loadOrStore', k, v),
+    loadAndDelete: (k) => keyed('loadAndDelete', k),
+    swap: (k, v) => keyed('swap', k, v),
+    compareAndSwap: (k, a, b) => keyed('compareAndSwap', k, a, b),
+    compareAndDelete: (k, a) => keyed('compareAndDelete', k, a),
     size: () => call('size'),
     clear: () => call('clear'),
+    stats: () => call('stats'),
     async *range() {
       for (let from = 0; from >= 0; ) {
         const chunk = await call<RangeChunk>('range', from);
-        yield* chunk.entries;
+        yield* chunk.entries as [Key, unknown][];
         from = chunk.next;
       }
     },
@@ -91,8 +237,10 @@ export function connectSharedCache(url: string | URL): SharedCache {
     },
     dedicated,
     close() {
+      failAll(new ShardedMapError(ErrorCode.CLOSED, 'this cache client is closed; connect again to use the cache'));
       if ('close' in port) port.close();
       else port.terminate();
     },
   };
+  return cache;
 }

@@ -7,9 +7,17 @@
  * from the script URL's query (`?shards=64&maxMemory=...`). The same script
  * also runs as a dedicated worker, the fallback where SharedWorker does not
  * exist (Chrome on Android): then each tab has its own cache.
+ *
+ * Every request gets a reply: a result, or the error the map threw (its
+ * name, code and message); a malformed request gets ERR_SHARDEDMAP_INVALID_ARGUMENT.
+ * If the map cannot be created, or the worker hits an uncaught error, every
+ * client is told (a CacheFatal message) so that nothing waits forever.
  */
 import { ShardedMap } from './map';
-import type { CacheReply, CacheRequest, RangeChunk } from './shared-cache-protocol';
+import { ErrorCode } from './errors';
+import {
+  CACHE_OPS, type CacheOp, type CacheReply, type CacheRequest, type ErrorReply, type RangeChunk,
+} from './shared-cache-protocol';
 import type { CreateOptions } from './options';
 
 /** Entries per 'range' reply: large enough to amortize a message, small
@@ -24,63 +32,122 @@ function optionsFromUrl(): CreateOptions {
 }
 
 const mapPromise = ShardedMap.create(optionsFromUrl());
+/** Ports of every connected client, to tell them all of a fatal error. */
+const ports = new Set<Endpoint>();
 
-function exec(map: ShardedMap<unknown>, op: string, args: unknown[]): unknown {
+function toReply(e: unknown): ErrorReply {
+  const err = e as { name?: unknown; code?: unknown; message?: unknown };
+  return {
+    name: typeof err?.name === 'string' ? err.name : 'Error',
+    code: typeof err?.code === 'string' ? err.code : undefined,
+    message: typeof err?.message === 'string' ? err.message : String(e),
+  };
+}
+
+function badRequest(message: string): ErrorReply {
+  return { name: 'ShardedMapTypeError', code: ErrorCode.INVALID_ARGUMENT, message };
+}
+
+function exec(map: ShardedMap<unknown>, op: CacheOp, args: unknown[]): unknown {
   const [a, b, c] = args as [never, never, never];
   switch (op) {
     case 'load': return map.load(a);
-    case 'store': return map.store(a, b);
-    case 'delete': return map.delete(a);
+    case 'loadNumber': return map.loadNumber(a, b);
     case 'has': return map.has(a);
+    case 'store': return map.store(a, b);
+    case 'storeNumber': return map.storeNumber(a, b);
+    case 'tryStore': return map.tryStore(a, b);
+    case 'delete': return map.delete(a);
     case 'loadOrStore': return map.loadOrStore(a, b);
+    case 'loadAndDelete': return map.loadAndDelete(a);
+    case 'swap': return map.swap(a, b);
     case 'compareAndSwap': return map.compareAndSwap(a, b, c);
+    case 'compareAndDelete': return map.compareAndDelete(a, b);
     case 'size': return map.size;
     case 'clear': return map.clear();
-    case 'range': return rangeChunk(map, args[0] as number);
-    default: throw new TypeError(`unknown operation ${op}`);
+    case 'range': return rangeChunk(map, a);
+    case 'stats': return map.stats();
   }
 }
 
 /** Entries of whole shards from shard `from` on, until RANGE_CHUNK is
  *  reached: each shard stays a consistent snapshot. */
-function rangeChunk(map: ShardedMap<unknown>, from: number): RangeChunk {
-  const entries: [unknown, unknown][] = [];
+function rangeChunk(map: ShardedMap<unknown>, from: unknown): RangeChunk {
   const n = map.shardCount;
-  let s = from;
+  if (!Number.isInteger(from) || (from as number) < 0 || (from as number) >= n) {
+    throw Object.assign(new RangeError(`range: a chunk starts at a shard from 0 to ${n - 1}`), { code: ErrorCode.INVALID_ARGUMENT });
+  }
+  const entries: [unknown, unknown][] = [];
+  let s = from as number;
   for (; s < n && entries.length < RANGE_CHUNK; s++) map.rangeShard(s, (k, v) => void entries.push([k, v]));
   return { entries, next: s < n ? s : -1 };
 }
 
+/** The reply to one request (whatever was sent), or undefined if it has no
+ *  id to reply to. */
+function answer(map: ShardedMap<unknown>, req: unknown): CacheReply | undefined {
+  if (!Array.isArray(req) || typeof req[0] !== 'number') return undefined;
+  const [id, op, ...args] = req as CacheRequest;
+  if (!(CACHE_OPS as readonly unknown[]).includes(op)) return [id, false, badRequest(`unknown operation ${String(op)}`)];
+  try {
+    return [id, true, exec(map, op, args)];
+  } catch (e) {
+    return [id, false, toReply(e)];
+  }
+}
+
 /** A MessagePort, or a dedicated worker's global scope (same surface). */
 interface Endpoint {
-  onmessage: ((ev: MessageEvent<CacheRequest[]>) => void) | null;
+  onmessage: ((ev: MessageEvent<unknown>) => void) | null;
   postMessage(message: unknown): void;
 }
 
 function serve(port: Endpoint): void {
+  ports.add(port);
   port.onmessage = async (ev) => {
     let map: ShardedMap<unknown>;
     try {
       map = await mapPromise;
     } catch (e) {
-      // The map could not be created: every request gets the reason.
-      const err = e as Error & { code?: string };
-      port.postMessage(ev.data.map(([id]) => [id, false, { name: err.name, code: err.code, message: err.message }]));
+      port.postMessage({ fatal: toReply(e) });
       return;
     }
-    const replies: CacheReply[] = ev.data.map(([id, op, ...args]) => {
-      try {
-        return [id, true, exec(map, op, args)];
-      } catch (e) {
-        const err = e as Error & { code?: string };
-        return [id, false, { name: err.name, code: err.code, message: err.message }];
+    const batch = Array.isArray(ev.data) ? ev.data : [];
+    const replies: CacheReply[] = [];
+    for (const req of batch) {
+      const r = answer(map, req);
+      if (r) replies.push(r);
+    }
+    try {
+      port.postMessage(replies);
+    } catch {
+      // A result that cannot cross a port (it should not happen: results
+      // are decoded values): answer each alone, failing only that one.
+      for (const r of replies) {
+        try {
+          port.postMessage([r]);
+        } catch (e) {
+          port.postMessage([[r[0], false, toReply(e)]]);
+        }
       }
-    });
-    port.postMessage(replies);
+    }
   };
 }
 
-const scope = self as unknown as Endpoint & { onconnect?: ((e: MessageEvent) => void) | null };
+/** An error nobody caught: tell every client, which fails what it waits for. */
+function fatal(e: unknown): void {
+  const r = toReply(e);
+  const f = { fatal: { ...r, code: r.code ?? ErrorCode.WORKER_FAILED, message: `the cache worker failed: ${r.message}` } };
+  for (const p of ports) p.postMessage(f);
+}
+
+const scope = self as unknown as Endpoint & {
+  onconnect?: ((e: MessageEvent) => void) | null;
+  addEventListener(type: string, fn: (e: { error?: unknown; reason?: unknown }) => void): void;
+};
+scope.addEventListener('error', (e) => fatal(e.error ?? e));
+scope.addEventListener('unhandledrejection', (e) => fatal(e.reason));
+mapPromise.catch((e) => fatal(e));
 if ('onconnect' in scope) {
   scope.onconnect = (e: MessageEvent) => serve(e.ports[0] as unknown as Endpoint);
 } else {

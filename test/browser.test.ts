@@ -108,4 +108,86 @@ describe('browser', () => {
     expect(r).toEqual({ dedicated: true, value: [1, 2] });
     await page.close();
   });
+
+  it('the cache client: every bad input rejects with the map\'s code, alone; the batch goes on', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/plain/cache.html`);
+    await page.waitForFunction(() => (window as { ready?: boolean }).ready === true);
+    const r = await page.evaluate(async () => {
+      const c = (window as unknown as { cache: import('shardedmap').SharedCache }).cache;
+      await c.store('n', 1);
+      const settle = (p: Promise<unknown>) =>
+        p.then((v) => ({ ok: v }), (e: { code?: string; name?: string }) => ({ code: e.code, name: e.name }));
+      const before = c.messagesSent;
+      // All in one tick: one message, good and bad requests mixed.
+      const results = await Promise.all([
+        settle(c.store('good1', { a: 1 })),
+        settle(c.load(Symbol('s') as never)),
+        settle(c.store({} as never, 1)),
+        settle(c.store('f', (() => 1) as never)),
+        settle(c.store('nested', { f: () => 1 })), // not cloneable
+        settle(c.store('big', 'x'.repeat(2000))), // over maxValueBytes=1024
+        settle(c.loadNumber('good1')), // not a number
+        settle(c.storeNumber('s', 'x' as never)),
+        settle(c.swap('n', 2)),
+        settle(c.loadAndDelete('n')),
+        settle(c.compareAndDelete('good1', { a: 1 })),
+        settle(c.compareAndSwap('missing', 1, 2)),
+        settle(c.tryStore('t', 'v')),
+        settle(c.loadOrStore('t', 'w')),
+        settle(c.store('good2', [1, 2])),
+      ]);
+      return { results, messages: c.messagesSent - before, good2: await c.load('good2'), size: await c.size() };
+    });
+    expect(r.results).toEqual([
+      { ok: undefined },
+      { code: 'ERR_SHARDEDMAP_KEY_TYPE', name: 'ShardedMapTypeError' },
+      { code: 'ERR_SHARDEDMAP_KEY_TYPE', name: 'ShardedMapTypeError' },
+      { code: 'ERR_SHARDEDMAP_VALUE_TYPE', name: 'ShardedMapTypeError' },
+      { code: 'ERR_SHARDEDMAP_VALUE_TYPE', name: 'ShardedMapTypeError' },
+      { code: 'ERR_SHARDEDMAP_VALUE_TOO_LARGE', name: 'ShardedMapRangeError' },
+      { code: 'ERR_SHARDEDMAP_NOT_A_NUMBER', name: 'ShardedMapTypeError' },
+      { code: 'ERR_SHARDEDMAP_VALUE_TYPE', name: 'ShardedMapTypeError' },
+      { ok: { previous: 1, loaded: true } },
+      { ok: { value: 2, loaded: true } },
+      { ok: true },
+      { ok: false },
+      { ok: true },
+      { ok: { value: 'v', loaded: true } },
+      { ok: undefined },
+    ]);
+    expect(r.good2).toEqual([1, 2]);
+    expect(r.size).toBe(2); // t and good2
+    await page.close();
+  });
+
+  it('the cache client never hangs: a worker that fails to start, a map it cannot create, a silent worker, a crash', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/plain/cache.html`);
+    await page.waitForFunction(() => (window as { ready?: boolean }).ready === true);
+    const r = await page.evaluate(async () => {
+      const { connectSharedCache } = window as unknown as { connectSharedCache: typeof import('shardedmap').connectSharedCache };
+      const settle = (p: Promise<unknown>) =>
+        p.then((v) => ({ ok: v }), (e: { code?: string }) => ({ code: e.code }));
+      const missing = connectSharedCache(new URL('./dist/no-such-worker.js', location.href));
+      const badOptions = connectSharedCache(new URL('./dist/shared-worker.js?shards=3', location.href));
+      const silent = connectSharedCache(new URL('./silent-worker.js', location.href), { timeout: 300 });
+      const crashing = connectSharedCache(new URL('./crashing-worker.js', location.href));
+      return {
+        missing: await Promise.all([settle(missing.load('a')), settle(missing.store('b', 1))]),
+        badOptions: await Promise.all([settle(badOptions.load('a')), settle(badOptions.size())]),
+        badOptionsLater: await settle(badOptions.has('a')),
+        silent: await settle(silent.load('a')),
+        crashing: await Promise.all([settle(crashing.load('a')), settle(crashing.store('b', 1))]),
+        crashingLater: await settle(crashing.size()),
+      };
+    });
+    expect(r.missing).toEqual([{ code: 'ERR_SHARDEDMAP_WORKER_FAILED' }, { code: 'ERR_SHARDEDMAP_WORKER_FAILED' }]);
+    expect(r.badOptions).toEqual([{ code: 'ERR_SHARDEDMAP_INVALID_OPTION' }, { code: 'ERR_SHARDEDMAP_INVALID_OPTION' }]);
+    expect(r.badOptionsLater).toEqual({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    expect(r.silent).toEqual({ code: 'ERR_SHARDEDMAP_TIMEOUT' });
+    expect(r.crashing).toEqual([{ code: 'ERR_SHARDEDMAP_WORKER_FAILED' }, { code: 'ERR_SHARDEDMAP_WORKER_FAILED' }]);
+    expect(r.crashingLater).toEqual({ code: 'ERR_SHARDEDMAP_WORKER_FAILED' });
+    await page.close();
+  });
 });
