@@ -26,7 +26,7 @@ import { hashKey } from "./hash";
 import { tableLoad, tryLock, takeOver, unlock, holder, holds, busy } from "./sync";
 import { tableCtrl, tableGroupCount, valueWord, vtypeOf, vlenOf, tokenId } from "./words";
 import { heapStartOf, refEntry, firstFull, nextFullAfter, fullFrom, slotNumber, isOutline } from "./cells";
-import { readKey, memBytes } from "./reader";
+import { readKey, memBytes, copyTagged } from "./reader";
 import { applyWrite, copyOut } from "./writer";
 import { rebuild, emptyInPlace, freeRetired } from "./resize";
 import { allocatedBytes, MAX_PAGES } from "./alloc";
@@ -274,6 +274,18 @@ export function getF64(token: u32, klen: u32): f64 {
   return NaN;
 }
 
+/** After a `get` that tagged its value (SCRATCH_TAG_ADDR != 0): copy the
+ *  tagged value (`vlen` bytes) to the aux area, if it is still the shard's
+ *  (see reader.ts). ST_OK, ST_STALE (get again), ST_BUSY, ST_BAD_ARG. */
+export function copyTaggedValue(token: u32, shard: u32, addr: u32, epoch: u32, vlen: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, token);
+  if (scratch == 0 || shard >= shardCountOf(hdr) || vlen > load<u32>(hdr, HDR_MAX_VALUE)) return ST_BAD_ARG;
+  return copyTagged(
+    hdr, scratch, tokenId(token), shardAt(hdr, shard), addr, epoch, vlen, scratch + load<u32>(hdr, HDR_AUX_OFF),
+  );
+}
+
 /** has: 1 if present, ST_NOT_FOUND if not (or ST_BUSY, ST_BAD_ARG). */
 export function contains(token: u32, klen: u32): i32 {
   return read(token, klen, false);
@@ -327,7 +339,7 @@ export function clearShard(token: u32, shard: u32): i32 {
   let st = rebuild(hdr, sh, id, 0, 0, 0, false);
   if (st == ST_FULL) {
     // No room for a fresh region: empty this one in place.
-    emptyInPlace(sh);
+    emptyInPlace(hdr, sh);
     st = ST_OK;
   }
   if (st == ST_OK) atomic.sub<u32>(hdr, n, HDR_COUNT);

@@ -41,7 +41,7 @@
  *
  *    0               8                                64
  *   +-------+-------+-------------------------------+
- *   |  seq  |  pad  | table word: ctrl | groups << 32 |  line 0: read by readers
+ *   |  seq  | epoch | table word: ctrl | groups << 32 |  line 0: read by readers
  *   +-------+-------+-------------------------------+
  *   64     68      72     76      80      84      88      92      96     100
  *   +------+-------+------+-------+-------+-------+-------+-------+-------+
@@ -229,6 +229,7 @@ export const HDR_DEBUG_ENTRIES = 88; // u32 ring entries per shard (power of two
 export const HDR_DEBUG_RINGS = 92; // u32 address of shard 0's ring
 export const HDR_FAULTS = 96; // u32 internal errors any instance hit (noteFault)
 export const HDR_ALLOC_BASE = 100; // u32 first address the allocator hands out
+export const HDR_EPOCH = 104; // u32 the last heap epoch handed out (see SH_EPOCH)
 // line 2: the map's entry count, alone on its line (atomic add per insert)
 export const HDR_COUNT = 128; // u32
 // lines 3-4: what detached and released owners counted (CNT_*, f64 each)
@@ -274,6 +275,13 @@ export const OWN_BYTES = 16;
 // ---- Shard header -------------------------------------------------------------
 // line 0, read by readers
 export const SH_SEQ = 0; // u32 even = stable, odd = changing
+/** The shard's heap epoch: a number no other shard's heap ever had, taken
+ *  from HDR_EPOCH whenever heap entries may move or be overwritten
+ *  (rebuild, in-place compaction, repair, clear). Between two changes an
+ *  out-of-line entry's bytes never change (a new value is a new entry),
+ *  so (entry address, epoch) names one value forever: the facade's
+ *  decoded-value cache is keyed by it. Read under the seqlock. */
+export const SH_EPOCH = 4; // u32
 export const SH_TABLE = 8; // u64 table word: ctrl address | group count << 32 (words.ts)
 // line 1, writers only (under the lock)
 export const SH_LOCK = 64; // u32 owner id | LOCK_CONTENDED, 0 = free

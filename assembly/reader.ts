@@ -11,14 +11,17 @@
 
 import {
   HDR_SEED, HDR_MEM_BYTES, HDR_AUX_OFF, HDR_MAX_VALUE, SH_LOCK, CELL_ADDR, E_WORD, E_KLEN, E_KEY,
-  MIN_ENTRY_BYTES, tableBytes, firstGroup, nextGroup, valueOffset, shardOfHash, MAX_PROBE_GROUPS,
-  READ_RETRIES,
+  MIN_ENTRY_BYTES, tableBytes, firstGroup, nextGroup, valueOffset, shardIndexOfHash, shardAt,
+  MAX_PROBE_GROUPS, READ_RETRIES,
 } from "./layout";
-import { ST_NOT_FOUND, SCRATCH_KEY, SCRATCH_FENCE, CNT_READ_RETRIES } from "./shared";
+import {
+  ST_OK, ST_NOT_FOUND, ST_STALE, SCRATCH_KEY, SCRATCH_FENCE, SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH,
+  SCRATCH_TAG_SHARD, TAG_MIN_VLEN, CNT_READ_RETRIES,
+} from "./shared";
 import { count } from "./counters";
 import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy } from "./sync";
+import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy, epochRead } from "./sync";
 import { tableCtrl, tableGroupCount, vlenOf } from "./words";
 import { cellsOf, slotRef, isOutline } from "./cells";
 import { copyOut } from "./writer";
@@ -104,17 +107,28 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
 }
 
 /** Copy the value of the cell at `ref` (found by find; key length klen) to
- *  `out`. Returns its value word, or 0 if the entry is implausible (torn):
+ *  `out`, or, for a value longer than TAG_MIN_VLEN out of line, record its
+ *  tag (value address, shard epoch `epoch`) in `scratch` instead (the
+ *  facade copies it with copyTagged only if it has no decoded copy of that
+ *  tag). Returns its value word, or 0 if the entry is implausible (torn):
  *  an address outside `mem`, a value longer than `maxValue` or reaching past
  *  `mem`. */
 // @ts-ignore: decorator
-@inline function copyValue(ref: u32, klen: u32, out: usize, maxValue: u32, mem: u64): u32 {
+@inline function copyValue(
+  ref: u32, klen: u32, out: usize, maxValue: u32, mem: u64, scratch: usize, epoch: u32,
+): u32 {
   const e = readableEntry(ref, mem);
   if (e == 0) return 0;
   const w = load<u32>(e, E_WORD);
   const vlen = vlenOf(w);
   const src = <u64>e + valueOffset(klen);
   if (vlen > maxValue || src + vlen > mem) return 0;
+  if (vlen > <u32>TAG_MIN_VLEN && e != ref) {
+    store<u32>(scratch, <u32>src, SCRATCH_TAG_ADDR);
+    store<u32>(scratch, epoch, SCRATCH_TAG_EPOCH);
+    return w;
+  }
+  store<u32>(scratch, 0, SCRATCH_TAG_ADDR);
   if (vlen == 0) return w;
   // A real entry is 8-aligned, so its value is. A torn address may not be:
   // a misaligned atomic load traps, and the 8-byte steps of copySmall could
@@ -155,12 +169,15 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   const out = scratch + load<u32>(hdr, HDR_AUX_OFF);
   const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
   const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
-  const sh = shardOfHash(hdr, h);
+  const shard = shardIndexOfHash(hdr, h);
+  const sh = shardAt(hdr, shard);
+  store<u32>(scratch, shard, SCRATCH_TAG_SHARD);
   for (let i = 0; i < READ_RETRIES; i++) {
     const s = seqRead(sh);
     if (seqChanging(s)) continue;
     // The table word first, then the memory size: a table published after
     // a memory.grow must be checked against the grown size.
+    const epoch = epochRead(sh);
     const t = tableLoad(sh);
     const mem = memBytes(hdr);
     const ref = find(t, h, key, klen, mem);
@@ -169,7 +186,7 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
       w = 0; // retry
     } else if (ref != 0) {
       // 0 from copyValue: an implausible (torn) entry; retry.
-      w = copy ? <i32>copyValue(ref, klen, out, maxValue, mem) : 1;
+      w = copy ? <i32>copyValue(ref, klen, out, maxValue, mem, scratch, epoch) : 1;
     }
     readFence(scratch + SCRATCH_FENCE);
     if (seqRead(sh) == s && w != 0) {
@@ -183,6 +200,38 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
   const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
   const w: i32 = ref == 0 ? ST_NOT_FOUND : <i32>copyOut(ref, klen, out);
+  store<u32>(scratch, 0, SCRATCH_TAG_ADDR);
   unlock(sh + SH_LOCK);
   return w;
+}
+
+/** Copy `vlen` bytes of the value at `addr` in shard `shard` to `out`, if
+ *  the shard's heap epoch is still `epoch` (then the bytes are those a
+ *  `get` tagged: an out-of-line value never changes within an epoch).
+ *  ST_OK, ST_STALE (the epoch moved on: read the key again), or ST_BUSY
+ *  (fell back to the lock and it is held). Arguments checked by the caller. */
+export function copyTagged(
+  hdr: usize, scratch: usize, id: u32, sh: usize, addr: u32, epoch: u32, vlen: u32, out: usize,
+): i32 {
+  for (let i = 0; i < READ_RETRIES; i++) {
+    const s = seqRead(sh);
+    if (seqChanging(s)) continue;
+    if (epochRead(sh) != epoch) return ST_STALE;
+    const mem = memBytes(hdr);
+    const torn = <u64>addr + vlen > mem || (addr & 7) != 0;
+    // SAFETY: addr + vlen <= mem and addr is 8-aligned, so the 8-byte steps
+    // stay below mem (a multiple of 8).
+    if (!torn) copySmall(out, <usize>addr, vlen);
+    readFence(scratch + SCRATCH_FENCE);
+    if (seqRead(sh) == s) return torn ? ST_STALE : ST_OK;
+  }
+  count(scratch, CNT_READ_RETRIES, <f64>READ_RETRIES);
+  if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
+  let st = ST_STALE;
+  if (epochRead(sh) == epoch && <u64>addr + vlen <= memBytes(hdr)) {
+    memory.copy(out, <usize>addr, vlen);
+    st = ST_OK;
+  }
+  unlock(sh + SH_LOCK);
+  return st;
 }

@@ -17,7 +17,7 @@ import {
 } from "./layout";
 import { CTRL_DELETED, countByte } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqRead, seqChanging, seqBegin, seqEnd, seqRetire, tableLoad } from "./sync";
+import { seqRead, seqChanging, seqBegin, seqEnd, seqRetire, tableLoad, epochNext } from "./sync";
 import { tableCtrl, tableGroupCount } from "./words";
 import { isOutline, refEntry, heapStartOf, stageOf, firstFull, nextFullAfter } from "./cells";
 import { find, memBytes } from "./reader";
@@ -58,6 +58,7 @@ export function repairShard(hdr: usize, sh: usize, id: u32): void {
   let top = heapStart;
   let live: u32 = 0;
   seqBegin(sh);
+  epochNext(hdr, sh);
   for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
     count++;
     if (!isOutline(r)) continue;

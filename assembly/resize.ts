@@ -19,7 +19,7 @@ import { count, scratchOfId } from "./counters";
 import { DEBUG } from "./build";
 import { tagOf, fillEmpty } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqBegin, seqEnd, seqRetire, tableLoad, tablePublish } from "./sync";
+import { seqBegin, seqEnd, seqRetire, tableLoad, tablePublish, epochNext } from "./sync";
 import { tableWord, tableCtrl, tableGroupCount } from "./words";
 import {
   heapStartOf, refCtrl, isOutline, outlineCell, refEntry, firstFull, nextFullAfter,
@@ -62,6 +62,7 @@ function compactInPlace(hdr: usize, sh: usize, size: u32): bool {
   const seed = load<u64>(hdr, HDR_SEED);
   const mem = memBytes(hdr);
   seqBegin(sh);
+  epochNext(hdr, sh);
   let dst = heapStart;
   let e = heapStart;
   while (e < top) {
@@ -164,6 +165,7 @@ export function rebuild(
     // may still be in the old region retry, then free it.
     store<u32>(sh, load<u32>(sh, SH_REGION_BYTES), SH_RETIRED_BYTES);
     store<u32>(sh, oldRegion, SH_RETIRED);
+    epochNext(hdr, sh);
     tablePublish(sh, region, n);
     seqRetire(sh);
     store<u32>(sh, region, SH_REGION);
@@ -185,9 +187,10 @@ export function rebuild(
 
 /** Empty the shard in its own region (clear when no new region can be had):
  *  every slot EMPTY, the heap empty, under an odd seq. */
-export function emptyInPlace(sh: usize): void {
+export function emptyInPlace(hdr: usize, sh: usize): void {
   const t = tableLoad(sh);
   seqBegin(sh);
+  epochNext(hdr, sh);
   fillEmpty(tableCtrl(t), tableGroupCount(t));
   seqEnd(sh);
   store<u32>(sh, heapStartOf(t), SH_HEAP_TOP);

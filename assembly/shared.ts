@@ -30,6 +30,8 @@ export const ST_FULL = -3;
 export const ST_MISMATCH = -4;
 /** An export was called with an argument out of range (a facade bug). */
 export const ST_BAD_ARG = -5;
+/** copyTagged: the shard's heap changed since the read; read again. */
+export const ST_STALE = -8;
 /** The memory does not hold a map of this layout version. */
 export const ST_BAD_LAYOUT = -6;
 /** Every owner slot is taken (`maxWorkers` instances attached). */
@@ -128,6 +130,12 @@ export const CHECK_OVERLAP = 17;
 /** A region in use lies outside the allocator's area. */
 export const CHECK_OUTSIDE_HEAP_AREA = 18;
 
+/** Values longer than this, out of line, are not copied by `get`: it hands
+ *  back their (address, epoch) tag, and the facade copies them
+ *  (copyTagged) only when its decoded-value cache has no entry for the
+ *  tag. Shorter ones are copied and compared by content. */
+export const TAG_MIN_VLEN = 32;
+
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;
 // word 1: iteration: key length of the entry copied out;
@@ -147,6 +155,12 @@ export const SCRATCH_KLEN = 4;
 export const SCRATCH_WORD = 8;
 export const SCRATCH_FENCE = 12;
 export const SCRATCH_TEST = 16;
+// words 5..8: get's tag when it did not copy a long out-of-line value
+// (TAG_ADDR 0: it did copy): the value's address, the shard's heap epoch,
+// the shard index (for copyTagged).
+export const SCRATCH_TAG_ADDR = 20;
+export const SCRATCH_TAG_EPOCH = 24;
+export const SCRATCH_TAG_SHARD = 28;
 export const SCRATCH_DEBUG = 48;
 export const SCRATCH_STATS = 64;
 export const SCRATCH_COUNTERS = 128;

@@ -11,7 +11,7 @@
 // readFence does that (an idempotent RMW on the reader's private word is a
 // full fence; Wasm has no atomic.fence).
 
-import { SH_SEQ, SH_TABLE, LOCK_SPINS } from "./layout";
+import { SH_SEQ, SH_EPOCH, SH_TABLE, HDR_EPOCH, LOCK_SPINS } from "./layout";
 import { LOCK_CONTENDED, ST_BUSY, SCRATCH_BUSY } from "./shared";
 import { tableWord, lockHolder } from "./words";
 
@@ -49,6 +49,21 @@ import { tableWord, lockHolder } from "./words";
 // @ts-ignore: decorator
 @inline export function readFence(privateWord: usize): void {
   atomic.or<u32>(privateWord, 0);
+}
+
+// ---- heap epoch (layout.ts: SH_EPOCH) -------------------------------------------
+
+// @ts-ignore: decorator
+@inline export function epochRead(sh: usize): u32 {
+  return atomic.load<u32>(sh, SH_EPOCH);
+}
+
+/** Give the shard a heap epoch no shard had before: its heap entries are
+ *  about to move or be overwritten. Inside a seqlock bracket (or before a
+ *  table publish that seqRetire follows), so readers that saw the old one
+ *  retry. */
+export function epochNext(hdr: usize, sh: usize): void {
+  atomic.store<u32>(sh, atomic.add<u32>(hdr, 1, HDR_EPOCH) + 1, SH_EPOCH);
 }
 
 // ---- table word (words.ts) ----------------------------------------------------

@@ -7,7 +7,7 @@ import {
   CHECK_DEAD_BYTES, CHECK_LIVE_COUNT, CHECK_USED_COUNT, CHECK_INLINE_SIZE, CHECK_KEY_UNREACHABLE,
   CHECK_STAGED, CHECK_PENDING, CHECK_FREE_ORDER, CHECK_FREE_ADJACENT, CHECK_FREE_BYTES,
   CHECK_FREE_AT_TOP, CHECK_OVERLAP, CHECK_OUTSIDE_HEAP_AREA,
-} from '../assembly/shared';
+} from '../assembly/shared.js';
 
 /** One broken rule found by `check()`. */
 export interface CheckProblem {

@@ -6,7 +6,7 @@
  * release one.
  */
 import wasmBytes from '../build/core.wasm';
-import { ErrorCode, ShardedMapError } from './errors';
+import { ErrorCode, ShardedMapError } from './errors.js';
 
 /** The core's exports (see assembly/index.ts). All return i32 status codes
  *  from assembly/shared.ts unless said otherwise. `token` is an owner token
@@ -39,6 +39,7 @@ export interface CoreExports {
   get(token: number, klen: number): number;
   getF64(token: number, klen: number): number;
   contains(token: number, klen: number): number;
+  copyTaggedValue(token: number, shard: number, addr: number, epoch: number, vlen: number): number;
   write(token: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
   clearShard(token: number, shard: number): number;
   lockShard(token: number, shard: number): number;
@@ -150,7 +151,7 @@ function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
 /** Exports that can fail inside the core on a bug (they run table code),
  *  with their arities; the rest only read header words. */
 const GUARDED: [keyof CoreExports, number][] = [
-  ['get', 2], ['getF64', 2], ['contains', 2], ['write', 6], ['clearShard', 2], ['next', 3], ['checkShard', 2],
+  ['get', 2], ['getF64', 2], ['contains', 2], ['copyTaggedValue', 6], ['write', 6], ['clearShard', 2], ['next', 3], ['checkShard', 2],
   ['checkAllocator', 1], ['shardStats', 2], ['getLogged', 2], ['getF64Logged', 2], ['containsLogged', 2],
   ['writeLogged', 6],
 ];

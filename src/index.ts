@@ -1,12 +1,12 @@
-export { ShardedMap } from './map';
+export { ShardedMap } from './map.js';
 export type {
-  ShardedMapHandle, WatchableWorker, LoadResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key, CheckReport, CheckProblem,
+  ShardedMapHandle, WatchableWorker, LoadResult, LoadOrStoreResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key, CheckReport, CheckProblem,
   MapStats, ShardStats, Counters,
-} from './map';
-export type { CreateOptions, AttachOptions } from './options';
+} from './map.js';
+export type { CreateOptions, AttachOptions } from './options.js';
 export {
   ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,
-} from './errors';
-export type { ErrorCodeValue } from './errors';
-export { connectSharedCache } from './shared-cache';
-export type { SharedCache, SharedCacheOptions } from './shared-cache';
+} from './errors.js';
+export type { ErrorCodeValue } from './errors.js';
+export { connectSharedCache } from './shared-cache.js';
+export type { SharedCache, SharedCacheOptions } from './shared-cache.js';

@@ -10,22 +10,25 @@ import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
   ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD,
   SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_TEST, TEST_FAULT_ABORT, TEST_FAULT_TRAP,
-  TEST_FAULT_STAGED, OWNER_ID_MASK, SCRATCH_COUNTERS, CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS,
+  TEST_FAULT_STAGED, OWNER_ID_MASK, SCRATCH_COUNTERS, SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, ST_STALE, CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS,
   CNT_LOCK_TIMEOUTS, CNT_RELEASED,
-} from '../assembly/shared';
-import { coreModule, instantiate, guardedCore, type CoreExports, type TestDoors } from './core';
-import { encodeKey, decodeKey, encodeValue, decodeValue, type Key } from './codec';
+} from '../assembly/shared.js';
+import { coreModule, instantiate, guardedCore, type CoreExports, type TestDoors } from './core.js';
+import { encodeKey, decodeKey, encodeValue, decodeValue, storeF64, memIO, type Key, type MemIO } from './codec.js';
+import { DecodedCache, MISS } from './decoded.js';
 import {
   ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, closedError,
   releasedError, internalError, memoryFull,
-} from './errors';
-import { resolveCreateOptions, resolveAttachOptions, type CreateOptions, type AttachOptions } from './options';
-import { randomU32, now, isolationProblem, currentThread } from './platform';
-import { checkWaitOptions, waitWord, type WaitOptions } from './wait';
-import { readRings, type DebugShard } from './debug';
-import { checkProblem, type CheckReport, type CheckProblem } from './check';
-import { tokenId, vtypeOf, vlenOf } from './words';
-import { readShardStats, readCounters, sumStats, type MapStats, type ShardStats } from './stats';
+} from './errors.js';
+import {
+  resolveCreateOptions, resolveAttachOptions, type CreateOptions, type AttachOptions, type InstanceOptions,
+} from './options.js';
+import { randomU32, now, isolationProblem, currentThread } from './platform.js';
+import { checkWaitOptions, waitWord, type WaitOptions } from './wait.js';
+import { readRings, type DebugShard } from './debug.js';
+import { checkProblem, type CheckReport, type CheckProblem } from './check.js';
+import { tokenId, vtypeOf, vlenOf } from './words.js';
+import { readShardStats, readCounters, sumStats, type MapStats, type ShardStats } from './stats.js';
 
 /**
  * What `attach` needs: a plain, structured-cloneable object. Post it to a
@@ -40,9 +43,13 @@ export interface ShardedMapHandle {
   readonly layoutVersion: number;
 }
 
-/** Result of `loadOrStore` and `loadAndDelete`. */
-export interface LoadResult<V> {
-  value: V | undefined;
+/** Result of `loadAndDelete`: the value it had, if there was one. */
+export type LoadResult<V> = { value: V; loaded: true } | { value: undefined; loaded: false };
+
+/** Result of `loadOrStore`: the value there is now (the one found, or the
+ *  one just stored). */
+export interface LoadOrStoreResult<V> {
+  value: V;
   loaded: boolean;
 }
 
@@ -53,11 +60,8 @@ export interface WatchableWorker {
   off?(event: 'exit', listener: (code: number) => void): unknown;
 }
 
-/** Result of `swap`. */
-export interface SwapResult<V> {
-  previous: V | undefined;
-  loaded: boolean;
-}
+/** Result of `swap`: the previous value, if there was one. */
+export type SwapResult<V> = { previous: V; loaded: true } | { previous: undefined; loaded: false };
 
 const token = Symbol('ShardedMap.internal');
 
@@ -102,9 +106,12 @@ export class ShardedMap<V = unknown> {
   readonly #memory: WebAssembly.Memory;
   readonly #mapId: readonly [number, number];
   readonly #token: number;
+  readonly #io: MemIO;
   readonly #u8: Uint8Array;
   readonly #i32: Int32Array;
   readonly #f64: Float64Array;
+  /** Decoded values of this instance's loads (null: off). */
+  readonly #cache: DecodedCache | null;
   readonly #scratch: number;
   readonly #key: number;
   readonly #val: number;
@@ -135,9 +142,9 @@ export class ShardedMap<V = unknown> {
   }
 
   /** Use `ShardedMap.create` or `ShardedMap.attach`. */
-  constructor(
+  private constructor(
     t: typeof token, x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], tok: number,
-    lockTimeout: number,
+    { lockTimeout, decodedCache }: InstanceOptions,
   ) {
     if (t !== token) throw new TypeError('use ShardedMap.create() or ShardedMap.attach(handle)');
     // Swapped in once: the debug ring's logging exports when it is on, and
@@ -149,10 +156,11 @@ export class ShardedMap<V = unknown> {
     this.#token = tok;
     // The scratch area and every lock word were allocated before this view
     // was taken, so it never needs refreshing when the memory grows.
-    const buf = memory.buffer;
-    this.#u8 = new Uint8Array(buf);
-    this.#i32 = new Int32Array(buf);
-    this.#f64 = new Float64Array(buf);
+    this.#io = memIO(memory.buffer);
+    this.#u8 = this.#io.u8;
+    this.#i32 = this.#io.i32;
+    this.#f64 = this.#io.f64;
+    this.#cache = decodedCache > 0 ? new DecodedCache(this.#io, decodedCache) : null;
     this.#scratch = x.scratchOf(tok);
     this.#key = this.#scratch + SCRATCH_KEY;
     this.#val = this.#scratch + x.valueOffset();
@@ -185,7 +193,7 @@ export class ShardedMap<V = unknown> {
     );
     if (st === ST_FULL) throw memoryFull();
     if (st !== ST_OK) throw internalError(`init (status ${st})`);
-    return ShardedMap.#open<V>(x, memory, mapId, o.lockTimeout);
+    return ShardedMap.#open<V>(x, memory, mapId, o);
   }
 
   /**
@@ -196,7 +204,7 @@ export class ShardedMap<V = unknown> {
    *   made by a build with another memory layout.
    */
   static async attach<V = unknown>(handle: ShardedMapHandle, options?: AttachOptions): Promise<ShardedMap<V>> {
-    const { lockTimeout } = resolveAttachOptions(options);
+    const o = resolveAttachOptions(options);
     const bad = (why: string): never => {
       throw new ShardedMapError(ErrorCode.BAD_HANDLE, `not a ShardedMap handle: ${why}; pass map.handle from ShardedMap.create`);
     };
@@ -218,15 +226,16 @@ export class ShardedMap<V = unknown> {
     const st = x.checkLayout(id[0], id[1]);
     if (st === ST_BAD_LAYOUT) bad(`its memory holds no map of layout ${LAYOUT_VERSION}`);
     if (st !== ST_OK) bad('its memory belongs to another map (mapId differs)');
-    return ShardedMap.#open<V>(x, handle.memory, [id[0], id[1]], lockTimeout);
+    return ShardedMap.#open<V>(x, handle.memory, [id[0], id[1]], o);
   }
 
-  static #open<V>(x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], lockTimeout: number): ShardedMap<V> {
+  static #open<V>(x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], o: InstanceOptions): ShardedMap<V> {
+    const { lockTimeout } = o;
     const deadline = now() + lockTimeout;
     const thread = currentThread();
     for (;;) {
       const tok = x.attach(thread === undefined ? 0 : thread + 1);
-      if (tok > 0) return new ShardedMap<V>(token, x, memory, mapId, tok, lockTimeout);
+      if (tok > 0) return new ShardedMap<V>(token, x, memory, mapId, tok, o);
       if (tok === ST_NO_OWNER) {
         throw new ShardedMapRangeError(
           ErrorCode.TOO_MANY_WORKERS,
@@ -275,16 +284,13 @@ export class ShardedMap<V = unknown> {
   load(key: Key): V | undefined {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let w = this.#x.get(this.#token, klen);
-    if (w < 0) {
-      if (w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
-      if (w === ST_NOT_FOUND) {
-        this.#count(CNT_MISSES);
-        return undefined;
-      }
+    const w = this.#x.get(this.#token, klen);
+    if (w > 0) {
+      this.#count(CNT_HITS);
+      // Numbers straight from the aux area; the rest through the cache.
+      return (vtypeOf(w) === T_F64 ? this.#f64[this.#aux >>> 3] : this.#loaded(w, klen)) as V;
     }
-    this.#count(CNT_HITS);
-    return decodeValue(this.#u8, this.#aux, w) as V;
+    return this.#loadSlow(w, klen);
   }
 
   /**
@@ -341,7 +347,7 @@ export class ShardedMap<V = unknown> {
   store(key: Key, value: V, options?: WaitOptions): void {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
+    const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
     this.#write(OP_STORE, klen, word, 0, options);
   }
 
@@ -353,7 +359,7 @@ export class ShardedMap<V = unknown> {
   tryStore(key: Key, value: V): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
+    const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
     return this.#write(OP_STORE, klen, word, 0, undefined, true) !== ST_BUSY;
   }
 
@@ -376,12 +382,12 @@ export class ShardedMap<V = unknown> {
    * If `key` is present, its value (`loaded: true`); otherwise stores
    * `value` and returns it (`loaded: false`). Atomic.
    */
-  loadOrStore(key: Key, value: V, options?: WaitOptions): LoadResult<V> {
+  loadOrStore(key: Key, value: V, options?: WaitOptions): LoadOrStoreResult<V> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
+    const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
     const st = this.#write(OP_LOAD_OR_STORE, klen, word, 0, options);
-    if (st > 0) return { value: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
+    if (st > 0) return { value: decodeValue(this.#io, this.#aux, st) as V, loaded: true };
     return { value, loaded: false };
   }
 
@@ -390,7 +396,7 @@ export class ShardedMap<V = unknown> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const st = this.#write(OP_LOAD_AND_DELETE, klen, 0, 0, options);
-    if (st > 0) return { value: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
+    if (st > 0) return { value: decodeValue(this.#io, this.#aux, st) as V, loaded: true };
     return { value: undefined, loaded: false };
   }
 
@@ -398,9 +404,9 @@ export class ShardedMap<V = unknown> {
   swap(key: Key, value: V, options?: WaitOptions): SwapResult<V> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const word = encodeValue(value, this.#u8, this.#val, this.#maxValue);
+    const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
     const st = this.#write(OP_SWAP, klen, word, 0, options);
-    if (st > 0) return { previous: decodeValue(this.#u8, this.#aux, st) as V, loaded: true };
+    if (st > 0) return { previous: decodeValue(this.#io, this.#aux, st) as V, loaded: true };
     return { previous: undefined, loaded: false };
   }
 
@@ -413,8 +419,8 @@ export class ShardedMap<V = unknown> {
   compareAndSwap(key: Key, expected: V, next: V, options?: WaitOptions): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const word = encodeValue(next, this.#u8, this.#val, this.#maxValue);
-    const eword = encodeValue(expected, this.#u8, this.#aux, this.#maxValue);
+    const word = encodeValue(next, this.#io, this.#val, this.#maxValue);
+    const eword = encodeValue(expected, this.#io, this.#aux, this.#maxValue);
     return this.#write(OP_CAS, klen, word, eword, options) === ST_OK;
   }
 
@@ -422,7 +428,7 @@ export class ShardedMap<V = unknown> {
   compareAndDelete(key: Key, expected: V, options?: WaitOptions): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const eword = encodeValue(expected, this.#u8, this.#aux, this.#maxValue);
+    const eword = encodeValue(expected, this.#io, this.#aux, this.#maxValue);
     return this.#write(OP_CAD, klen, 0, eword, options) === ST_OK;
   }
 
@@ -825,6 +831,43 @@ export class ShardedMap<V = unknown> {
     }, false);
   }
 
+  /** load's rare paths: a miss, a busy shard, a released instance. */
+  #loadSlow(w: number, klen: number): V | undefined {
+    if (w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
+    if (w === ST_NOT_FOUND) {
+      this.#count(CNT_MISSES);
+      return undefined;
+    }
+    this.#count(CNT_HITS);
+    return this.#loaded(w, klen) as V;
+  }
+
+  /** The value `get` found (word `w`): copied to the aux area and looked up
+   *  by content, or (long and out of line) tagged and looked up by tag,
+   *  copied only on a miss (see decoded.ts). A tag gone stale (the shard
+   *  moved its entries meanwhile) reads the key again. */
+  #loaded(w: number, klen: number): unknown {
+    for (;;) {
+      const addr = this.#i32[(this.#scratch + SCRATCH_TAG_ADDR) >>> 2]!;
+      if (addr === 0) return this.#cache ? this.#cache.byContent(this.#aux, w) : decodeValue(this.#io, this.#aux, w);
+      const epoch = this.#i32[(this.#scratch + SCRATCH_TAG_EPOCH) >>> 2]!;
+      if (this.#cache) {
+        const v = this.#cache.byTag(addr, epoch, w);
+        if (v !== MISS) return v;
+      }
+      const shard = this.#i32[(this.#scratch + SCRATCH_TAG_SHARD) >>> 2]!;
+      const st = this.#retry(() => this.#x.copyTaggedValue(this.#token, shard, addr, epoch, vlenOf(w)));
+      if (st === ST_OK) {
+        return this.#cache ? this.#cache.fillTag(addr, epoch, w, this.#aux) : decodeValue(this.#io, this.#aux, w);
+      }
+      if (st !== ST_STALE) throw this.#refused('copyTaggedValue', st);
+      w = this.#x.get(this.#token, klen);
+      if (w < 0) w = this.#readSlow(w, klen, true);
+      if (w === ST_NOT_FOUND) return undefined; // deleted meanwhile: a miss after all
+      if (vtypeOf(w) === T_F64) return this.#f64[this.#aux >>> 3];
+    }
+  }
+
   /** A read that fell back to the lock and found it taken: wait, retry. */
   #readSlow(st: number, klen: number, copy: boolean): number {
     st = this.#retry(() => (copy ? this.#x.get(this.#token, klen) : this.#x.contains(this.#token, klen)), undefined, st);
@@ -846,7 +889,7 @@ export class ShardedMap<V = unknown> {
         const klenIdx = (this.#scratch + SCRATCH_KLEN) >>> 2;
         const wordIdx = (this.#scratch + SCRATCH_WORD) >>> 2;
         for (let c = this.#x.next(this.#token, s, 0); c > 0; c = this.#x.next(this.#token, s, c)) {
-          buf.push(decodeKey(this.#u8, this.#key, this.#i32[klenIdx]!), decodeValue(this.#u8, this.#aux, this.#i32[wordIdx]!));
+          buf.push(decodeKey(this.#io, this.#key, this.#i32[klenIdx]!), decodeValue(this.#io, this.#aux, this.#i32[wordIdx]!));
         }
       } finally {
         this.#x.unlockShard(this.#token, s);
@@ -905,5 +948,5 @@ function checkCallback(fn: unknown, method: string): void {
 }
 
 export type { Key, WaitOptions, CheckReport, CheckProblem };
-export type { DebugEntry, DebugShard } from './debug';
-export type { MapStats, ShardStats, Counters } from './stats';
+export type { DebugEntry, DebugShard } from './debug.js';
+export type { MapStats, ShardStats, Counters } from './stats.js';

@@ -2,8 +2,8 @@
  *  and their eager validation. */
 import {
   MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, PAGE_BYTES,
-} from '../assembly/shared';
-import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors';
+} from '../assembly/shared.js';
+import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
 
 /** Options of `ShardedMap.create`. Every one is optional. */
 export interface CreateOptions {
@@ -59,6 +59,18 @@ export interface CreateOptions {
    */
   lockTimeout?: number;
   /**
+   * Slots of this instance's decoded-value cache (per table; a power of two
+   * from 2 to 2^20; 0 turns it off). A repeat `load` of a string, bigint or
+   * object that has not changed since this instance last loaded it returns
+   * the value it decoded then, without decoding (or, for a long value,
+   * copying) anything. Objects and arrays it returns are therefore deeply
+   * frozen and shared by the loads that hit; with 0, every load returns a
+   * fresh, mutable copy. Uint8Array values are always fresh copies. Costs
+   * about 40 bytes per slot of private (non-shared) memory. Per instance.
+   * @default 4096
+   */
+  decodedCache?: number;
+  /**
    * Debug mode: keep the last `debugRing` operations of each shard (op, key
    * hash, owner, result) in a ring in shared memory, readable from any
    * instance with `map.debug()`, for post-mortems after a fault. A power of
@@ -75,13 +87,21 @@ export interface CreateOptions {
   seed?: bigint;
 }
 
-/** Options of `ShardedMap.attach`. */
+/** Options of `ShardedMap.attach`: the per-instance options of `create`. */
 export interface AttachOptions {
   /** See `CreateOptions.lockTimeout`. @default 5000 */
   lockTimeout?: number;
+  /** See `CreateOptions.decodedCache`. @default 4096 */
+  decodedCache?: number;
 }
 
-export interface ResolvedCreateOptions {
+/** The per-instance options, resolved. */
+export interface InstanceOptions {
+  lockTimeout: number;
+  decodedCache: number;
+}
+
+export interface ResolvedCreateOptions extends InstanceOptions {
   shards: number;
   initialCapacity: number;
   /** Entries each shard is sized for up front (from initialCapacity). */
@@ -90,7 +110,6 @@ export interface ResolvedCreateOptions {
   maxValueBytes: number;
   maxPages: number;
   maxWorkers: number;
-  lockTimeout: number;
   seed: bigint | undefined;
   debugRing: number;
 }
@@ -135,10 +154,18 @@ function perShardCapacity(total: number, shards: number): number {
   return Math.ceil(mean + 4 * Math.sqrt(mean * (1 - 1 / shards)));
 }
 
+/** The decodedCache option: 0, or a power of two from 2 to 2^20 (two-way
+ *  sets). */
+function decodedCacheOption(o: Record<string, unknown>): number {
+  const v = integer(o, 'decodedCache', 4096, 0, 1 << 20);
+  if (v === 1 || (v & (v - 1)) !== 0) invalid('range', `decodedCache option must be 0 or a power of two >= 2, got ${v}`);
+  return v;
+}
+
 export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
   const o = checkObject(raw, [
     'shards', 'initialCapacity', 'maxKeyBytes', 'maxValueBytes', 'maxMemory', 'maxWorkers', 'lockTimeout', 'seed',
-    'debugRing',
+    'debugRing', 'decodedCache',
   ]);
   const debugRing = integer(o, 'debugRing', 0, 0, MAX_DEBUG_ENTRIES);
   if ((debugRing & (debugRing - 1)) !== 0) invalid('range', `debugRing option must be 0 or a power of two, got ${debugRing}`);
@@ -156,12 +183,13 @@ export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
     maxPages: Math.ceil(maxMemory / PAGE_BYTES),
     maxWorkers: integer(o, 'maxWorkers', 64, 1, MAX_OWNERS),
     lockTimeout: lockTimeoutOption(o),
+    decodedCache: decodedCacheOption(o),
     seed: o.seed as bigint | undefined,
     debugRing,
   };
 }
 
-export function resolveAttachOptions(raw: unknown): { lockTimeout: number } {
-  const o = checkObject(raw, ['lockTimeout']);
-  return { lockTimeout: lockTimeoutOption(o) };
+export function resolveAttachOptions(raw: unknown): InstanceOptions {
+  const o = checkObject(raw, ['lockTimeout', 'decodedCache']);
+  return { lockTimeout: lockTimeoutOption(o), decodedCache: decodedCacheOption(o) };
 }

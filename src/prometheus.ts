@@ -11,8 +11,8 @@
  * prom-client is an optional peer dependency: only this export needs it.
  */
 import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
-import type { ShardedMap } from './map';
-import type { Counters, MapStats } from './stats';
+import type { ShardedMap } from './map.js';
+import type { Counters, MapStats } from './stats.js';
 
 /** Options of `collectMetrics`. */
 export interface MetricsOptions {

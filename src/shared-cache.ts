@@ -13,11 +13,11 @@
  * dies, or ERR_SHARDEDMAP_TIMEOUT when no reply came within `timeout`. A bad
  * request fails alone: the others sent in the same tick go on.
  */
-import type { CacheOp, CacheReply, CacheRequest, ErrorReply, RangeChunk } from './shared-cache-protocol';
-import { ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, ErrorCode, type ErrorCodeValue } from './errors';
-import type { Key } from './codec';
-import type { LoadResult, SwapResult } from './map';
-import type { MapStats } from './stats';
+import type { CacheOp, CacheReply, CacheRequest, ErrorReply, RangeChunk } from './shared-cache-protocol.js';
+import { ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, ErrorCode, type ErrorCodeValue } from './errors.js';
+import type { Key } from './codec.js';
+import type { LoadResult, LoadOrStoreResult, SwapResult } from './map.js';
+import type { MapStats } from './stats.js';
 
 /** Options of `connectSharedCache`. */
 export interface SharedCacheOptions {
@@ -39,7 +39,7 @@ export interface SharedCache {
   storeNumber(key: Key, value: number): Promise<void>;
   tryStore(key: Key, value: unknown): Promise<boolean>;
   delete(key: Key): Promise<boolean>;
-  loadOrStore(key: Key, value: unknown): Promise<LoadResult<unknown>>;
+  loadOrStore(key: Key, value: unknown): Promise<LoadOrStoreResult<unknown>>;
   loadAndDelete(key: Key): Promise<LoadResult<unknown>>;
   swap(key: Key, value: unknown): Promise<SwapResult<unknown>>;
   compareAndSwap(key: Key, expected: unknown, next: unknown): Promise<boolean>;

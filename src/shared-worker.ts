@@ -13,12 +13,12 @@
  * If the map cannot be created, or the worker hits an uncaught error, every
  * client is told (a CacheFatal message) so that nothing waits forever.
  */
-import { ShardedMap } from './map';
-import { ErrorCode } from './errors';
+import { ShardedMap } from './map.js';
+import { ErrorCode } from './errors.js';
 import {
   CACHE_OPS, type CacheOp, type CacheReply, type CacheRequest, type ErrorReply, type RangeChunk,
-} from './shared-cache-protocol';
-import type { CreateOptions } from './options';
+} from './shared-cache-protocol.js';
+import type { CreateOptions } from './options.js';
 
 /** Entries per 'range' reply: large enough to amortize a message, small
  *  enough to keep one reply under a few hundred kilobytes. */

@@ -8,9 +8,9 @@ import {
   CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_READ_RETRIES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CNT_RESIZES,
   CNT_RELEASED, CNT_EVICTIONS, CNT_EXPIRATIONS, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES, STAT_HEAP_LIVE,
   STAT_HEAP_DEAD, STAT_MAX_PROBE,
-} from '../assembly/shared';
+} from '../assembly/shared.js';
 
-/** One shard's figures (`stats({ shards: true })`). */
+/** One shard's figures (`stats({ perShard: true })`). */
 export interface ShardStats {
   /** Slots in its table (16 per group). */
   slots: number;

@@ -3,9 +3,9 @@
  * deadline and an AbortSignal; and the eager checks of the options that
  * control it.
  */
-import { LOCK_CONTENDED } from '../assembly/shared';
-import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors';
-import { canBlock, now } from './platform';
+import { LOCK_CONTENDED } from '../assembly/shared.js';
+import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
+import { canBlock, now } from './platform.js';
 
 /** Longest single Atomics.wait while a lock is held: short enough to notice
  *  the deadline and a missed wake-up, long enough to cost nothing. */

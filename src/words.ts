@@ -2,7 +2,7 @@
  * The packed words the facade reads, through one helper each (every packed
  * word is documented in assembly/words.ts; the numbers are shared.ts's).
  */
-import { VTYPE_SHIFT, VLEN_MASK, OWNER_ID_MASK } from '../assembly/shared';
+import { VTYPE_SHIFT, VLEN_MASK, OWNER_ID_MASK } from '../assembly/shared.js';
 
 /** A value word: vtype << VTYPE_SHIFT | vlen. */
 export function valueWord(vtype: number, vlen: number): number {

@@ -13,7 +13,7 @@ const RELEASE_EXPORTS = [
   'committedBytes', 'counter', 'shardGroups', 'shardStats', 'get', 'getF64', 'contains', 'write', 'clearShard', 'lockShard',
   'unlockShard', 'next', 'checkShard', 'checkAllocator', 'noteFault', 'faults', 'recoverBegin', 'recoverShard',
   'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'attachedCount', 'getLogged',
-  'getF64Logged', 'containsLogged', 'writeLogged', 'debugEntries', 'debugRead', 'memory',
+  'getF64Logged', 'containsLogged', 'writeLogged', 'debugEntries', 'debugRead', 'copyTaggedValue', 'memory',
 ];
 
 const exportsOf = (path: string) => WebAssembly.Module.exports(new WebAssembly.Module(read(path))).map((e) => e.name);

@@ -21,17 +21,29 @@ describe('values', async () => {
     });
   });
 
-  it('reads return fresh copies, not views of shared memory', () => {
-    const obj = { a: [1] };
+  it('reads never hand out shared memory; objects are frozen and shared by repeat loads', async () => {
+    const obj = { a: [1], s: 'x'.repeat(100) };
     m.store('o', obj);
     const a = m.load('o') as { a: number[] };
-    a.a.push(2);
-    expect(m.load('o')).toEqual({ a: [1] });
+    expect(a).not.toBe(obj);
+    expect(m.load('o')).toBe(a); // unchanged since: the same decoded value
+    expect(Object.isFrozen(a) && Object.isFrozen(a.a)).toBe(true);
+    expect(() => a.a.push(2)).toThrow(TypeError);
+    m.store('o', { a: [2], s: 'y' });
+    expect(m.load('o')).toEqual({ a: [2], s: 'y' }); // a new value: decoded again
     m.store('b', new Uint8Array([1]));
     const b = m.load('b') as Uint8Array;
     expect(b.buffer).toBeInstanceOf(ArrayBuffer); // not a SharedArrayBuffer
+    expect(m.load('b')).not.toBe(b); // bytes: always a fresh copy
     b[0] = 9;
     expect(m.load('b')).toEqual(new Uint8Array([1]));
+    // With the cache off, every load is a fresh, mutable copy.
+    const off = await ShardedMap.attach(m.handle, { decodedCache: 0 });
+    const c = off.load('o') as { a: number[] };
+    expect(off.load('o')).not.toBe(c);
+    c.a.push(3);
+    expect(off.load('o')).toEqual({ a: [2], s: 'y' });
+    off.close();
   });
 
   it('plain JSON-like data round-trips (property)', () => {

@@ -1,16 +1,20 @@
 // Reads key 'T' until the stop flag rises; a value whose letters are not all
 // the same was torn (read while being written), and so is one, in mode
-// 'inline', whose letter does not match its length.
+// 'inline', whose letter does not match its length. Reads alternate between
+// an instance without a decoded-value cache (every read copies and decodes
+// the bytes: what the controls' tears show up in) and one with it (which
+// must never hand out a torn value either).
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 
 const { handle, stop, mode } = workerData;
-const map = await ShardedMap.attach(handle);
+const fresh = await ShardedMap.attach(handle, { decodedCache: 0 });
+const cached = await ShardedMap.attach(handle);
 let reads = 0;
 let torn = 0;
 let missing = 0;
 while (Atomics.load(stop, 0) === 0) {
-  const v = map.load('T');
+  const v = (reads & 1 ? cached : fresh).load('T');
   reads++;
   if (typeof v !== 'string') {
     missing++; // the key is always there: a miss is a bug too
@@ -28,5 +32,6 @@ while (Atomics.load(stop, 0) === 0) {
     }
   }
 }
-map.close();
+fresh.close();
+cached.close();
 parentPort.postMessage({ reads, torn, missing });
