@@ -127,6 +127,25 @@ export function testOverwrite(token: u32, klen: u32, byte: u32, protect: u32): i
   return ref != 0 ? ST_OK : ST_NOT_FOUND;
 }
 
+/** Stall shard `shard` as a writer preempted in the middle of a write would:
+ *  on = 1 takes its lock and makes its seq odd (readers retry, then fall
+ *  back to the lock and find it held); on = 0 undoes that. ST_OK, ST_BUSY
+ *  (someone else holds it), ST_BAD_ARG. */
+export function testStall(token: u32, shard: u32, on: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, token);
+  if (scratch == 0 || shard >= shardCountOf(hdr)) return ST_BAD_ARG;
+  const sh = shardAt(hdr, shard);
+  if (on != 0) {
+    if (!tryLock(sh + SH_LOCK, tokenId(token))) return busy(scratch, sh + SH_LOCK);
+    seqBegin(sh);
+  } else {
+    seqEnd(sh);
+    unlock(sh + SH_LOCK);
+  }
+  return ST_OK;
+}
+
 /** The map.check() detector's control: damage shard `shard` (or the
  *  allocator) the way CORRUPT_* says, with no lock (no write may be in
  *  flight). ST_OK or ST_BAD_ARG. */

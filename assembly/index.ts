@@ -18,7 +18,7 @@ import {
   T_UNDEFINED, T_F64, T_PACKED, OP_CAS, OP_CAD, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY,
   SCRATCH_DEBUG, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES,
   STAT_HEAP_LIVE, STAT_HEAP_DEAD, STAT_MAX_PROBE, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
-  MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS,
+  MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS, BATCH_RECORD_SHIFT,
 } from "./shared";
 import { TEST } from "./build";
 import { CTRL_DELETED, countByte } from "./ctrl";
@@ -26,7 +26,7 @@ import { hashKey } from "./hash";
 import { tableLoad, tryLock, takeOver, unlock, holder, holds, busy } from "./sync";
 import { tableCtrl, tableGroupCount, valueWord, vtypeOf, vlenOf, tokenId } from "./words";
 import { heapStartOf, refEntry, firstFull, nextFullAfter, fullFrom, slotNumber, isOutline } from "./cells";
-import { readKey, memBytes, copyTagged } from "./reader";
+import { readKey, readBatch, memBytes, copyTagged } from "./reader";
 import { applyWrite, copyOut } from "./writer";
 import { rebuild, emptyInPlace, freeRetired } from "./resize";
 import { allocatedBytes, MAX_PAGES } from "./alloc";
@@ -284,6 +284,30 @@ export function copyTaggedValue(token: u32, shard: u32, addr: u32, epoch: u32, v
   return copyTagged(
     hdr, scratch, tokenId(token), shardAt(hdr, shard), addr, epoch, vlen, scratch + load<u32>(hdr, HDR_AUX_OFF),
   );
+}
+
+/** Read `n` keys at once (keys in the value area, records in the aux area:
+ *  see BATCH_* in shared.ts and readBatch in reader.ts), from record
+ *  `start` on; numbers = 1 for f64 results. Returns how many records are
+ *  done (n, or fewer with the reason in scratch word 2), or ST_BAD_ARG. */
+export function getBatch(token: u32, n: u32, start: u32, numbers: u32): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, token);
+  if (scratch == 0 || start > n || (<u64>n << BATCH_RECORD_SHIFT) > <u64>load<u32>(hdr, HDR_MAX_VALUE)) return ST_BAD_ARG;
+  // The keys must parse inside the value area, each of a valid length.
+  if (start == 0) {
+    const keys = scratch + load<u32>(hdr, HDR_VALUE_OFF);
+    const end = keys + load<u32>(hdr, HDR_MAX_VALUE);
+    const maxKey = load<u32>(hdr, HDR_MAX_KEY);
+    let p = keys;
+    for (let i: u32 = 0; i < n; i++) {
+      if (p + 2 > end) return ST_BAD_ARG;
+      const klen = <u32>load<u16>(p);
+      if (klen - 1 >= maxKey || p + 2 + klen > end) return ST_BAD_ARG;
+      p += 2 + klen;
+    }
+  }
+  return <i32>readBatch(hdr, scratch, tokenId(token), n, start, numbers != 0);
 }
 
 /** has: 1 if present, ST_NOT_FOUND if not (or ST_BUSY, ST_BAD_ARG). */

@@ -10,20 +10,21 @@
 // write lock".)
 
 import {
-  HDR_SEED, HDR_MEM_BYTES, HDR_AUX_OFF, HDR_MAX_VALUE, SH_LOCK, CELL_ADDR, E_WORD, E_KLEN, E_KEY,
+  HDR_SEED, HDR_MEM_BYTES, HDR_AUX_OFF, HDR_VALUE_OFF, HDR_MAX_VALUE, SH_LOCK, CELL_ADDR, E_WORD, E_KLEN, E_KEY,
   MIN_ENTRY_BYTES, tableBytes, firstGroup, nextGroup, valueOffset, shardIndexOfHash, shardAt,
   MAX_PROBE_GROUPS, READ_RETRIES,
 } from "./layout";
 import {
-  ST_OK, ST_NOT_FOUND, ST_STALE, SCRATCH_KEY, SCRATCH_FENCE, SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH,
-  SCRATCH_TAG_SHARD, TAG_MIN_VLEN, CNT_READ_RETRIES,
+  ST_OK, ST_NOT_FOUND, ST_STALE, ST_BUSY, SCRATCH_KEY, SCRATCH_FENCE, SCRATCH_TAG_ADDR, SCRATCH_TAG_SHARD,
+  SCRATCH_WORD, SCRATCH_KLEN, TAG_MIN_VLEN, CNT_READ_RETRIES, BATCH_RECORD_SHIFT, BATCH_WORD, BATCH_WHERE,
+  BATCH_SHARD, BATCH_F64, BATCH_KEY, BATCH_KLEN, BATCH_HASH, BATCH_DONE, BATCH_MORE, BATCH_BUSY, BATCH_NOT_COPIED,
 } from "./shared";
 import { count } from "./counters";
 import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
 import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy, epochRead } from "./sync";
 import { tableCtrl, tableGroupCount, vlenOf } from "./words";
-import { cellsOf, slotRef, isOutline } from "./cells";
+import { cellsOf, slotRef, isOutline, refEntry } from "./cells";
 import { copyOut } from "./writer";
 
 /** find's answer for a table word that cannot be right (its cells reach
@@ -108,14 +109,15 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
 
 /** Copy the value of the cell at `ref` (found by find; key length klen) to
  *  `out`, or, for a value longer than TAG_MIN_VLEN out of line, record its
- *  tag (value address, shard epoch `epoch`) in `scratch` instead (the
+ *  tag (value address, shard epoch `epoch`) at `tagOut` instead (the
  *  facade copies it with copyTagged only if it has no decoded copy of that
- *  tag). Returns its value word, or 0 if the entry is implausible (torn):
+ *  tag); `tagOut`'s address word is 0 when the value was copied, and
+ *  NOT_COPIED if it is longer than `room` (the bytes `out` has). Returns its value word, or 0 if the entry is implausible (torn):
  *  an address outside `mem`, a value longer than `maxValue` or reaching past
  *  `mem`. */
 // @ts-ignore: decorator
 @inline function copyValue(
-  ref: u32, klen: u32, out: usize, maxValue: u32, mem: u64, scratch: usize, epoch: u32,
+  ref: u32, klen: u32, out: usize, maxValue: u32, mem: u64, tagOut: usize, epoch: u32, room: u32,
 ): u32 {
   const e = readableEntry(ref, mem);
   if (e == 0) return 0;
@@ -124,11 +126,15 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   const src = <u64>e + valueOffset(klen);
   if (vlen > maxValue || src + vlen > mem) return 0;
   if (vlen > <u32>TAG_MIN_VLEN && e != ref) {
-    store<u32>(scratch, <u32>src, SCRATCH_TAG_ADDR);
-    store<u32>(scratch, epoch, SCRATCH_TAG_EPOCH);
+    store<u32>(tagOut, <u32>src, TAG_ADDR);
+    store<u32>(tagOut, epoch, TAG_EPOCH);
     return w;
   }
-  store<u32>(scratch, 0, SCRATCH_TAG_ADDR);
+  if (vlen > room) {
+    store<u32>(tagOut, NOT_COPIED, TAG_ADDR);
+    return w;
+  }
+  store<u32>(tagOut, 0, TAG_ADDR);
   if (vlen == 0) return w;
   // A real entry is 8-aligned, so its value is. A torn address may not be:
   // a misaligned atomic load traps, and the 8-byte steps of copySmall could
@@ -159,19 +165,23 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   }
 }
 
-/** Read the key in the owner's scratch (klen checked by the caller).
- *  copy: copy the value to the aux area. Returns the value's word (or 1 if
- *  not copying), ST_NOT_FOUND, or ST_BUSY (fell back to the lock and it is
- *  held). Hot path. */
+// Where copyValue puts a tag: [value address][shard heap epoch].
+const TAG_ADDR = 0;
+const TAG_EPOCH = 4;
+/** The tag address of a value that was neither copied nor tagged: it did
+ *  not fit the room given (no value address is 1). */
+export const NOT_COPIED: u32 = BATCH_NOT_COPIED;
+
+/** Read key bytes [key, key + klen) of hash h in shard header `sh`.
+ *  copy: copy the value to `out` (or tag it at `tagOut`, see copyValue).
+ *  Returns the value's word (or 1 if not copying), ST_NOT_FOUND, or
+ *  ST_BUSY (fell back to the lock and it is held). Hot path. */
 // @ts-ignore: decorator
-@inline export function readKey(hdr: usize, scratch: usize, id: u32, klen: u32, copy: bool): i32 {
-  const key = scratch + SCRATCH_KEY;
-  const out = scratch + load<u32>(hdr, HDR_AUX_OFF);
+@inline function readHashed(
+  hdr: usize, scratch: usize, id: u32, sh: usize, key: usize, klen: u32, h: u64, copy: bool, out: usize,
+  tagOut: usize, room: u32,
+): i32 {
   const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
-  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
-  const shard = shardIndexOfHash(hdr, h);
-  const sh = shardAt(hdr, shard);
-  store<u32>(scratch, shard, SCRATCH_TAG_SHARD);
   for (let i = 0; i < READ_RETRIES; i++) {
     const s = seqRead(sh);
     if (seqChanging(s)) continue;
@@ -186,7 +196,7 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
       w = 0; // retry
     } else if (ref != 0) {
       // 0 from copyValue: an implausible (torn) entry; retry.
-      w = copy ? <i32>copyValue(ref, klen, out, maxValue, mem, scratch, epoch) : 1;
+      w = copy ? <i32>copyValue(ref, klen, out, maxValue, mem, tagOut, epoch, room) : 1;
     }
     readFence(scratch + SCRATCH_FENCE);
     if (seqRead(sh) == s && w != 0) {
@@ -199,10 +209,112 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
   count(scratch, CNT_READ_RETRIES, <f64>READ_RETRIES);
   if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
   const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
-  const w: i32 = ref == 0 ? ST_NOT_FOUND : <i32>copyOut(ref, klen, out);
-  store<u32>(scratch, 0, SCRATCH_TAG_ADDR);
+  let w: i32 = ST_NOT_FOUND;
+  store<u32>(tagOut, 0, TAG_ADDR);
+  if (ref != 0) {
+    w = <i32>load<u32>(refEntry(ref), E_WORD);
+    if (vlenOf(<u32>w) > room) store<u32>(tagOut, NOT_COPIED, TAG_ADDR);
+    else if (copy) copyOut(ref, klen, out);
+  }
   unlock(sh + SH_LOCK);
   return w;
+}
+
+/** Read the key in the owner's scratch (klen checked by the caller), its
+ *  value copied to the aux area or tagged in the scratch's TAG words (see
+ *  readHashed). Hot path. */
+// @ts-ignore: decorator
+@inline export function readKey(hdr: usize, scratch: usize, id: u32, klen: u32, copy: bool): i32 {
+  const key = scratch + SCRATCH_KEY;
+  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
+  const shard = shardIndexOfHash(hdr, h);
+  store<u32>(scratch, shard, SCRATCH_TAG_SHARD);
+  return readHashed(
+    hdr, scratch, id, shardAt(hdr, shard), key, klen, h, copy, scratch + load<u32>(hdr, HDR_AUX_OFF),
+    scratch + SCRATCH_TAG_ADDR, load<u32>(hdr, HDR_MAX_VALUE),
+  );
+}
+
+// ---- batch reads ------------------------------------------------------------------
+
+/** Batch reads overlap the cache misses of independent lookups: a first
+ *  pass hashes every key and touches its first group's control bytes and
+ *  first candidate cell (independent loads, which the CPU has in flight
+ *  together), a second pass does each seqlock read on warm lines. */
+
+/** Records of a batch, one per key, in the aux area (BATCH_* in shared.ts):
+ *  the first pass writes [key offset][klen][hash, 8 bytes], the second
+ *  overwrites each with its result: [value word or status][value offset in
+ *  the aux area, or the tag's address][tag epoch][shard]; in numbers mode
+ *  [word or status][0][the f64, 8 bytes]. */
+export function readBatch(hdr: usize, scratch: usize, id: u32, n: u32, start: u32, numbers: bool): u32 {
+  const keys = scratch + load<u32>(hdr, HDR_VALUE_OFF);
+  const aux = scratch + load<u32>(hdr, HDR_AUX_OFF);
+  const auxEnd = aux + load<u32>(hdr, HDR_MAX_VALUE);
+  const seed = load<u64>(hdr, HDR_SEED);
+  if (start == 0) {
+    let p = keys;
+    let acc: u32 = 0;
+    for (let i: u32 = 0; i < n; i++) {
+      const rec = aux + (<usize>i << BATCH_RECORD_SHIFT);
+      const klen = <u32>load<u16>(p);
+      const h = hashKey(p + 2, klen, seed);
+      store<u32>(rec, <u32>(p + 2 - keys), BATCH_KEY);
+      store<u32>(rec, klen, BATCH_KLEN);
+      store<u64>(rec, h, BATCH_HASH);
+      acc ^= touch(hdr, h);
+      p += 2 + klen;
+    }
+    store<u32>(scratch, acc, SCRATCH_KLEN); // keeps the touches
+  }
+  let values = aux + (<usize>n << BATCH_RECORD_SHIFT);
+  for (let i = start; i < n; i++) {
+    const rec = aux + (<usize>i << BATCH_RECORD_SHIFT);
+    const key = keys + load<u32>(rec, BATCH_KEY);
+    const klen = load<u32>(rec, BATCH_KLEN);
+    const h = load<u64>(rec, BATCH_HASH);
+    const shard = shardIndexOfHash(hdr, h);
+    // Numbers: 8 bytes into the record (a longer value is not a number:
+    // only its word is needed). Values: into the free part of aux.
+    const out = numbers ? rec + BATCH_F64 : values;
+    const room = numbers ? 8 : <u32>(auxEnd - values);
+    const w = readHashed(hdr, scratch, id, shardAt(hdr, shard), key, klen, h, true, out, rec + BATCH_WHERE, room);
+    const stop = w == ST_BUSY ? BATCH_BUSY
+      : !numbers && w > 0 && load<u32>(rec, BATCH_WHERE) == NOT_COPIED && i > start ? BATCH_MORE : BATCH_DONE;
+    if (stop != BATCH_DONE) {
+      // A lock to wait for, or no room left for this value: the facade
+      // takes what is done and calls again from here, so this record gets
+      // back the first pass's fields that the read's tag words overwrote.
+      store<u32>(rec, klen, BATCH_KLEN);
+      store<u64>(rec, h, BATCH_HASH);
+      store<u32>(scratch, stop, SCRATCH_WORD);
+      return i;
+    }
+    store<i32>(rec, w, BATCH_WORD);
+    if (numbers) continue;
+    store<u32>(rec, shard, BATCH_SHARD);
+    if (w > 0 && load<u32>(rec, BATCH_WHERE) == 0) {
+      store<u32>(rec, <u32>values, BATCH_WHERE);
+      values += (vlenOf(<u32>w) + 7) & ~7;
+    }
+  }
+  store<u32>(scratch, BATCH_DONE, SCRATCH_WORD);
+  return n;
+}
+
+/** Load the control bytes of h's first group and the first cell whose tag
+ *  matches (what the lookup will read first), for the batch's first pass.
+ *  A table word that cannot be right is skipped (the real read checks). */
+function touch(hdr: usize, h: u64): u32 {
+  const sh = shardAt(hdr, shardIndexOfHash(hdr, h));
+  const t = tableLoad(sh);
+  const ctrl = tableCtrl(t);
+  const n = tableGroupCount(t);
+  if (ctrl == 0 || n == 0 || <u64>ctrl + tableBytes(n) > memBytes(hdr)) return 0;
+  const g = firstGroup(h, n);
+  const m = matchTag(groupCtrl(ctrl, g), tagOf(h));
+  // SAFETY: the table lies below the committed size (checked above).
+  return m == 0 ? <u32>m : load<u32>(slotRef(cellsOf(t), g, <u32>ctz(m)));
 }
 
 /** Copy `vlen` bytes of the value at `addr` in shard `shard` to `out`, if

@@ -136,6 +136,34 @@ export const CHECK_OUTSIDE_HEAP_AREA = 18;
  *  tag. Shorter ones are copied and compared by content. */
 export const TAG_MIN_VLEN = 32;
 
+// ---- Batch reads (readBatch: keys in the value area, records in aux) -------
+// A key in the value area: [u16 klen][key bytes], back to back.
+// One record per key, BATCH_RECORD_BYTES, in the aux area from its start:
+export const BATCH_RECORD_BYTES = 16;
+export const BATCH_RECORD_SHIFT = 4; // log2(BATCH_RECORD_BYTES)
+/** Result: the value word, or a status (ST_NOT_FOUND). */
+export const BATCH_WORD = 0;
+/** Result: where the value is: its copy's address (inside the aux area),
+ *  or, for a long value out of line that was not copied, its tag's address
+ *  (outside it; the epoch at BATCH_TAG_EPOCH), or BATCH_NOT_COPIED if it
+ *  did not fit the room left. */
+export const BATCH_WHERE = 4;
+export const BATCH_TAG_EPOCH = 8;
+export const BATCH_NOT_COPIED = 1;
+export const BATCH_SHARD = 12;
+/** Numbers mode: the f64 value. */
+export const BATCH_F64 = 8;
+// (First pass, internal: key offset, klen, hash.)
+export const BATCH_KEY = 0;
+export const BATCH_KLEN = 4;
+export const BATCH_HASH = 8;
+/** Why readBatch stopped (scratch word SCRATCH_WORD): all done, out of
+ *  room for values (call again from the returned index), or a lock to wait
+ *  for (SCRATCH_BUSY; call again from the returned index). */
+export const BATCH_DONE = 0;
+export const BATCH_MORE = 1;
+export const BATCH_BUSY = 2;
+
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;
 // word 1: iteration: key length of the entry copied out;

@@ -3,5 +3,5 @@
 export * from "./index";
 export {
   cellForm, cellAddress, entryAddress, shardAddress, shardLockAddress, headerAddress, testHash,
-  testOverwrite, testCorrupt,
+  testOverwrite, testCorrupt, testStall,
 } from "./doors";

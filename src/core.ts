@@ -7,6 +7,7 @@
  */
 import wasmBytes from '../build/core.wasm';
 import { ErrorCode, ShardedMapError } from './errors.js';
+import { avoidV8Bugs } from './platform.js';
 
 /** The core's exports (see assembly/index.ts). All return i32 status codes
  *  from assembly/shared.ts unless said otherwise. `token` is an owner token
@@ -83,6 +84,7 @@ let compiled: Promise<WebAssembly.Module> | undefined;
 
 /** The compiled core (compiled once per realm). */
 export function coreModule(): Promise<WebAssembly.Module> {
+  if (!compiled) avoidV8Bugs();
   compiled ??= WebAssembly.compile(wasmBytes);
   return compiled;
 }

@@ -10,11 +10,12 @@ import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
   ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD,
   SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_TEST, TEST_FAULT_ABORT, TEST_FAULT_TRAP,
-  TEST_FAULT_STAGED, OWNER_ID_MASK, SCRATCH_COUNTERS, SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, ST_STALE, CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS,
+  TEST_FAULT_STAGED, OWNER_ID_MASK, SCRATCH_COUNTERS, SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, ST_STALE,
+  BATCH_RECORD_SHIFT, BATCH_WHERE, BATCH_TAG_EPOCH, BATCH_F64, BATCH_BUSY, BATCH_NOT_COPIED, CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS,
   CNT_LOCK_TIMEOUTS, CNT_RELEASED,
 } from '../assembly/shared.js';
 import { coreModule, instantiate, guardedCore, type CoreExports, type TestDoors } from './core.js';
-import { encodeKey, decodeKey, encodeValue, decodeValue, storeF64, memIO, type Key, type MemIO } from './codec.js';
+import { encodeKey, decodeKey, encodeValue, decodeValue, describe, memIO, type Key, type MemIO } from './codec.js';
 import { DecodedCache, MISS } from './decoded.js';
 import {
   ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, closedError,
@@ -333,6 +334,62 @@ export class ShardedMap<V = unknown> {
     if (w === ST_BUSY || w === ST_BAD_ARG) w = this.#readSlow(w, klen, false);
     this.#count((w > 0 ? CNT_HITS : CNT_MISSES));
     return w > 0;
+  }
+
+  /**
+   * Load many keys at once: their values in order (undefined where a key is
+   * absent), as `load` would return them. The lookups of a chunk of keys run
+   * in one call into the core, which first touches every key's table line
+   * and then reads them, so independent cache misses overlap: on a table
+   * larger than the CPU caches this costs less per key than single loads.
+   * Each key is read atomically; the batch as a whole is not a snapshot.
+   */
+  getMany(keys: readonly Key[]): (V | undefined)[] {
+    this.#alive();
+    checkKeyList(keys, 'getMany');
+    const out = new Array<V | undefined>(keys.length);
+    // Values the batch could not hand over (long ones whose decoded copy this
+    // instance does not have): read alone once the batch is done.
+    const later: number[] = [];
+    this.#batch(keys, false, (i, rec) => {
+      const v = this.#batchValue(rec);
+      if (v === MISS) later.push(i);
+      else out[i] = v as V | undefined;
+    }, (i) => later.push(i));
+    for (const i of later) out[i] = this.load(keys[i]!);
+    return out;
+  }
+
+  /**
+   * `loadNumber` for many keys at once (see `getMany`): into `out` (a new
+   * Float64Array if not given), `fallback` where a key is absent. Allocates
+   * nothing when `out` is given.
+   * @throws ShardedMapTypeError (`ERR_SHARDEDMAP_NOT_A_NUMBER`) if a stored
+   *   value is not a number (entries before it are filled in).
+   */
+  loadNumbers(keys: readonly Key[], out?: Float64Array, fallback = NaN): Float64Array {
+    this.#alive();
+    checkKeyList(keys, 'loadNumbers');
+    const result = out ?? new Float64Array(keys.length);
+    if (!(result instanceof Float64Array) || result.length < keys.length) {
+      throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, 'loadNumbers: out must be a Float64Array at least as long as keys');
+    }
+    this.#batch(keys, true, (i, rec) => {
+      const w = this.#i32[rec >>> 2]!;
+      if (w === ST_NOT_FOUND) {
+        this.#count(CNT_MISSES);
+        result[i] = fallback;
+        return;
+      }
+      this.#count(CNT_HITS);
+      if (vtypeOf(w) !== T_F64) {
+        throw new ShardedMapTypeError(ErrorCode.NOT_A_NUMBER, `loadNumbers: the value stored for keys[${i}] is not a number; use getMany()`);
+      }
+      result[i] = this.#f64[(rec + BATCH_F64) >>> 3]!;
+    }, (i) => {
+      result[i] = this.loadNumber(keys[i]!, fallback);
+    });
+    return result;
   }
 
   /** `Map#get`: the same as `load`. */
@@ -868,6 +925,83 @@ export class ShardedMap<V = unknown> {
     }
   }
 
+  /**
+   * Run the batch reads of `keys`: encode a chunk into the value area, let
+   * the core read it (waiting on a busy lock, resuming when it ran out of
+   * room for values), and hand each record to `each(index, recordAddress)`
+   * before the next call into the core overwrites it. A key that does not
+   * fit the value area beside the batch goes to `alone(index)`.
+   */
+  #batch(keys: readonly Key[], numbers: boolean, each: (i: number, rec: number) => void, alone: (i: number) => void): void {
+    const reason = (this.#scratch + SCRATCH_WORD) >>> 2;
+    for (let from = 0; from < keys.length; ) {
+      const n = this.#encodeBatch(keys, from, numbers);
+      if (n === 0) {
+        alone(from++);
+        continue;
+      }
+      for (let start = 0; start < n; ) {
+        // Busy with nothing done: wait and call again; busy after some
+        // records: take those, the next call waits.
+        const done = this.#retry(() => {
+          const k = this.#x.getBatch(this.#token, n, start, numbers ? 1 : 0);
+          return k === start && this.#i32[reason] === BATCH_BUSY ? ST_BUSY : k;
+        });
+        if (done < 0) throw this.#refused('getBatch', done);
+        for (let i = start; i < done; i++) each(from + i, this.#aux + (i << BATCH_RECORD_SHIFT));
+        start = done;
+      }
+      from += n;
+    }
+  }
+
+  /** Encode keys from `from` on into the value area as the batch wants
+   *  them ([u16 klen][key]); returns how many fit (at most BATCH_MAX). */
+  #encodeBatch(keys: readonly Key[], from: number, numbers: boolean): number {
+    const u8 = this.#u8;
+    const end = this.#val + this.#maxValue;
+    // Records take the aux area's start: all of it for numbers, at most half
+    // for values (the rest holds the values copied).
+    const records = numbers ? this.#maxValue >>> BATCH_RECORD_SHIFT : this.#maxValue >>> (BATCH_RECORD_SHIFT + 1);
+    const max = Math.min(BATCH_MAX, records, keys.length - from);
+    let p = this.#val;
+    let n = 0;
+    for (; n < max; n++) {
+      if (p + 2 + this.#maxKey > end) break;
+      const klen = encodeKey(keys[from + n], u8, p + 2, this.#maxKey);
+      u8[p] = klen & 0xff;
+      u8[p + 1] = klen >>> 8;
+      p += 2 + klen;
+    }
+    return n;
+  }
+
+  /** The value of getMany's batch record `rec`, counted; MISS when it must
+   *  be read alone (long, not copied, and not in the decoded-value cache,
+   *  or too long for the room the batch had). */
+  #batchValue(rec: number): unknown {
+    const w = this.#i32[rec >>> 2]!;
+    if (w === ST_NOT_FOUND) {
+      this.#count(CNT_MISSES);
+      return undefined;
+    }
+    const where = this.#i32[(rec + BATCH_WHERE) >>> 2]! >>> 0;
+    // Copied into the aux area: decode (or find) it by content.
+    if (where >= this.#aux && where < this.#aux + this.#maxValue) {
+      this.#count(CNT_HITS);
+      if (vtypeOf(w) === T_F64) return this.#f64[where >>> 3];
+      return this.#cache ? this.#cache.byContent(where, w) : decodeValue(this.#io, where, w);
+    }
+    if (where !== BATCH_NOT_COPIED && this.#cache) {
+      const v = this.#cache.byTag(where, this.#i32[(rec + BATCH_TAG_EPOCH) >>> 2]!, w);
+      if (v !== MISS) {
+        this.#count(CNT_HITS);
+        return v;
+      }
+    }
+    return MISS; // read alone later: that load counts it
+  }
+
   /** A read that fell back to the lock and found it taken: wait, retry. */
   #readSlow(st: number, klen: number, copy: boolean): number {
     st = this.#retry(() => (copy ? this.#x.get(this.#token, klen) : this.#x.contains(this.#token, klen)), undefined, st);
@@ -938,6 +1072,17 @@ class ShardedMapIterator<T> {
     Object.defineProperty(this.prototype, Symbol.toStringTag, {
       value: 'ShardedMap Iterator', writable: false, enumerable: false, configurable: true,
     });
+  }
+}
+
+/** Keys per call into the core of a batch read: enough to overlap many
+ *  misses, few enough that the lines the first pass touches (about two per
+ *  key) stay in a 512 KiB L2 for the second. */
+const BATCH_MAX = 256;
+
+function checkKeyList(keys: unknown, method: string): void {
+  if (!Array.isArray(keys)) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, `${method}: keys must be an array, not ${describe(keys)}`);
   }
 }
 

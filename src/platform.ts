@@ -33,6 +33,23 @@ export function randomU32(): number {
   return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
+/**
+ * Node 20 (V8 11.3) crashes, now and then, in TurboFan-optimized JS that
+ * inlines calls into this core (a segfault loading a field of a corrupt
+ * object; seen in this project's batch-read tests, 4 runs of 4; never with
+ * `--no-turbo-inline-js-wasm-calls`, nor on Node 22 and 24). So on a V8
+ * older than 12, that inlining is turned off before the core is compiled:
+ * JS->Wasm calls then go through V8's generic wrapper (measured: 3-5 ns
+ * more per call). Affects only V8 < 12, and only that one flag.
+ */
+export function avoidV8Bugs(): void {
+  const p = (globalThis as { process?: { versions?: { v8?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
+  const major = Number(p?.versions?.v8?.split('.')[0]);
+  if (!(major < 12)) return;
+  const v8 = p?.getBuiltinModule?.('node:v8') as { setFlagsFromString(flags: string): void } | undefined;
+  v8?.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
+}
+
 /** Milliseconds, monotonic. */
 export const now: () => number = () => performance.now();
 
