@@ -52,6 +52,8 @@ type Op =
   | ['compareAndSwap', Key, unknown, unknown]
   | ['compareAndDelete', Key, unknown]
   | ['storeNumber', Key, number]
+  | ['getMany', Key[]]
+  | ['loadNumbers', Key[]]
   | ['clear']
   | ['size'];
 
@@ -62,6 +64,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 20, arbitrary: fc.tuple(fc.constant('compareAndDelete'), keyArb, valueArb) as fc.Arbitrary<Op> },
   { weight: 40, arbitrary: fc.tuple(fc.constant('storeNumber'), keyArb, fc.double()) as fc.Arbitrary<Op> },
   { weight: 20, arbitrary: fc.constant(['size'] as Op) },
+  { weight: 15, arbitrary: fc.tuple(fc.constantFrom('getMany', 'loadNumbers'), fc.array(keyArb, { maxLength: 12 })) as fc.Arbitrary<Op> },
   { weight: 1, arbitrary: fc.constant(['clear'] as Op) },
 );
 
@@ -120,6 +123,17 @@ class Model {
         return undefined;
       case 'size':
         return this.m.size;
+      case 'getMany':
+        return op[1].map((k) => this.get(k)?.[1]);
+      case 'loadNumbers': {
+        const out = [];
+        for (const k of op[1]) {
+          const e = this.get(k);
+          if (e && typeof e[1] !== 'number') return 'throws';
+          out.push(e ? e[1] : -12345);
+        }
+        return out;
+      }
     }
   }
 }
@@ -146,10 +160,21 @@ function run(map: ShardedMap<unknown>, op: Op): unknown {
     case 'compareAndDelete': return map.compareAndDelete(op[1], op[2]);
     case 'clear': return map.clear();
     case 'size': return map.size;
+    case 'getMany': return map.getMany(op[1]);
+    case 'loadNumbers':
+      try {
+        return Array.from(map.loadNumbers(op[1], undefined, -12345));
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_SHARDEDMAP_NOT_A_NUMBER') return 'throws';
+        throw e;
+      }
   }
 }
 
 function sameResult(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  }
   if (a && typeof a === 'object' && !(a instanceof Uint8Array) && ('loaded' in a)) {
     const x = a as Record<string, unknown>;
     const y = b as Record<string, unknown>;

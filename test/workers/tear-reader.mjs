@@ -3,7 +3,8 @@
 // 'inline', whose letter does not match its length. Reads alternate between
 // an instance without a decoded-value cache (every read copies and decodes
 // the bytes: what the controls' tears show up in) and one with it (which
-// must never hand out a torn value either).
+// must never hand out a torn value either), and between single loads and
+// batch reads (getMany).
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 
@@ -14,7 +15,9 @@ let reads = 0;
 let torn = 0;
 let missing = 0;
 while (Atomics.load(stop, 0) === 0) {
-  const v = (reads & 1 ? cached : fresh).load('T');
+  // Single loads and batch reads, each with and without the cache.
+  const map = reads & 1 ? cached : fresh;
+  const v = reads & 2 ? map.getMany(['T'])[0] : map.load('T');
   reads++;
   if (typeof v !== 'string') {
     missing++; // the key is always there: a miss is a bug too

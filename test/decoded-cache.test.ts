@@ -1,0 +1,55 @@
+// The decoded-value cache never hides a write: a reader that loads keys
+// another worker keeps rewriting never gets a value older than one that was
+// already committed when its read began. The control (a reader that
+// memoizes values itself) is caught by the same detector.
+import { describe, it, expect } from 'vitest';
+import { ShardedMap } from 'shardedmap';
+import { runWorker } from './helpers/workers';
+
+async function staleReads(mode: 'cache' | 'memo') {
+  const map = await ShardedMap.create({ shards: 4 });
+  const keys = 8;
+  const committed = new Int32Array(new SharedArrayBuffer(4 * keys));
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const writer = runWorker<{ writes: number }>('stale-writer', { handle: map.handle, committed, stop, keys });
+  const reader = runWorker<{ reads: number; stale: number }>('stale-reader', { handle: map.handle, committed, stop, keys, mode });
+  await new Promise((r) => setTimeout(r, 700));
+  Atomics.store(stop, 0, 1);
+  const [w, r] = await Promise.all([writer, reader]);
+  console.log(`stale-read detector, ${mode}: ${r.stale} stale of ${r.reads} reads, ${w.writes} writes`);
+  return { ...w, ...r };
+}
+
+describe('decoded-value cache', () => {
+  it('control: a reader that memoizes values is caught reading stale values', async () => {
+    const r = await staleReads('memo');
+    expect(r.writes).toBeGreaterThan(1000);
+    expect(r.stale).toBeGreaterThan(0);
+  });
+
+  it('a write by another worker is never hidden by the cache (single and batch reads)', async () => {
+    const r = await staleReads('cache');
+    expect(r.writes).toBeGreaterThan(1000);
+    expect(r.reads).toBeGreaterThan(1000);
+    expect(r.stale).toBe(0);
+  });
+
+  it('repeat loads of unchanged values decode nothing: the same value, no copy', async () => {
+    const map = await ShardedMap.create({ shards: 2 });
+    const long = { list: Array.from({ length: 100 }, (_, i) => `item ${i}`) }; // tagged: not even copied
+    map.store('long', long);
+    map.store('short', 'sixteen chars!!!'); // by content
+    const a = map.load('long');
+    const s = map.load('short');
+    for (let i = 0; i < 100; i++) {
+      expect(map.load('long')).toBe(a);
+      expect(map.load('short')).toBe(s);
+    }
+    expect(map.getMany(['long', 'short'])).toEqual([a, s]);
+    expect(map.getMany(['long'])[0]).toBe(a);
+    // A rebuild or compaction moves entries: a new heap epoch, decoded again.
+    for (let i = 0; i < 2000; i++) map.store(`filler:${i}`, 'y'.repeat(40));
+    expect(map.load('long')).toEqual(long);
+    map.close();
+  });
+});
