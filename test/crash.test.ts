@@ -70,8 +70,13 @@ async function round(
     }
     const inflight = opAt(x.seed, committed, cfg.keysPerWorker);
     const inflightKey = `${x.prefix}${inflight.key}`;
+    // Every key read both ways: a batch read and single loads (through this
+    // instance's decoded-value cache, which earlier rounds filled).
+    const batch = map.getMany([...keys]);
+    let b = 0;
     for (const k of keys) {
       const got = map.load(k);
+      expect(batch[b++]).toEqual(got);
       const want = model.get(k);
       if (k === inflightKey) {
         const after = inflight.op === 'delete' ? undefined : inflight.value;
