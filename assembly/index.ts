@@ -10,7 +10,7 @@ import {
   HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS, HDR_ALLOC_TOP, HDR_MEM_BYTES, HDR_MAX_PAGES, HDR_COUNT,
   HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, HDR_FAULTS, HDR_ALLOC_BASE,
   OWN_BYTES, SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
-  GROUP_SLOTS, E_KLEN, E_KEY, LOAD_NUM, LOAD_DEN, align8, align64, firstGroup, nextGroup,
+  GROUP_SLOTS, E_KLEN, E_KEY, LOAD_NUM_MIN, LOAD_DEN, MAX_PROBE_GROUPS, align8, align64, firstGroup, nextGroup,
   shardAt, shardCountOf, shardIndexOfHash, shardOfHash, slotGroup,
 } from "./layout";
 import {
@@ -94,7 +94,7 @@ export function init(
   store<u32>(hdr, debugEntries, HDR_DEBUG_ENTRIES);
   store<u32>(hdr, <u32>rings, HDR_DEBUG_RINGS);
   // Groups for perShard entries at the max load: no resize until then.
-  const perGroup = <u64>GROUP_SLOTS * LOAD_NUM;
+  const perGroup = <u64>GROUP_SLOTS * LOAD_NUM_MIN;
   const minGroups = <u32>max(<u64>1, (<u64>perShard * LOAD_DEN + perGroup - 1) / perGroup);
   store<u32>(hdr, minGroups, HDR_MIN_GROUPS);
   const heap = <u32>min(<u64>perShard * INITIAL_ENTRY_BYTES, <u64>0x7fffffff);
@@ -222,9 +222,9 @@ export function shardStats(token: u32, shard: u32): i32 {
     let at = firstGroup(hashKey(<usize>e + E_KEY, <u32>load<u16>(e, E_KLEN), seed), n);
     const g = slotGroup(slotNumber(t, r));
     let p: u32 = 1;
-    while (at != g && p <= n) {
+    while (at != g && p <= MAX_PROBE_GROUPS) {
+      at = nextGroup(at, p, n);
       p++;
-      at = nextGroup(at, n);
     }
     if (p > worst) worst = p;
   }

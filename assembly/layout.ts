@@ -95,7 +95,8 @@
  * Hashing (hash.ts): FNV-1a over 4-byte lanes, its basis xored with the
  * per-map seed, then a 64-bit finalizer. Bits 32..43 pick the shard, the low
  * 32 bits pick the first group (scaled to the group count, see firstGroup),
- * the top 7 bits are the tag. A probe goes on to the next groups, wrapping.
+ * the top 7 bits are the tag. A probe goes on group by group, triangularly
+ * (g0, g0+1, g0+3, g0+6..., wrapping; linearly in tables of up to 16 groups).
  *
  * Seqlock and write lock (sync.ts)
  * --------------------------------
@@ -152,10 +153,10 @@
  * stored with one atomic store, seq is bumped by 2 (so readers still in the
  * old region retry), and only then is the old region freed. Readers never
  * wait for a resize. The trigger: an insert that would take the table past
- * 7/8 full (tombstones included), a heap with no room for the new entry, or
- * a probe longer than MAX_PROBE_GROUPS. The new size holds the live entries
- * at most 7/12 full, so size grows 1.5x when full of live keys and shrinks
- * when mostly tombstones; the heap gets 5/4 of the live bytes (entries too
+ * its max load (0.825 to 0.9 by shard, tombstones included), a heap with
+ * no room for the new entry, or a probe longer than MAX_PROBE_GROUPS. The
+ * new size holds the live entries at most 18/25 full, so size grows
+ * 1.15-1.25x when full of live keys and shrinks when mostly tombstones; the heap gets 5/4 of the live bytes (entries too
  * long for a cell) plus the new entry.
  * A small heap (<= 4 KiB) that is full of dead entries is first compacted
  * in place instead, under an odd seq (see compactInPlace in table.ts), so
@@ -334,19 +335,27 @@ export const CELL_ADDR = 4;
 
 /** The first group of hash h in a table of n groups: the low 32 bits of h
  *  scaled to [0, n) by a multiply (Lemire's fastrange), so n need not be a
- *  power of two and tables can grow by 1.5x. Bits 32.. pick the shard
+ *  power of two and tables can grow by 1.25x. Bits 32.. pick the shard
  *  (shardIndex), the top 7 the tag (ctrl.ts). */
 // @ts-ignore: decorator
 @inline export function firstGroup(h: u64, n: u32): u32 {
   return <u32>(((h & 0xffffffff) * <u64>n) >>> 32);
 }
 
-/** The group after g in a probe: the next one, wrapping (linear probing by
- *  whole groups, which visits every group for any n; the next group's
- *  control bytes are usually on the same cache line). */
+/** The group after g in a probe, at its step-th step (1, 2, 3...):
+ *  triangular probing by whole groups (g0, g0+1, g0+3, g0+6...), as in
+ *  hashbrown. Its first step is the next group, whose control bytes are
+ *  usually on the cache line just read; the growing steps break up the
+ *  clusters that linear probing builds at high load (measured at 0.9 load:
+ *  linear probing hit the 16-group probe bound often enough to double
+ *  tables; triangular did not). A table of at most MAX_PROBE_GROUPS groups
+ *  is probed linearly instead, so that a probe visits every group (the
+ *  triangular numbers modulo 3, say, never reach g0+2). */
 // @ts-ignore: decorator
-@inline export function nextGroup(g: u32, n: u32): u32 {
-  return g + 1 == n ? 0 : g + 1;
+@inline export function nextGroup(g: u32, step: u32, n: u32): u32 {
+  if (n <= MAX_PROBE_GROUPS) return g + 1 == n ? 0 : g + 1;
+  const next = g + step;
+  return next < n ? next : next % n;
 }
 
 // ---- Entry --------------------------------------------------------------------
@@ -386,17 +395,32 @@ export const MIN_ENTRY_BYTES: u32 = 8;
 }
 
 // ---- Tunables, each with its reason ------------------------------------------
-/** Max load before a resize: 7/8, as in SwissTable; 16-wide groups keep
- *  probes short at this load (expected < 1.2 groups per miss). */
-export const LOAD_NUM: u32 = 7;
-export const LOAD_DEN: u32 = 8;
-/** A rebuilt table is at most 7/12 full: a table full of live keys (7/8)
- *  grows by 1.5x, one mostly of tombstones keeps its size or shrinks. 1.5x
- *  rather than 2x because empty cells cost 32 bytes: the load stays
- *  between 7/12 and 7/8 (33 bytes of table per slot: 38-57 bytes per
- *  entry) for ~1.5x the rebuild copying of doubling. */
-export const REBUILD_LOAD_NUM: u32 = 7;
-export const REBUILD_LOAD_DEN: u32 = 12;
+/** Max load before a resize: from 33/40 (0.825) to 36/40 (0.9), by shard
+ *  (maxLoadNum): about SwissTable's 7/8 on average. The spread over shards
+ *  keeps them from growing in lockstep: with one threshold, uniform hashing
+ *  makes all 256 shards grow at the same map size, so the load (and bytes
+ *  per entry) at a given size swings with where that size falls in the
+ *  growth cycle. Measured at 1M entries with triangular probing: thresholds
+ *  up to 0.925 sent some probes past MAX_PROBE_GROUPS (tables doubled);
+ *  up to 0.9 none did. */
+export const LOAD_NUM_MIN: u32 = 33;
+export const LOAD_SPREAD: u32 = 4; // thresholds LOAD_NUM_MIN .. + LOAD_SPREAD - 1
+export const LOAD_DEN: u32 = 40;
+/** A rebuilt table is at most 18/25 full: a table full of live keys grows
+ *  by 1.15-1.25x, one mostly of tombstones keeps its size or shrinks.
+ *  Measured at 1M entries (33 bytes of table per slot): growth 1.5x up to
+ *  7/8 (one threshold) gave a load of 0.72 and 45.9 bytes per entry; this
+ *  gives 0.80 and 41.2 (42-43 at 0.7M and 1.3M), for ~2x the rebuild
+ *  copying of 1.5x growth. */
+export const REBUILD_LOAD_NUM: u32 = 18;
+export const REBUILD_LOAD_DEN: u32 = 25;
+
+/** The max-load numerator (over LOAD_DEN) of the shard whose header is at
+ *  `sh`, from its address (shard headers are SH_BYTES apart). */
+// @ts-ignore: decorator
+@inline export function maxLoadNum(sh: usize): u32 {
+  return LOAD_NUM_MIN + <u32>((sh / SH_BYTES) % LOAD_SPREAD);
+}
 /** Heap slack on rebuild: 5/4 of the live bytes, so a heap grows
  *  geometrically and churn compacts before it grows much. Measured at 1M
  *  entries: 3/2 gave 56 bytes per entry, 5/4 gives 51, for ~10 % slower
@@ -408,7 +432,7 @@ export const HEAP_SLACK_DEN: u32 = 4;
 export const MIN_HEAP_BYTES: u32 = 512;
 /** Longest probe, in groups. An insert that would go further resizes, so a
  *  lookup never needs to look further: this bounds every reader, even one
- *  reading a torn table. At 7/8 load a probe this long has a chance far
+ *  reading a torn table. At 0.9 load a triangular probe this long has a chance far
  *  below 1e-9 for random hashes. */
 export const MAX_PROBE_GROUPS: u32 = 16;
 /** Optimistic read attempts before a reader falls back to the lock: a few

@@ -102,7 +102,7 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
       if (cellHasKey(ref, key, klen, mem)) return ref;
     }
     if (matchEmpty(c) != 0) return 0;
-    g = nextGroup(g, n);
+    g = nextGroup(g, p + 1, n);
   }
   return 0;
 }

@@ -11,7 +11,7 @@
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_DEAD, HDR_COUNT,
   GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_WORD, E_KLEN, E_KEY, MIN_ENTRY_BYTES,
-  firstGroup, nextGroup, entryBytes, valueOffset, LOAD_NUM, LOAD_DEN, MAX_PROBE_GROUPS,
+  firstGroup, nextGroup, entryBytes, valueOffset, LOAD_DEN, MAX_PROBE_GROUPS, maxLoadNum,
 } from "./layout";
 import {
   ST_OK, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
@@ -34,7 +34,7 @@ export function findFree(t: u64, h: u64): u32 {
   for (let p: u32 = 0; p < limit; p++) {
     const m = matchFree(groupCtrl(tableCtrl(t), g));
     if (m != 0) return slotRef(cellsOf(t), g, <u32>ctz(m));
-    g = nextGroup(g, n);
+    g = nextGroup(g, p + 1, n);
   }
   return 0;
 }
@@ -114,7 +114,7 @@ export function insert(
   const heapSize = size <= CELL_BYTES ? 0 : size;
   const count = load<u32>(sh, SH_COUNT);
   const slots = <u64>tableGroupCount(tableLoad(sh)) * GROUP_SLOTS;
-  if ((<u64>load<u32>(sh, SH_USED) + 1) * LOAD_DEN > slots * LOAD_NUM) {
+  if ((<u64>load<u32>(sh, SH_USED) + 1) * LOAD_DEN > slots * maxLoadNum(sh)) {
     const st = rebuild(hdr, sh, id, count + 1, heapSize, 0, true);
     if (st != ST_OK) return st;
   } else {

@@ -39,10 +39,10 @@ describe('hash flooding', () => {
       `flooding: ${keys.length} crafted keys; seeded: max probe ${s.maxProbe} groups, ${s.slots / 16} groups; ` +
         `unseeded control: max probe ${c.maxProbe} groups, ${c.slots / 16} groups`,
     );
-    expect(s.maxProbe).toBeLessThanOrEqual(4);
+    expect(s.maxProbe).toBeLessThanOrEqual(8); // of the 16-group bound
     expect(s.slots).toBeLessThanOrEqual(128 * 16);
     // The control detects the attack: long probes and a table blown up.
-    expect(c.maxProbe).toBeGreaterThanOrEqual(8);
+    expect(c.maxProbe).toBeGreaterThanOrEqual(10);
     expect(c.slots).toBeGreaterThanOrEqual(4096 * 16);
     // Both still answer correctly.
     for (const k of keys) expect(control.load(k)).toBe(1);

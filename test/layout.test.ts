@@ -52,14 +52,33 @@ describe('layout', () => {
     map.close();
   });
 
-  it('a group is 16 slots, and a table holds 7/8 of its slots before it grows', async () => {
-    const map = await ShardedMap.create({ shards: 1 });
-    const slots = () => map.stats().slots;
-    expect(slots()).toBe(16);
-    for (let i = 0; i < 14; i++) map.storeNumber(i, i);
-    expect(slots()).toBe(16);
-    map.storeNumber(14, 14);
-    expect(slots()).toBeGreaterThan(16);
+  it('a group is 16 slots; a table holds 33/40 to 36/40 of its slots before it grows, by 1.15-1.25x', async () => {
+    const map = await ShardedMap.create({ shards: 4 });
+    const before = map.stats({ perShard: true }).perShard!;
+    for (const s of before) expect(s.slots).toBe(16);
+    // Grow every shard to a few thousand slots, noting each shard's entries
+    // just before and slots just after each growth.
+    const last = before.map(() => ({ slots: 16, entries: 0 }));
+    const ratios: number[] = [];
+    const growth: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      map.storeNumber(i, i);
+      if (i % 50 !== 0) continue;
+      map.stats({ perShard: true }).perShard!.forEach((s, k) => {
+        if (s.slots !== last[k]!.slots) {
+          ratios.push(last[k]!.entries / last[k]!.slots);
+          if (last[k]!.slots >= 256) growth.push(s.slots / last[k]!.slots);
+        }
+        last[k] = { slots: s.slots, entries: s.entries };
+      });
+    }
+    // Sampled every 50 stores, so "just before" is up to 50 entries early.
+    for (const r of ratios.filter((_, i) => i > 8)) expect(r).toBeLessThanOrEqual(36 / 40);
+    for (const g of growth) {
+      expect(g).toBeGreaterThan(1.1);
+      expect(g).toBeLessThan(1.3);
+    }
+    expect(growth.length).toBeGreaterThan(8);
     map.close();
   });
 
