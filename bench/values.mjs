@@ -1,15 +1,16 @@
-// Value-path microbenchmarks, one thread, 1K keys (`key:<i>`), the same keys
-// for every row: what a load or store of each kind of value costs through
-// the plain API, next to Map.get and msgpackr's own pack/unpack of the same
-// object, and the batch reads. The rows the value goals of BENCHMARKS.md
-// are read from. Run alone: `node bench/values.mjs`.
+// Value-path microbenchmarks, one thread: what a load or store of each kind
+// of value costs through the plain API, next to Map.get and msgpackr's own
+// pack/unpack of the same object; and batch reads (loadNumbers) against
+// Map.get at 1K and 1M keys. Keys are `key:<i>`, visited in a seeded random
+// order (the same for every row). The value goals of BENCHMARKS.md are read
+// from these rows. Run alone: `node bench/values.mjs`.
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { ShardedMap } from 'shardedmap';
-import { makeKeys } from './workloads.mjs';
+import { makeKeys, rng } from './workloads.mjs';
 import { median } from './run.mjs';
 
-/** ns per call of fn(i) over n calls, median of 5 rounds (the first dropped). */
+/** ns per call of fn over n calls, median of 5 rounds (the first dropped). */
 function time(fn, n) {
   const xs = [];
   for (let r = 0; r < 5; r++) {
@@ -25,11 +26,19 @@ export const STRING16 = (i) => `s${String(i).padStart(15, '-')}`; // 16 chars
 export const STRING64 = (i) => `${'x'.repeat(60)}${String(i).padStart(4, '0')}`;
 export const STRING4K = (i) => `${String(i).padStart(4, '0')}${'y'.repeat(4092)}`;
 
+/** A seeded random visiting order over n keys, `len` long (a power of two). */
+function order(n, len) {
+  const rand = rng(0xbe7c4 + n);
+  const idx = new Uint32Array(len);
+  for (let i = 0; i < len; i++) idx[i] = Math.floor(rand() * n);
+  return idx;
+}
+
 export async function valuesMicro() {
   const N = 1 << 19;
   const keys = makeKeys(1000);
-  const M = 999; // i % 1000 without a division on the hot loop: i & 1023 < 1000
-  const k = (i) => keys[i % 1000];
+  const idx = order(1000, 1 << 16);
+  const MASK = idx.length - 1;
   const out = {};
   let sink = 0;
   const kinds = { number: (i) => i + 0.5, string16: STRING16, string64: STRING64, string4k: STRING4K, object: OBJECT };
@@ -40,47 +49,96 @@ export async function valuesMicro() {
       map.store(key, value(i));
       jsMap.set(key, value(i));
     });
-    const n = name === 'string4k' ? N >> 3 : N;
+    const n = name === 'string4k' ? N >> 2 : N;
     out[`Map.get, ${name}`] = time((n) => {
-      for (let i = 0; i < n; i++) sink += jsMap.get(k(i)) === undefined ? 0 : 1;
+      for (let i = 0; i < n; i++) sink += jsMap.get(keys[idx[i & MASK]]) === undefined ? 0 : 1;
     }, n);
     out[`map.load, ${name}`] = time((n) => {
-      for (let i = 0; i < n; i++) sink += map.load(k(i)) === undefined ? 0 : 1;
+      for (let i = 0; i < n; i++) sink += map.load(keys[idx[i & MASK]]) === undefined ? 0 : 1;
     }, n);
     if (name === 'number') {
       out['map.loadNumber'] = time((n) => {
-        for (let i = 0; i < n; i++) sink += map.loadNumber(k(i));
+        for (let i = 0; i < n; i++) sink += map.loadNumber(keys[idx[i & MASK]]);
       }, n);
       out['map.storeNumber'] = time((n) => {
-        for (let i = 0; i < n; i++) map.storeNumber(k(i), i + 0.25);
+        for (let i = 0; i < n; i++) map.storeNumber(keys[idx[i & MASK]], i + 0.25);
       }, n);
     }
+    // Stores of a key's own value again: the encode and write cost.
     out[`map.store, ${name}`] = time((n) => {
-      for (let i = 0; i < n; i++) map.store(k(i), value(i % 1000));
-    }, n >> 2);
-    // Each read after a store: decoding what changed (no cache can help).
-    out[`map.load after a store, ${name}`] = time((n) => {
       for (let i = 0; i < n; i++) {
-        map.store(k(i), value(i % 1000));
-        sink += map.load(k(i)) === undefined ? 0 : 1;
+        const k = idx[i & MASK];
+        map.store(keys[k], value(k));
       }
-    }, n >> 2) - out[`map.store, ${name}`];
+    }, n >> 2);
+    // A load right after a store of a new value: a decode every time (no
+    // cache can help), minus the store.
+    const vals = Array.from({ length: 64 }, (_, i) => value(i + 5000));
+    out[`map.store of a new value, ${name}`] = time((n) => {
+      for (let i = 0; i < n; i++) map.store(keys[idx[i & MASK]], vals[i & 63]);
+    }, n >> 2);
+    out[`map.load of a changed value, ${name}`] = time((n) => {
+      for (let i = 0; i < n; i++) {
+        const k = keys[idx[i & MASK]];
+        map.store(k, vals[i & 63]);
+        sink += map.load(k) === undefined ? 0 : 1;
+      }
+    }, n >> 2) - out[`map.store of a new value, ${name}`];
     map.close();
   }
   const packr = new Packr({ useRecords: false, moreTypes: true });
-  const objs = Array.from({ length: 1000 }, (_, i) => OBJECT(i));
+  const objs = Array.from({ length: 64 }, (_, i) => OBJECT(i + 5000));
   const packed = objs.map((o) => packr.pack(o));
   out['msgpackr pack alone, object'] = time((n) => {
-    for (let i = 0; i < n; i++) sink += packr.pack(objs[i % 1000]).length;
+    for (let i = 0; i < n; i++) sink += packr.pack(objs[i & 63]).length;
   }, N >> 2);
   out['msgpackr unpack alone, object'] = time((n) => {
-    for (let i = 0; i < n; i++) sink += packr.unpack(packed[i % 1000]).id;
+    for (let i = 0; i < n; i++) sink += packr.unpack(packed[i & 63]).id;
   }, N >> 2);
-  void M;
   return { ns: out, sink };
+}
+
+/** Batch reads: ns per key of loadNumbers over 256-key batches, and of
+ *  Map.get over the same keys, at `count` keys. */
+export async function batchMicro(count) {
+  const keys = makeKeys(count);
+  const map = await ShardedMap.create({ initialCapacity: count });
+  const jsMap = new Map();
+  keys.forEach((k, i) => {
+    map.storeNumber(k, i + 0.5);
+    jsMap.set(k, i + 0.5);
+  });
+  const B = 256;
+  const batches = 64;
+  const idx = order(count, B * batches);
+  const lists = Array.from({ length: batches }, (_, b) => Array.from(idx.subarray(b * B, (b + 1) * B), (i) => keys[i]));
+  const outArr = new Float64Array(B);
+  let sink = 0;
+  const rounds = count > 100_000 ? 1 << 10 : 1 << 12;
+  const getPerKey = time((n) => {
+    for (let r = 0; r < n; r++) {
+      const list = lists[r & (batches - 1)];
+      for (let i = 0; i < B; i++) sink += jsMap.get(list[i]);
+    }
+  }, rounds) / B;
+  const batchPerKey = time((n) => {
+    for (let r = 0; r < n; r++) sink += map.loadNumbers(lists[r & (batches - 1)], outArr)[0];
+  }, rounds) / B;
+  const singlePerKey = time((n) => {
+    for (let r = 0; r < n; r++) {
+      const list = lists[r & (batches - 1)];
+      for (let i = 0; i < B; i++) sink += map.loadNumber(list[i]);
+    }
+  }, rounds) / B;
+  map.close();
+  return { keys: count, getPerKey, batchPerKey, singlePerKey, sink };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { ns } = await valuesMicro();
-  for (const [what, v] of Object.entries(ns)) console.log(`${what.padEnd(40)} ${v.toFixed(1).padStart(8)} ns`);
+  for (const [what, v] of Object.entries(ns)) console.log(`${what.padEnd(44)} ${v.toFixed(1).padStart(8)} ns`);
+  for (const n of [1000, 1_000_000]) {
+    const b = await batchMicro(n);
+    console.log(`batch, ${n} keys: Map.get ${b.getPerKey.toFixed(1)} ns/key, loadNumbers ${b.batchPerKey.toFixed(1)}, loadNumber ${b.singlePerKey.toFixed(1)}`);
+  }
 }

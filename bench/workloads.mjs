@@ -5,6 +5,7 @@
 /** Contestants, in report order. `module` is a file in ./contestants. */
 export const CONTESTANTS = [
   { id: 'shardedmap', module: 'shardedmap', label: 'shardedmap (256 shards)', options: {} },
+  { id: 'shardedmap-plain', module: 'shardedmap', label: 'shardedmap, plain load/store for numbers too', options: { plain: true } },
   { id: 'shardedmap-1', module: 'shardedmap', label: 'shardedmap, 1 shard (global lock)', options: { shards: 1 } },
   { id: 'map', module: 'private-map', label: 'Map private to each worker (NOT shared)' },
   { id: 'postmessage', module: 'postmessage', label: 'one Map behind postMessage' },
@@ -33,6 +34,8 @@ export function quickCells(cores) {
     cell(1_000, 100, 1),
     cell(1_000, 90, 1),
     cell(1_000, 90, 2),
+    cell(1_000, 90, 1, 'string'),
+    cell(1_000, 90, 1, 'object'),
     cell(1_000_000, 100, 1),
     cell(100_000, 50, Math.max(2, cores), 'string', 'uniform', 0.5),
     cell(1_000, 90, Math.max(2, cores), 'object', 'zipf'),

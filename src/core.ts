@@ -41,6 +41,7 @@ export interface CoreExports {
   getF64(token: number, klen: number): number;
   contains(token: number, klen: number): number;
   copyTaggedValue(token: number, shard: number, addr: number, epoch: number, vlen: number): number;
+  getBatch(token: number, n: number, start: number, numbers: number): number;
   write(token: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
   clearShard(token: number, shard: number): number;
   lockShard(token: number, shard: number): number;
@@ -109,7 +110,8 @@ export async function instantiate(module: WebAssembly.Module, memory: WebAssembl
 type Fn = (...args: number[]) => number;
 
 /** Wrap `f` (of `arity` number arguments) so that an exception becomes
- *  onFault's error; fixed arities, so a call allocates nothing. */
+ *  onFault's error; fixed arities, so a call allocates nothing, and exactly
+ *  the export's own (no extra arguments into Wasm). */
 function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
   const fail = (e: unknown): never => {
     throw onFault(e);
@@ -139,7 +141,23 @@ function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
           return fail(e);
         }
       };
-    default:
+    case 4:
+      return (a: number, b: number, c: number, d: number) => {
+        try {
+          return f(a, b, c, d);
+        } catch (e) {
+          return fail(e);
+        }
+      };
+    case 5:
+      return (a: number, b: number, c: number, d: number, e: number) => {
+        try {
+          return f(a, b, c, d, e);
+        } catch (err) {
+          return fail(err);
+        }
+      };
+    case 6:
       return (a: number, b: number, c: number, d: number, e: number, g: number) => {
         try {
           return f(a, b, c, d, e, g);
@@ -147,13 +165,15 @@ function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
           return fail(err);
         }
       };
+    default:
+      throw new RangeError(`guard: no wrapper of arity ${arity}`);
   }
 }
 
 /** Exports that can fail inside the core on a bug (they run table code),
  *  with their arities; the rest only read header words. */
 const GUARDED: [keyof CoreExports, number][] = [
-  ['get', 2], ['getF64', 2], ['contains', 2], ['copyTaggedValue', 6], ['write', 6], ['clearShard', 2], ['next', 3], ['checkShard', 2],
+  ['get', 2], ['getF64', 2], ['contains', 2], ['copyTaggedValue', 5], ['getBatch', 4], ['write', 6], ['clearShard', 2], ['next', 3], ['checkShard', 2],
   ['checkAllocator', 1], ['shardStats', 2], ['getLogged', 2], ['getF64Logged', 2], ['containsLogged', 2],
   ['writeLogged', 6],
 ];

@@ -4,10 +4,10 @@
  * it returns the same decoded value, without decoding (or, for long values,
  * even copying) anything.
  *
- * Two 2-way set-associative tables (a value goes in one of two slots of
- * its set, the one used less recently is replaced: 1,000 values in 4,096
- * slots collide in 2 % of sets instead of the 22 % of a direct-mapped
- * table), keyed by what identifies a value for sure, so a hit can never
+ * Two 4-way set-associative tables (a value goes in one of the four slots
+ * of its set, replaced round-robin; measured, 1,000 values read in turn
+ * from 4,096 slots: direct-mapped missed 22 % of reads, 2-way 8 %, 4-way
+ * under 2 %), keyed by what identifies a value for sure, so a hit can never
  * return a value that is not the stored one:
  * - by content, for values of up to TAG_MIN_VLEN bytes (the core copies
  *   them anyway): the value word and its bytes are the key, so equal bytes
@@ -27,6 +27,8 @@ import { vtypeOf, vlenOf } from './words.js';
 
 /** i32 words of a content key's bytes: TAG_MIN_VLEN bytes. */
 const CONTENT_WORDS = TAG_MIN_VLEN >>> 2;
+/** Slots per set. */
+const WAYS = 4;
 
 /** Freeze `v` and everything it holds (plain data from msgpack). */
 function deepFreeze(v: unknown): unknown {
@@ -53,16 +55,16 @@ export class DecodedCache {
   readonly #cWord: Int32Array;
   readonly #cBytes: Int32Array;
   readonly #cValue: unknown[];
-  /** Per set: the way hit or filled last (the other is replaced next). */
-  readonly #cRecent: Uint8Array;
+  /** Per set: the way replaced next (round-robin). */
+  readonly #cNext: Uint8Array;
   // By tag: address (0 = empty slot), epoch.
   readonly #tAddr: Int32Array;
   readonly #tEpoch: Int32Array;
   readonly #tWord: Int32Array;
   readonly #tValue: unknown[];
-  readonly #tRecent: Uint8Array;
+  readonly #tNext: Uint8Array;
 
-  /** `size`: slots of each table, a power of two >= 2. */
+  /** `size`: slots of each table, a power of two >= WAYS. */
   constructor(io: MemIO, size: number) {
     this.#io = io;
     this.#mask = size - 1;
@@ -70,12 +72,12 @@ export class DecodedCache {
     this.#cWord = new Int32Array(size);
     this.#cBytes = new Int32Array(size * CONTENT_WORDS);
     this.#cValue = new Array(size).fill(undefined);
-    this.#cRecent = new Uint8Array(size >>> 1);
+    this.#cNext = new Uint8Array(size / WAYS);
     this.#tAddr = new Int32Array(size);
     this.#tEpoch = new Int32Array(size);
     this.#tWord = new Int32Array(size);
     this.#tValue = new Array(size).fill(undefined);
-    this.#tRecent = new Uint8Array(size >>> 1);
+    this.#tNext = new Uint8Array(size / WAYS);
   }
 
   /** The value with word `w` whose bytes the core copied to `p` (8-aligned,
@@ -93,22 +95,19 @@ export class DecodedCache {
     for (let k = 0; k < full; k++) h = Math.imul(h ^ i32[base + k]!, 0xc2b2ae35);
     const last = tail === 0 ? 0 : i32[base + full]! & tailMask;
     h = Math.imul(h ^ last, 0x27d4eb2f);
-    const set = ((h ^ (h >>> 15)) >>> this.#bits) & ~1;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    const set = ((h ^ (h >>> 16)) >>> this.#bits) & ~(WAYS - 1);
     const bytes = this.#cBytes;
-    for (let way = 0; way < 2; way++) {
+    for (let way = 0; way < WAYS; way++) {
       const s = set | way;
       if (this.#cWord[s] !== w) continue;
       const at = s * CONTENT_WORDS;
       let same = true;
       for (let k = 0; k < full && same; k++) same = bytes[at + k] === i32[base + k];
-      if (same && (tail === 0 || bytes[at + full] === last)) {
-        this.#cRecent[set >>> 1] = way;
-        return this.#cValue[s];
-      }
+      if (same && (tail === 0 || bytes[at + full] === last)) return this.#cValue[s];
     }
     const v = this.#decode(p, w);
-    const slot = set | (this.#cRecent[set >>> 1]! ^ 1);
-    this.#cRecent[set >>> 1] = slot & 1;
+    const slot = set | this.#victim(this.#cNext, set);
     const at = slot * CONTENT_WORDS;
     this.#cWord[slot] = w;
     for (let k = 0; k < full; k++) bytes[at + k] = i32[base + k]!;
@@ -117,22 +116,32 @@ export class DecodedCache {
     return v;
   }
 
-  /** First slot of the set of tag (addr, epoch) in the tag table. */
+  /** First slot of the set of tag (addr, epoch) in the tag table: both
+   *  mixed through murmur3's finalizer (heap addresses are 8-aligned and
+   *  close together, epochs small: a plain product left sets crowded). */
   #tagSet(addr: number, epoch: number): number {
-    const h = Math.imul(addr ^ Math.imul(epoch, 0x85ebca6b), 0x9e3779b1);
-    return ((h ^ (h >>> 16)) >>> this.#bits) & ~1;
+    let h = addr ^ Math.imul(epoch, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    h ^= h >>> 16;
+    return (h >>> this.#bits) & ~(WAYS - 1);
+  }
+
+  /** The way of set `set` to replace next, round-robin. */
+  #victim(next: Uint8Array, set: number): number {
+    const i = set / WAYS;
+    const way = next[i]!;
+    next[i] = (way + 1) & (WAYS - 1);
+    return way;
   }
 
   /** The value tagged (addr, epoch) with word `w` if decoded before, else
    *  MISS. */
   byTag(addr: number, epoch: number, w: number): unknown {
     const set = this.#tagSet(addr, epoch);
-    for (let way = 0; way < 2; way++) {
+    for (let way = 0; way < WAYS; way++) {
       const s = set | way;
-      if (this.#tAddr[s] === addr && this.#tEpoch[s] === epoch && this.#tWord[s] === w) {
-        this.#tRecent[set >>> 1] = way;
-        return this.#tValue[s];
-      }
+      if (this.#tAddr[s] === addr && this.#tEpoch[s] === epoch && this.#tWord[s] === w) return this.#tValue[s];
     }
     return MISS;
   }
@@ -141,9 +150,7 @@ export class DecodedCache {
   fillTag(addr: number, epoch: number, w: number, p: number): unknown {
     const v = this.#decode(p, w);
     if (!cacheable(vtypeOf(w))) return v;
-    const set = this.#tagSet(addr, epoch);
-    const slot = set | (this.#tRecent[set >>> 1]! ^ 1);
-    this.#tRecent[set >>> 1] = slot & 1;
+    const slot = this.#tagSet(addr, epoch) | this.#victim(this.#tNext, this.#tagSet(addr, epoch));
     this.#tAddr[slot] = addr;
     this.#tEpoch[slot] = epoch;
     this.#tWord[slot] = w;

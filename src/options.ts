@@ -60,7 +60,7 @@ export interface CreateOptions {
   lockTimeout?: number;
   /**
    * Slots of this instance's decoded-value cache (per table; a power of two
-   * from 2 to 2^20; 0 turns it off). A repeat `load` of a string, bigint or
+   * from 4 to 2^20; 0 turns it off). A repeat `load` of a string, bigint or
    * object that has not changed since this instance last loaded it returns
    * the value it decoded then, without decoding (or, for a long value,
    * copying) anything. Objects and arrays it returns are therefore deeply
@@ -154,11 +154,11 @@ function perShardCapacity(total: number, shards: number): number {
   return Math.ceil(mean + 4 * Math.sqrt(mean * (1 - 1 / shards)));
 }
 
-/** The decodedCache option: 0, or a power of two from 2 to 2^20 (two-way
+/** The decodedCache option: 0, or a power of two from 4 to 2^20 (four-way
  *  sets). */
 function decodedCacheOption(o: Record<string, unknown>): number {
   const v = integer(o, 'decodedCache', 4096, 0, 1 << 20);
-  if (v === 1 || (v & (v - 1)) !== 0) invalid('range', `decodedCache option must be 0 or a power of two >= 2, got ${v}`);
+  if ((v > 0 && v < 4) || (v & (v - 1)) !== 0) invalid('range', `decodedCache option must be 0 or a power of two >= 4, got ${v}`);
   return v;
 }
 

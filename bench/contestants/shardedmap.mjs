@@ -1,11 +1,13 @@
 // shardedmap itself. `options` are passed to ShardedMap.create (the harness
-// uses the defaults, and { shards: 1 } for the "one global lock" contestant).
+// uses the defaults, and { shards: 1 } for the "one global lock" contestant);
+// `plain` (the "plain API" contestant) uses load/store for numbers too,
+// instead of loadNumber/storeNumber.
 import { ShardedMap } from 'shardedmap';
 
 export const kind = 'shared';
 
 /** Main thread: create the map, preload it, say what each worker gets. */
-export async function setup(cell, { keys, value }, options = {}) {
+export async function setup(cell, { keys, value }, { plain, ...options } = {}) {
   const map = await ShardedMap.create(options);
   const store = typeof value(0) === 'number' ? (k, v) => map.storeNumber(k, v) : (k, v) => map.store(k, v);
   for (let i = 0; i < keys.length; i++) store(keys[i], value(i));
@@ -14,7 +16,7 @@ export async function setup(cell, { keys, value }, options = {}) {
     // grow with the entries.
     bytesPerEntry: map.stats().tableBytes / keys.length,
     bytesKind: 'shared',
-    worker: () => ({ data: { handle: map.handle } }),
+    worker: () => ({ data: { handle: map.handle, plain: plain === true } }),
     teardown: () => map.close(),
   };
 }
@@ -22,7 +24,7 @@ export async function setup(cell, { keys, value }, options = {}) {
 /** Worker: attach and return the three operations, specialised by value kind. */
 export async function open(data, numeric) {
   const map = await ShardedMap.attach(data.handle);
-  return numeric
+  return numeric && !data.plain
     ? {
         load: (k) => map.loadNumber(k, NaN),
         store: (k, v) => map.storeNumber(k, v),
