@@ -427,6 +427,12 @@ export const REBUILD_LOAD_DEN: u32 = 25;
  *  inserts of new keys (more rebuilds). */
 export const HEAP_SLACK_NUM: u32 = 5;
 export const HEAP_SLACK_DEN: u32 = 4;
+/** A rebuild for an entry of `size` heap bytes also leaves room for this
+ *  many more of that size: with few long values per shard (4 KB strings,
+ *  ~4 per shard) 5/4 of the live bytes is room for one, so every store
+ *  compacted the whole heap (13 us per store measured); with room for 4 a
+ *  compaction's copy is paid over 4 stores. */
+export const HEAP_ROOM_ENTRIES: u32 = 4;
 /** Smallest heap of a shard: room for ~8 entries too long for a cell
  *  (short ones take no heap). */
 export const MIN_HEAP_BYTES: u32 = 512;

@@ -12,7 +12,7 @@ import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
   SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES, HDR_SEED, HDR_MIN_GROUPS,
   GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_KLEN, E_KEY, tableBytes, entryBytesAt, align64,
-  REBUILD_LOAD_NUM, REBUILD_LOAD_DEN, HEAP_SLACK_NUM, HEAP_SLACK_DEN, MIN_HEAP_BYTES,
+  REBUILD_LOAD_NUM, REBUILD_LOAD_DEN, HEAP_SLACK_NUM, HEAP_SLACK_DEN, HEAP_ROOM_ENTRIES, MIN_HEAP_BYTES,
 } from "./layout";
 import { ST_OK, ST_BUSY, ST_FULL, CHECK_OK, CNT_RESIZES } from "./shared";
 import { count, scratchOfId } from "./counters";
@@ -120,7 +120,10 @@ export function rebuild(
   if (keep && oldRegion != 0) {
     liveBytes = <u64>load<u32>(sh, SH_HEAP_TOP) - heapStartOf(old) - load<u32>(sh, SH_DEAD);
   }
-  const heap = max(<u64>MIN_HEAP_BYTES, (liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN);
+  const heap = max(
+    <u64>MIN_HEAP_BYTES,
+    max((liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN, liveBytes + <u64>extraBytes * HEAP_ROOM_ENTRIES),
+  );
   for (;;) {
     if (groupCount > <u64>MAX_GROUPS) return ST_FULL;
     const n = <u32>groupCount;

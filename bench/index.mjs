@@ -16,8 +16,9 @@ import cliProgress from 'cli-progress';
 import { CONTESTANTS, quickCells, fullCells, matrixCells } from './workloads.mjs';
 import { runCell } from './run.mjs';
 import { micro } from './micro.mjs';
+import { valuesMicro, batchMicro } from './values.mjs';
 import { chartSvg } from './chart.mjs';
-import { cellTables, ratioTable, targets, microTable } from './report.mjs';
+import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable } from './report.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -76,7 +77,11 @@ const log = args.json ? () => {} : (...xs) => console.log(...xs);
 log(`shardedmap benchmark — profile ${args.profile}: ${cells.length} cells × ${contestants.length} contestants, ${o.runs} × ${o.durationMs} ms windows each`);
 log(`${machine.cpu}, ${cores} cores, Node ${machine.node}\n`);
 
-const microResult = contestants.some((c) => c.id === 'shardedmap') ? micro() : null;
+const withCore = contestants.some((c) => c.id === 'shardedmap');
+const microResult = withCore ? micro() : null;
+// The value paths and batch reads, one thread, before the cells (they take
+// ~40 s, most of it filling a 1M-key map and Map).
+const valuesResult = withCore ? { ...(await valuesMicro()), batch: [await batchMicro(1000), await batchMicro(1_000_000)] } : null;
 
 const bar = new cliProgress.SingleBar(
   { format: ' {bar} {value}/{total} | {cell} | {who}', hideCursor: true, noTTYOutput: false },
@@ -97,12 +102,13 @@ for (const c of cells) {
 }
 if (!args.json) bar.stop();
 
-const report = { machine, profile: args.profile, options: o, cells, contestants, micro: microResult?.ns, results };
+const report = { machine, profile: args.profile, options: o, cells, contestants, micro: microResult?.ns, values: valuesResult, results };
 const md = [
   `Profile \`${args.profile}\`, ${machine.date}: ${machine.cpu}, ${cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}).`,
   `Each cell: ${o.runs} timed windows of ${o.durationMs} ms after ${o.warmupMs} ms warm-up; ops/s is the median window, summed over workers; every ${o.sampleEvery}th op is timed for latencies.`,
   '### Targets',
   targets(results, cells),
+  ...(valuesResult ? ['### Value and batch targets', valueTargets(valuesResult, results), '### Value paths (1 thread, 1K keys, random order)', valuesTable(valuesResult)] : []),
   '### shardedmap ÷ each peer (ops/s)',
   ratioTable(results, cells, contestants),
   ...(microResult ? ['### Boundary costs', microTable(microResult)] : []),

@@ -123,3 +123,49 @@ function avgKeyBytes(n) {
 export function microTable(micro) {
   return table(['operation (1 thread, 1K keys)', 'ns/op'], Object.entries(micro.ns).map(([k, v]) => [k, v.toFixed(1)]));
 }
+
+/** The value-path goals (issue 11), read from the value and batch
+ *  microbenchmarks and the plain-API cells. Ratios are "how many times
+ *  better" where bigger is better, and "how many times the cost" where the
+ *  goal is a bound on cost. */
+export function valueTargets(v, results) {
+  const ns = v.ns;
+  const get = (cell, who) => results.find((r) => r.cell === cell && r.contestant === who && !r.error);
+  const cellRatio = (cell, a, b) => {
+    const x = get(cell, a);
+    const y = get(cell, b);
+    return x && y ? x.opsPerSec / y.opsPerSec : NaN;
+  };
+  const plain = get('1K-r90-w1-number', 'shardedmap-plain');
+  const privateMap = get('1K-r90-w1-number', 'map');
+  const [b1k, b1m] = v.batch;
+  const rows = [
+    // [what, measured, goal, higher-is-better, format]
+    ['plain load of a number ≤ 1.15× the cost of loadNumber', ns['map.load, number'] / ns['map.loadNumber'], 1.15, false],
+    ['plain store of a number ≤ 1.15× the cost of storeNumber', ns['map.store, number'] / ns['map.storeNumber'], 1.15, false],
+    ['plain API, 1K keys, 90% reads, 1 worker ≥ 0.6× private Map', cellRatio('1K-r90-w1-number', 'shardedmap-plain', 'map'), 0.6, true],
+    ['plain API: GC events per window ≤ the private Map run\'s', plain && privateMap ? plain.gcEventsPerWindow - privateMap.gcEventsPerWindow : NaN, 0, false, (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`],
+    ['load of a 16-char string ≥ 0.5× Map.get', ns['Map.get, string16'] / ns['map.load, string16'], 0.5, true],
+    ['load of a 64-char string ≥ 0.5× Map.get', ns['Map.get, string64'] / ns['map.load, string64'], 0.5, true],
+    ['repeat load of an unchanged object ≤ 2× the cost of Map.get', ns['map.load, object'] / ns['Map.get, object'], 2, false],
+    ['load of a changed object ≤ 1.3× the cost of msgpackr unpack', ns['map.load of a changed value, object'] / ns['msgpackr unpack alone, object'], 1.3, false],
+    ['store of an object ≤ 1.3× the cost of msgpackr pack', ns['map.store of a new value, object'] / ns['msgpackr pack alone, object'], 1.3, false],
+    ['batch reads at 1K keys ≥ 1× Map.get per key', b1k.getPerKey / b1k.batchPerKey, 1, true],
+    ['batch reads at 1M keys ≥ 1.5× Map.get per key', b1m.getPerKey / b1m.batchPerKey, 1.5, true],
+  ];
+  return table(['target', 'measured', ''], rows.map(([what, x, goal, higher, fmt = (y) => `${y.toFixed(2)}×`]) => {
+    const met = !Number.isFinite(x) ? 'n/a' : higher ? x >= goal : x <= goal;
+    return [what, Number.isFinite(x) ? fmt(x) : 'not measured', met === 'n/a' ? 'n/a' : met ? 'met' : '**missed**'];
+  }));
+}
+
+/** The value microbenchmark rows and the batch rows (markdown). */
+export function valuesTable(v) {
+  const rows = Object.entries(v.ns).map(([k, x]) => [k, x.toFixed(1)]);
+  for (const b of v.batch) {
+    rows.push([`batch, ${fmtCount(b.keys)} keys: Map.get per key`, b.getPerKey.toFixed(1)]);
+    rows.push([`batch, ${fmtCount(b.keys)} keys: loadNumbers per key (256-key batches)`, b.batchPerKey.toFixed(1)]);
+    rows.push([`batch, ${fmtCount(b.keys)} keys: loadNumber per key`, b.singlePerKey.toFixed(1)]);
+  }
+  return table(['operation', 'ns/op'], rows);
+}

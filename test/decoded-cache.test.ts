@@ -37,12 +37,20 @@ describe('decoded-value cache', () => {
   it('repeat loads of unchanged values decode nothing: the same value, no copy', async () => {
     const map = await ShardedMap.create({ shards: 2 });
     const long = { list: Array.from({ length: 100 }, (_, i) => `item ${i}`) }; // tagged: not even copied
+    const medium = { list: Array.from({ length: 20 }, (_, i) => `item ${i}`) }; // tagged, under 512 bytes
     map.store('long', long);
+    map.store('medium', medium);
     map.store('short', 'sixteen chars!!!'); // by content
+    // Values over 512 bytes are kept from their second read on.
+    const first = map.load('long');
     const a = map.load('long');
+    expect(a).not.toBe(first);
+    expect(a).toEqual(long);
+    const m = map.load('medium');
     const s = map.load('short');
     for (let i = 0; i < 100; i++) {
       expect(map.load('long')).toBe(a);
+      expect(map.load('medium')).toBe(m);
       expect(map.load('short')).toBe(s);
     }
     expect(map.getMany(['long', 'short'])).toEqual([a, s]);
