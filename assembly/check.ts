@@ -28,6 +28,7 @@ import { tableCtrl, tableGroupCount } from "./words";
 import { refEntry, isOutline, heapStartOf, stageOf, firstFull, nextFullAfter } from "./cells";
 import { find, memBytes } from "./reader";
 import { FB_SIZE, FB_NEXT } from "./alloc";
+import { cacheOn, checkCacheShard } from "./cache";
 
 /** The rules of one shard, in this order; the first broken one is
  *  returned (CHECK_OK if none). */
@@ -69,7 +70,7 @@ export function checkShardLocked(hdr: usize, sh: usize): u32 {
   if (load<u32>(sh, SH_DEAD) != top - heapStart - live) return CHECK_DEAD_BYTES;
   if (load<u32>(sh, SH_COUNT) != count) return CHECK_LIVE_COUNT;
   if (load<u32>(sh, SH_USED) != count + countByte(tableCtrl(t), tableGroupCount(t), CTRL_DELETED)) return CHECK_USED_COUNT;
-  return CHECK_OK;
+  return cacheOn(hdr) ? checkCacheShard(hdr, sh) : CHECK_OK;
 }
 
 // ---- the allocator ------------------------------------------------------------

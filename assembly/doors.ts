@@ -14,7 +14,8 @@ import {
 } from "./shared";
 import { hashKey } from "./hash";
 import { seqBegin, seqEnd, tableLoad, tryLock, unlock, busy } from "./sync";
-import { tokenId, vlenOf } from "./words";
+import { tokenId, vlenOf, hasMeta, withMeta } from "./words";
+import { metaAt } from "./cache";
 import { refEntry, isOutline } from "./cells";
 import { find, memBytes } from "./reader";
 import { stageInline } from "./writer";
@@ -35,9 +36,15 @@ export function testFault(
   if (kind == TEST_FAULT_ABORT) abort("test-induced abort", "assembly/doors.ts", 1, 1);
   if (kind == TEST_FAULT_STAGED) {
     const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
-    if (ref != 0 && !isOutline(ref) && entryBytes(klen, vlenOf(word)) <= CELL_BYTES) {
-      seqBegin(sh);
-      stageInline(sh, ref, key, klen, word, val);
+    if (ref != 0 && !isOutline(ref)) {
+      // A cache entry keeps its meta word, as replace would.
+      const old = load<u32>(refEntry(ref), E_WORD);
+      const w = hasMeta(old) ? withMeta(word) : word;
+      const meta = hasMeta(old) ? load<u64>(metaAt(refEntry(ref))) : 0;
+      if (entryBytes(klen, vlenOf(w)) <= CELL_BYTES) {
+        seqBegin(sh);
+        stageInline(sh, ref, key, klen, w, val, meta);
+      }
     }
   }
   unreachable();

@@ -8,14 +8,16 @@ import {
   headerBase, MAGIC, HDR_MAGIC, HDR_VERSION, HDR_SHARD_BITS, HDR_MAX_OWNERS, HDR_SEED,
   HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE, HDR_SCRATCH_BYTES, HDR_VALUE_OFF, HDR_AUX_OFF,
   HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS, HDR_ALLOC_TOP, HDR_MEM_BYTES, HDR_MAX_PAGES, HDR_COUNT,
-  HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, HDR_FAULTS, HDR_ALLOC_BASE,
+  HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, HDR_FAULTS, HDR_ALLOC_BASE, HDR_CACHE,
+  SH_LIVE_BYTES,
   OWN_BYTES, SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
   GROUP_SLOTS, E_KLEN, E_KEY, LOAD_NUM_MIN, LOAD_DEN, MAX_PROBE_GROUPS, align8, align64, firstGroup, nextGroup,
   shardAt, shardCountOf, shardIndexOfHash, shardOfHash, slotGroup,
 } from "./layout";
 import {
   LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_NOT_FOUND, ST_FULL, ST_BUSY, ST_BAD_ARG, ST_BAD_LAYOUT,
-  T_UNDEFINED, T_F64, T_PACKED, OP_CAS, OP_CAD, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY,
+  T_UNDEFINED, T_F64, T_PACKED, OP_CAS, OP_CAD, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_EXPIRY,
+  CACHE_ON, MAX_CACHE_VALUE_BYTES, VTYPE_MASK,
   SCRATCH_DEBUG, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES,
   STAT_HEAP_LIVE, STAT_HEAP_DEAD, STAT_MAX_PROBE, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
   MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS, BATCH_RECORD_SHIFT,
@@ -24,7 +26,8 @@ import { TEST } from "./build";
 import { CTRL_DELETED, countByte } from "./ctrl";
 import { hashKey } from "./hash";
 import { tableLoad, tryLock, takeOver, unlock, holder, holds, busy } from "./sync";
-import { tableCtrl, tableGroupCount, valueWord, vtypeOf, vlenOf, tokenId } from "./words";
+import { tableCtrl, tableGroupCount, valueWord, vtypeOf, vlenOf, tokenId, hasMeta } from "./words";
+import { cacheOn, cacheAreaBytes, initCacheShard, cleared, purgeShard } from "./cache";
 import { heapStartOf, refEntry, firstFull, nextFullAfter, fullFrom, slotNumber, isOutline } from "./cells";
 import { readKey, readBatch, memBytes, copyTagged } from "./reader";
 import { applyWrite, copyOut } from "./writer";
@@ -51,12 +54,16 @@ const INIT_OWNER: u32 = 1;
 // ---- lifecycle ----------------------------------------------------------------
 
 /** Lay out a new map in a fresh memory, growing it as needed. The facade
- *  checked the options; these checks only keep the layout sound. ST_OK,
- *  ST_BAD_ARG, ST_FULL (maxPages cannot hold the fixed layout and the
- *  shards' first tables). */
+ *  checked the options; these checks only keep the layout sound. A cache
+ *  map (cacheFlags CACHE_ON) has per-shard shares of `maxEntries` and
+ *  `maxBytes` (0 = no bound) and, with a bound, its shards' queues, ghost
+ *  tables and sketches laid out after the debug rings. ST_OK, ST_BAD_ARG,
+ *  ST_FULL (maxPages cannot hold the fixed layout and the shards' first
+ *  tables). */
 export function init(
   shardBits: u32, maxOwners: u32, seedLo: u32, seedHi: u32, idLo: u32, idHi: u32,
   maxKey: u32, maxValue: u32, perShard: u32, maxPages: u32, debugEntries: u32,
+  cacheFlags: u32, maxEntries: u32, maxBytes: u32,
 ): i32 {
   const hdr = headerBase();
   if (atomic.load<u32>(hdr, HDR_MAGIC) != 0) return ST_BAD_ARG;
@@ -64,10 +71,17 @@ export function init(
   if (maxKey - 1 >= <u32>MAX_KEY_BYTES_LIMIT || maxValue < 8 || maxValue > <u32>MAX_VALUE_BYTES_LIMIT) return ST_BAD_ARG;
   if (maxPages > MAX_PAGES || <u32>memory.size() > maxPages) return ST_BAD_ARG;
   if (debugEntries > <u32>MAX_DEBUG_ENTRIES || (debugEntries & (debugEntries - 1)) != 0) return ST_BAD_ARG;
+  const cache = (cacheFlags & CACHE_ON) != 0;
+  if (cacheFlags > <u32>CACHE_ON || (!cache && (maxEntries | maxBytes) != 0)) return ST_BAD_ARG;
+  if (cache && maxValue > <u32>MAX_CACHE_VALUE_BYTES) return ST_BAD_ARG;
+  const shardCount = <u32>1 << shardBits;
   const owners = align64(<u64>hdr + HDR_BYTES);
   const shards = align64(owners + <u64>maxOwners * OWN_BYTES);
-  const rings = align64(shards + (<u64>1 << shardBits) * SH_BYTES);
-  const base = align64(rings + (<u64>1 << shardBits) * ringBytes(debugEntries));
+  const rings = align64(shards + <u64>shardCount * SH_BYTES);
+  const areas = align64(rings + <u64>shardCount * ringBytes(debugEntries));
+  let base = areas;
+  if (cache) for (let i: u32 = 0; i < shardCount; i++) base += cacheAreaBytes(maxEntries, maxBytes, shardCount, i);
+  if (base > <u64>MAX_PAGES * PAGE_BYTES) return ST_FULL;
   // Grow the memory to hold the fixed part; the allocator grows it further.
   const havePages = <u32>memory.size();
   const needPages = <u32>((base + PAGE_BYTES - 1) / PAGE_BYTES);
@@ -93,6 +107,15 @@ export function init(
   store<u32>(hdr, maxPages, HDR_MAX_PAGES);
   store<u32>(hdr, debugEntries, HDR_DEBUG_ENTRIES);
   store<u32>(hdr, <u32>rings, HDR_DEBUG_RINGS);
+  store<u32>(hdr, cacheFlags, HDR_CACHE);
+  if (cache) {
+    // The fresh memory is zeroed: empty rings, ghost tables and sketches.
+    let area = areas;
+    for (let i: u32 = 0; i < shardCount; i++) {
+      initCacheShard(shardAt(hdr, i), <usize>area, maxEntries, maxBytes, shardCount, i);
+      area += cacheAreaBytes(maxEntries, maxBytes, shardCount, i);
+    }
+  }
   // Groups for perShard entries at the max load: no resize until then.
   const perGroup = <u64>GROUP_SLOTS * LOAD_NUM_MIN;
   const minGroups = <u32>max(<u64>1, (<u64>perShard * LOAD_DEN + perGroup - 1) / perGroup);
@@ -266,7 +289,9 @@ export function getF64(token: u32, klen: u32): f64 {
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0) return NaN; // the caller finds ST_BAD_ARG by asking again
   const w = klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) ? ST_BAD_ARG : readKey(hdr, scratch, tokenId(token), klen, true);
-  if (w > 0 && vtypeOf(<u32>w) == <u32>T_F64) {
+  // A cache entry's number only if it does not expire (the facade checks
+  // expiries with its clock).
+  if (w > 0 && (vtypeOf(<u32>w) & VTYPE_MASK) == <u32>T_F64 && (!hasMeta(<u32>w) || load<f64>(scratch, SCRATCH_EXPIRY) == 0)) {
     const v = load<f64>(scratch + load<u32>(hdr, HDR_AUX_OFF));
     if (v == v) return v; // a stored NaN goes the slow way, with its word
   }
@@ -346,7 +371,7 @@ export function write(token: u32, op: u32, klen: u32, vtype: u32, vlen: u32, ewo
   const val = scratch + load<u32>(hdr, HDR_VALUE_OFF);
   if (TEST) testFault(hdr, sh, scratch, key, klen, word, val, h);
   freeRetired(hdr, sh, id); // a region left over when the allocator was busy
-  const st = applyWrite(hdr, sh, id, op, h, key, klen, word, val, eword, scratch + load<u32>(hdr, HDR_AUX_OFF));
+  const st = applyWrite(hdr, sh, id, op, h, key, klen, word, val, eword, scratch + load<u32>(hdr, HDR_AUX_OFF), scratch);
   unlock(lock);
   return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
 }
@@ -366,9 +391,42 @@ export function clearShard(token: u32, shard: u32): i32 {
     emptyInPlace(hdr, sh);
     st = ST_OK;
   }
-  if (st == ST_OK) atomic.sub<u32>(hdr, n, HDR_COUNT);
+  if (st == ST_OK) {
+    atomic.sub<u32>(hdr, n, HDR_COUNT);
+    if (cacheOn(hdr)) cleared(sh);
+  }
   unlock(sh + SH_LOCK);
   return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+}
+
+/** Cache maps: drop every entry of a shard that expired at `now` (ms since
+ *  the Unix epoch). The number dropped, ST_BUSY or ST_BAD_ARG. */
+export function purgeShardExpired(token: u32, shard: u32, now: f64): i32 {
+  const hdr = headerBase();
+  const scratch = ownerScratch(hdr, token);
+  if (scratch == 0 || shard >= shardCountOf(hdr) || !cacheOn(hdr) || !(now > 0)) return ST_BAD_ARG;
+  const sh = shardAt(hdr, shard);
+  if (!tryLock(sh + SH_LOCK, tokenId(token))) return busy(scratch, sh + SH_LOCK);
+  const n = purgeShard(hdr, sh, scratch, now);
+  unlock(sh + SH_LOCK);
+  return <i32>n;
+}
+
+/** Cache maps: the key + value bytes of all live entries (what maxBytes
+ *  bounds): racy per-shard counts, exact when no write is in flight. */
+export function cacheBytes(): f64 {
+  const hdr = headerBase();
+  const n = shardCountOf(hdr);
+  let total: f64 = 0;
+  for (let i: u32 = 0; i < n; i++) total += <f64>load<u32>(shardAt(hdr, i), SH_LIVE_BYTES);
+  return total;
+}
+
+/** Byte address of the map's HDR_CACHE word (CACHE_* flags; 0 for a plain
+ *  map): the facade reads it before a write to know whether to pass the
+ *  time. */
+export function cacheFlagsAddress(): u32 {
+  return <u32>(headerBase() + HDR_CACHE);
 }
 
 // ---- shard locks for iteration, checks and statistics ------------------------------
@@ -417,7 +475,7 @@ export function next(token: u32, shard: u32, cursor: u32): i32 {
   const klen = <u32>load<u16>(e, E_KLEN);
   memory.copy(scratch + SCRATCH_KEY, <usize>e + E_KEY, klen);
   store<u32>(scratch + SCRATCH_KLEN, klen);
-  store<u32>(scratch + SCRATCH_WORD, copyOut(r, klen, scratch + load<u32>(hdr, HDR_AUX_OFF)));
+  store<u32>(scratch + SCRATCH_WORD, copyOut(r, klen, scratch + load<u32>(hdr, HDR_AUX_OFF), scratch + SCRATCH_EXPIRY));
   return <i32>(slotNumber(t, r) + 1);
 }
 

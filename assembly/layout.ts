@@ -20,7 +20,7 @@
  * Memory map
  * ----------
  *   [AS static data][map header][owner registry][shard headers]
- *   [debug rings][regions and scratch areas, from the allocator ...]
+ *   [debug rings][cache areas][regions and scratch areas, from the allocator ...]
  *
  * Map header (HDR_*): magic, layout version, shard bits, the per-map random
  * seed, the map id, limits, the allocator words, the fault count and the
@@ -36,8 +36,9 @@
  * (16 bytes) then `entries` records (shared.ts: RING_*). Written only by the
  * *Logged exports, which the facade swaps in at construction.
  *
- * One shard header, 128 bytes = two cache lines, so that readers (line 0)
- * and writers waiting on the lock (line 1) do not share a line:
+ * One shard header, 192 bytes = three cache lines, so that readers (line 0)
+ * and writers waiting on the lock (line 1) do not share a line; line 2 is
+ * the cache state of a cache map (see Cache mode):
  *
  *    0               8                                64
  *   +-------+-------+-------------------------------+
@@ -167,6 +168,35 @@
  * lock; it grows the memory (memory.grow) up to the maximum when both run
  * out. Allocation happens only on resize and attach, never on the hot path.
  *
+ * Cache mode
+ * ----------
+ * A map created with maxEntries, maxBytes or ttl is a cache (HDR_CACHE).
+ * Every entry then carries an 8-byte meta word before its value (flag
+ * VTYPE_META in its value word; the value length counts it, so every walk
+ * over entries is unchanged): its expiry (ms since the Unix epoch, 0 =
+ * never), whether it is in the main queue, and its insertion stamp.
+ *
+ *   meta (u64): expiry (48 bits) | in-main << 48 | stamp (15 bits) << 49
+ *
+ * A read returns the word (flag kept, meta not counted) and the expiry;
+ * the facade compares it with its clock (writes pass the time in, so the
+ * write path treats expired entries as absent and sweeps a few slots per
+ * write). Each shard has budgets (SH_CAP_*) and evicts with S3-FIFO (Yang
+ * et al., SOSP '23): new entries enter a small FIFO queue, those read
+ * twice before they reach its end move to the main queue, which
+ * reinserts entries read since their last pass; keys evicted from the
+ * small queue leave a fingerprint in a ghost table, and a key found there
+ * on insert goes straight to main. The queues are rings of (hash, stamp)
+ * items, not slots, so rebuilds and compactions never touch them; the
+ * per-key read counts live in a frequency sketch indexed by hash. The
+ * rings, ghost table and sketch of every shard are laid out at init
+ * beside the shard headers (fixed, never freed): a reader bumps a sketch
+ * byte only when it is below the cap, so a hot key costs no write, and
+ * even a reader that read a torn table writes only into a sketch.
+ *
+ *   cache area of a shard: [small ring: cap x u64][main ring: cap x u64]
+ *                          [ghost: u32 fingerprints][sketch: u8 counts]
+ *
  * This core is organized as (one contract per file, stated in its first
  * comment):
  *   shared.ts  codes shared with the facade (status, types, ops, scratch,
@@ -182,6 +212,7 @@
  *   cells.ts   slot references and the entry format: where things are
  *   reader.ts  lookups without the lock: everything read may be garbage
  *   writer.ts  insert, replace, remove under the shard lock: all is sound
+ *   cache.ts   cache mode: meta words, queues, eviction, expiry, sketch
  *   resize.ts  rebuild and in-place compaction, under the shard lock
  *   alloc.ts   the region allocator and memory growth
  *   recover.ts repairing a shard or the allocator after a writer stopped
@@ -231,6 +262,7 @@ export const HDR_DEBUG_RINGS = 92; // u32 address of shard 0's ring
 export const HDR_FAULTS = 96; // u32 internal errors any instance hit (noteFault)
 export const HDR_ALLOC_BASE = 100; // u32 first address the allocator hands out
 export const HDR_EPOCH = 104; // u32 the last heap epoch handed out (see SH_EPOCH)
+export const HDR_CACHE = 108; // u32 CACHE_ON | CACHE_TTL_SEEN (shared.ts), 0 for a plain map
 // line 2: the map's entry count, alone on its line (atomic add per insert)
 export const HDR_COUNT = 128; // u32
 // lines 3-4: what detached and released owners counted (CNT_*, f64 each)
@@ -284,6 +316,10 @@ export const SH_SEQ = 0; // u32 even = stable, odd = changing
  *  decoded-value cache is keyed by it. Read under the seqlock. */
 export const SH_EPOCH = 4; // u32
 export const SH_TABLE = 8; // u64 table word: ctrl address | group count << 32 (words.ts)
+/** Cache maps: the shard's frequency sketch (cache.ts), 0 if none, and its
+ *  index mask. Fixed at init, read by readers (the one thing they write). */
+export const SH_SKETCH = 16; // u32
+export const SH_SKETCH_MASK = 20; // u32
 // line 1, writers only (under the lock)
 export const SH_LOCK = 64; // u32 owner id | LOCK_CONTENDED, 0 = free
 export const SH_COUNT = 68; // u32 live entries
@@ -297,7 +333,23 @@ export const SH_PENDING = 96; // u32 region being built, 0 if none
 export const SH_PENDING_BYTES = 100; // u32 its size
 export const SH_RETIRED = 104; // u32 region replaced but not yet freed, 0 if none
 export const SH_RETIRED_BYTES = 108; // u32 its size
-export const SH_BYTES = 128;
+// line 2, cache maps, writers only (cache.ts); all 0 in a plain map
+export const SH_CAP_ENTRIES = 128; // u32 most live entries (0 = no bound)
+export const SH_CAP_BYTES = 132; // u32 most key + value bytes of live entries (0 = no bound)
+export const SH_LIVE_BYTES = 136; // u32 key + value bytes of live entries
+export const SH_SMALL_COUNT = 140; // u32 live entries in the small queue
+export const SH_STAMP = 144; // u32 the next insertion stamp
+export const SH_SWEEP = 148; // u32 the expiry sweep's next slot number
+export const SH_RING_CAP = 152; // u32 items each queue ring holds (0: no queues)
+export const SH_SMALL_RING = 156; // u32 address of the small queue's ring
+export const SH_SMALL_HEAD = 160; // u32 index of its oldest item
+export const SH_SMALL_LEN = 164; // u32 items in it (live or stale)
+export const SH_MAIN_RING = 168; // u32 the main queue: ring, head, length
+export const SH_MAIN_HEAD = 172;
+export const SH_MAIN_LEN = 176;
+export const SH_GHOST = 180; // u32 address of the ghost table
+export const SH_GHOST_MASK = 184; // u32 its index mask
+export const SH_BYTES = 192;
 
 // ---- Groups and cells -------------------------------------------------------
 /** Slots per group: one 16-lane SIMD compare of control bytes. */

@@ -16,14 +16,15 @@ import {
 } from "./layout";
 import {
   ST_OK, ST_NOT_FOUND, ST_STALE, ST_BUSY, SCRATCH_KEY, SCRATCH_FENCE, SCRATCH_TAG_ADDR, SCRATCH_TAG_SHARD,
-  SCRATCH_WORD, SCRATCH_KLEN, TAG_MIN_VLEN, CNT_READ_RETRIES, BATCH_RECORD_SHIFT, BATCH_WORD, BATCH_WHERE,
+  SCRATCH_WORD, SCRATCH_KLEN, SCRATCH_EXPIRY, BATCH_EXPIRY, TAG_MIN_VLEN, CNT_READ_RETRIES, BATCH_RECORD_SHIFT, BATCH_WORD, BATCH_WHERE,
   BATCH_SHARD, BATCH_F64, BATCH_KEY, BATCH_KLEN, BATCH_HASH, BATCH_DONE, BATCH_MORE, BATCH_BUSY, BATCH_NOT_COPIED,
 } from "./shared";
 import { count } from "./counters";
 import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
 import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy, epochRead } from "./sync";
-import { tableCtrl, tableGroupCount, vlenOf } from "./words";
+import { tableCtrl, tableGroupCount, vlenOf, hasMeta, metaExpiry, publicWord, META_BYTES } from "./words";
+import { sketchBump } from "./cache";
 import { cellsOf, slotRef, isOutline, refEntry } from "./cells";
 import { copyOut } from "./writer";
 
@@ -112,18 +113,29 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
  *  tag (value address, shard epoch `epoch`) at `tagOut` instead (the
  *  facade copies it with copyTagged only if it has no decoded copy of that
  *  tag); `tagOut`'s address word is 0 when the value was copied, and
- *  NOT_COPIED if it is longer than `room` (the bytes `out` has). Returns its value word, or 0 if the entry is implausible (torn):
- *  an address outside `mem`, a value longer than `maxValue` or reaching past
- *  `mem`. */
+ *  NOT_COPIED if it is longer than `room` (the bytes `out` has). A cache
+ *  entry's meta word is not copied: its expiry goes to `expiryOut`, and
+ *  the word returned does not count it (publicWord). Returns the value
+ *  word, or 0 if the entry is implausible (torn): an address outside
+ *  `mem`, a value longer than `maxValue` or reaching past `mem`. */
 // @ts-ignore: decorator
 @inline function copyValue(
-  ref: u32, klen: u32, out: usize, maxValue: u32, mem: u64, tagOut: usize, epoch: u32, room: u32,
+  ref: u32, klen: u32, out: usize, maxValue: u32, mem: u64, tagOut: usize, epoch: u32, room: u32, expiryOut: usize,
 ): u32 {
   const e = readableEntry(ref, mem);
   if (e == 0) return 0;
-  const w = load<u32>(e, E_WORD);
-  const vlen = vlenOf(w);
-  const src = <u64>e + valueOffset(klen);
+  let w = load<u32>(e, E_WORD);
+  let vlen = vlenOf(w);
+  let src = <u64>e + valueOffset(klen);
+  if (hasMeta(w)) {
+    // SAFETY: checked before the load: 8-aligned (a torn address may not
+    // be; a misaligned atomic load traps) and below mem.
+    if (vlen < META_BYTES || (src & 7) != 0 || src + META_BYTES > mem) return 0;
+    store<f64>(expiryOut, <f64>metaExpiry(atomic.load<u64>(<usize>src)));
+    src += META_BYTES;
+    vlen -= META_BYTES;
+    w -= META_BYTES;
+  }
   if (vlen > maxValue || src + vlen > mem) return 0;
   if (vlen > <u32>TAG_MIN_VLEN && e != ref) {
     store<u32>(tagOut, <u32>src, TAG_ADDR);
@@ -173,13 +185,15 @@ const TAG_EPOCH = 4;
 export const NOT_COPIED: u32 = BATCH_NOT_COPIED;
 
 /** Read key bytes [key, key + klen) of hash h in shard header `sh`.
- *  copy: copy the value to `out` (or tag it at `tagOut`, see copyValue).
- *  Returns the value's word (or 1 if not copying), ST_NOT_FOUND, or
- *  ST_BUSY (fell back to the lock and it is held). Hot path. */
+ *  copy: copy the value to `out` (or tag it at `tagOut`, see copyValue),
+ *  and count the read in a cache shard's sketch; else only look (has).
+ *  A cache entry's expiry goes to `expiryOut`. Returns the value's word
+ *  (publicWord), ST_NOT_FOUND, or ST_BUSY (fell back to the lock and it
+ *  is held). Hot path. */
 // @ts-ignore: decorator
 @inline function readHashed(
   hdr: usize, scratch: usize, id: u32, sh: usize, key: usize, klen: u32, h: u64, copy: bool, out: usize,
-  tagOut: usize, room: u32,
+  tagOut: usize, room: u32, expiryOut: usize,
 ): i32 {
   const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
   for (let i = 0; i < READ_RETRIES; i++) {
@@ -196,11 +210,12 @@ export const NOT_COPIED: u32 = BATCH_NOT_COPIED;
       w = 0; // retry
     } else if (ref != 0) {
       // 0 from copyValue: an implausible (torn) entry; retry.
-      w = copy ? <i32>copyValue(ref, klen, out, maxValue, mem, tagOut, epoch, room) : 1;
+      w = <i32>copyValue(ref, klen, out, maxValue, mem, tagOut, epoch, copy ? room : 0, expiryOut);
     }
     readFence(scratch + SCRATCH_FENCE);
     if (seqRead(sh) == s && w != 0) {
       if (i != 0) count(scratch, CNT_READ_RETRIES, <f64>i);
+      if (copy && w > 0) sketchBump(sh, h);
       return w;
     }
   }
@@ -212,11 +227,15 @@ export const NOT_COPIED: u32 = BATCH_NOT_COPIED;
   let w: i32 = ST_NOT_FOUND;
   store<u32>(tagOut, 0, TAG_ADDR);
   if (ref != 0) {
-    w = <i32>load<u32>(refEntry(ref), E_WORD);
-    if (vlenOf(<u32>w) > room) store<u32>(tagOut, NOT_COPIED, TAG_ADDR);
-    else if (copy) copyOut(ref, klen, out);
+    const e = refEntry(ref);
+    const raw = load<u32>(e, E_WORD);
+    w = <i32>publicWord(raw);
+    if (hasMeta(raw)) store<f64>(expiryOut, <f64>metaExpiry(load<u64>(<usize>e + valueOffset(klen))));
+    if (!copy || vlenOf(<u32>w) > room) store<u32>(tagOut, NOT_COPIED, TAG_ADDR);
+    else copyOut(ref, klen, out, 0);
   }
   unlock(sh + SH_LOCK);
+  if (copy && w > 0) sketchBump(sh, h);
   return w;
 }
 
@@ -231,7 +250,7 @@ export const NOT_COPIED: u32 = BATCH_NOT_COPIED;
   store<u32>(scratch, shard, SCRATCH_TAG_SHARD);
   return readHashed(
     hdr, scratch, id, shardAt(hdr, shard), key, klen, h, copy, scratch + load<u32>(hdr, HDR_AUX_OFF),
-    scratch + SCRATCH_TAG_ADDR, load<u32>(hdr, HDR_MAX_VALUE),
+    scratch + SCRATCH_TAG_ADDR, load<u32>(hdr, HDR_MAX_VALUE), scratch + SCRATCH_EXPIRY,
   );
 }
 
@@ -278,7 +297,9 @@ export function readBatch(hdr: usize, scratch: usize, id: u32, n: u32, start: u3
     // only its word is needed). Values: into the free part of aux.
     const out = numbers ? rec + BATCH_F64 : values;
     const room = numbers ? 8 : <u32>(auxEnd - values);
-    const w = readHashed(hdr, scratch, id, shardAt(hdr, shard), key, klen, h, true, out, rec + BATCH_WHERE, room);
+    const w = readHashed(
+      hdr, scratch, id, shardAt(hdr, shard), key, klen, h, true, out, rec + BATCH_WHERE, room, rec + BATCH_EXPIRY,
+    );
     const stop = w == ST_BUSY ? BATCH_BUSY
       : !numbers && w > 0 && load<u32>(rec, BATCH_WHERE) == NOT_COPIED && i > start ? BATCH_MORE : BATCH_DONE;
     if (stop != BATCH_DONE) {

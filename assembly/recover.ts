@@ -23,6 +23,7 @@ import { isOutline, refEntry, heapStartOf, stageOf, firstFull, nextFullAfter } f
 import { find, memBytes } from "./reader";
 import { moveInline, writeFiller } from "./writer";
 import { freeRegionWaiting, FB_SIZE, FB_NEXT } from "./alloc";
+import { cacheOn, rebuildQueues } from "./cache";
 
 /** Repair a shard whose lock the caller now holds, after its previous
  *  holder (owner id `id` is the caller's) stopped anywhere. */
@@ -82,6 +83,9 @@ export function repairShard(hdr: usize, sh: usize, id: u32): void {
   store<u32>(sh, top, SH_HEAP_TOP);
   store<u32>(sh, load<u32>(sh, SH_REGION) + load<u32>(sh, SH_REGION_BYTES), SH_HEAP_END);
   store<u32>(sh, top - heapStart - live, SH_DEAD);
+  // A cache shard's counts and queues may be anywhere between two steps:
+  // recount them, and queue every entry again.
+  if (cacheOn(hdr)) rebuildQueues(hdr, sh);
   // Heap bytes above the new top may be reused now: readers still in them
   // must retry.
   seqRetire(sh);

@@ -9,7 +9,7 @@
 // ---- Layout version -------------------------------------------------------
 // Bump whenever the shared memory layout or an encoding below changes: a
 // handle made by another layout version is refused on attach.
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 /** Bytes of a WebAssembly memory page. */
 export const PAGE_BYTES = 65536;
@@ -32,6 +32,9 @@ export const ST_MISMATCH = -4;
 export const ST_BAD_ARG = -5;
 /** copyTagged: the shard's heap changed since the read; read again. */
 export const ST_STALE = -8;
+/** Cache maps: the entry (key + value bytes) is larger than its shard's
+ *  byte budget (maxBytes / shards); nothing was changed. */
+export const ST_TOO_LARGE = -9;
 /** The memory does not hold a map of this layout version. */
 export const ST_BAD_LAYOUT = -6;
 /** Every owner slot is taken (`maxWorkers` instances attached). */
@@ -41,6 +44,13 @@ export const ST_NO_OWNER = -7;
 // What every read returns and every entry starts with.
 export const VTYPE_SHIFT = 24;
 export const VLEN_MASK = 0xffffff;
+/** The vtype bits of a word (the rest of the top byte are flags). */
+export const VTYPE_MASK = 0x3f;
+/** vtype flag: the entry carries an 8-byte meta word (expiry, queue state)
+ *  before its value bytes: every entry of a cache map does. A read hands
+ *  back the word with this flag still set but its vlen without the meta,
+ *  and the entry's expiry at SCRATCH_EXPIRY. */
+export const VTYPE_META = 0x40;
 
 // ---- Value types (top byte of an entry's header word) ---------------------
 export const T_UNDEFINED = 1;
@@ -129,6 +139,12 @@ export const CHECK_FREE_AT_TOP = 16;
 export const CHECK_OVERLAP = 17;
 /** A region in use lies outside the allocator's area. */
 export const CHECK_OUTSIDE_HEAP_AREA = 18;
+/** Cache maps: a shard's live-byte or small-queue count is wrong. */
+export const CHECK_CACHE_COUNTS = 19;
+/** Cache maps: a shard holds more entries or bytes than its budget. */
+export const CHECK_CACHE_BOUND = 20;
+/** Cache maps: a live entry is in neither queue. */
+export const CHECK_CACHE_QUEUE = 21;
 
 /** Values longer than this, out of line, are not copied by `get`: it hands
  *  back their (address, epoch) tag, and the facade copies them
@@ -139,8 +155,8 @@ export const TAG_MIN_VLEN = 32;
 // ---- Batch reads (readBatch: keys in the value area, records in aux) -------
 // A key in the value area: [u16 klen][key bytes], back to back.
 // One record per key, BATCH_RECORD_BYTES, in the aux area from its start:
-export const BATCH_RECORD_BYTES = 16;
-export const BATCH_RECORD_SHIFT = 4; // log2(BATCH_RECORD_BYTES)
+export const BATCH_RECORD_BYTES = 32;
+export const BATCH_RECORD_SHIFT = 5; // log2(BATCH_RECORD_BYTES)
 /** Result: the value word, or a status (ST_NOT_FOUND). */
 export const BATCH_WORD = 0;
 /** Result: where the value is: its copy's address (inside the aux area),
@@ -153,6 +169,9 @@ export const BATCH_NOT_COPIED = 1;
 export const BATCH_SHARD = 12;
 /** Numbers mode: the f64 value. */
 export const BATCH_F64 = 8;
+/** Result, cache maps: the value's expiry (f64, as SCRATCH_EXPIRY) when
+ *  its word has VTYPE_META. */
+export const BATCH_EXPIRY = 16;
 // (First pass, internal: key offset, klen, hash.)
 export const BATCH_KEY = 0;
 export const BATCH_KLEN = 4;
@@ -164,6 +183,19 @@ export const BATCH_DONE = 0;
 export const BATCH_MORE = 1;
 export const BATCH_BUSY = 2;
 
+// ---- Cache mode (maps created with maxEntries, maxBytes or ttl) ----------
+/** Map header word HDR_CACHE: this map is a cache (every entry has a meta
+ *  word; init's `cacheFlags`). */
+export const CACHE_ON = 1;
+/** HDR_CACHE: some entry was stored with an expiry (set once, by the core):
+ *  from then on writes pass the time (SCRATCH_NOW) so that expired entries
+ *  are treated as absent and swept. */
+export const CACHE_TTL_SEEN = 2;
+/** A cache bounded only by maxBytes holds at most maxBytes / this many
+ *  entries (its queues are sized for that many): set maxEntries for more,
+ *  smaller entries. */
+export const IMPLIED_ENTRY_BYTES = 32;
+
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;
 // word 1: iteration: key length of the entry copied out;
@@ -172,6 +204,8 @@ export const BATCH_BUSY = 2;
 // word 3: private word for the read fence (an idempotent RMW);
 // word 4: the test build's fault door (TEST_FAULT_*; unused in a release
 //         build);
+// words 5..7: a read's tag (SCRATCH_TAG_*); bytes 32..47: cache maps'
+//         expiry and time (SCRATCH_EXPIRY, SCRATCH_NOW);
 // bytes 48..63: one debug ring record (debugRead);
 // bytes 64..127: one shard's statistics (shardStats, STAT_*);
 // bytes 128..255: this instance's counters (CNT_*), f64 each;
@@ -189,6 +223,13 @@ export const SCRATCH_TEST = 16;
 export const SCRATCH_TAG_ADDR = 20;
 export const SCRATCH_TAG_EPOCH = 24;
 export const SCRATCH_TAG_SHARD = 28;
+// Cache maps: the expiry (f64 ms since the Unix epoch, 0 = never) of the
+// entry a read or an iteration step handed back (its word has VTYPE_META);
+// for a write, in: the new value's expiry.
+export const SCRATCH_EXPIRY = 32;
+// Cache maps, writes: the time now (f64 ms since the Unix epoch), or 0 when
+// no entry of the map can expire (nothing is checked or swept then).
+export const SCRATCH_NOW = 40;
 export const SCRATCH_DEBUG = 48;
 export const SCRATCH_STATS = 64;
 export const SCRATCH_COUNTERS = 128;
@@ -271,6 +312,9 @@ export const MAX_VALUE_BYTES_LIMIT = 16777215;
 export const MAX_SHARDS = 4096;
 /** Owner ids live in the low bits of a lock word. */
 export const MAX_OWNERS = 4096;
+/** Cache maps keep 8 bytes of meta before each value in the same 24-bit
+ *  length. */
+export const MAX_CACHE_VALUE_BYTES = 16777207;
 /** An owner token (what `attach` returns and every export takes) is
  *  id | generation << OWNER_ID_BITS, so an instance whose slot was released
  *  and handed to someone else is refused (ST_BAD_ARG), not mistaken. */

@@ -6,7 +6,7 @@
 // one aligned store, bracketed by the seqlock unless it is one of the
 // single-store in-place updates (Overview in layout.ts: "Seqlock and write
 // lock", "Crash consistency"). Making room (growing, compacting) is
-// resize.ts's.
+// resize.ts's; a cache map's budgets, queues and expiry are cache.ts's.
 
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_DEAD, HDR_COUNT,
@@ -15,11 +15,17 @@ import {
 } from "./layout";
 import {
   ST_OK, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
-  OP_DELETE, OP_LOAD_AND_DELETE,
+  OP_DELETE, OP_LOAD_AND_DELETE, ST_TOO_LARGE, SCRATCH_NOW, SCRATCH_EXPIRY, CNT_EXPIRATIONS, VTYPE_META, VTYPE_SHIFT,
 } from "./shared";
+import { count as countIn } from "./counters";
 import { CTRL_EMPTY, CTRL_DELETED, tagOf, matchEmpty, matchFree, groupCtrl, groupCtrlOf } from "./ctrl";
 import { seqBegin, seqEnd, tableLoad } from "./sync";
-import { tableCtrl, tableGroupCount, vlenOf } from "./words";
+import {
+  tableCtrl, tableGroupCount, vlenOf, hasMeta, withMeta, publicWord, metaExpiry, metaWithExpiry, META_BYTES,
+} from "./words";
+import {
+  cacheOn, noteTtl, metaAt, refExpired, entryKv, newMeta, admitted, leaving, resized, makeRoom, sweep, overBytes, tooLarge,
+} from "./cache";
 import { cellsOf, stageOf, slotRef, refCtrl, isOutline, outlineCell, refEntry } from "./cells";
 import { find, memBytes, bytesEqual } from "./reader";
 import { rebuild, reserveHeap, MAX_GROUPS } from "./resize";
@@ -39,13 +45,21 @@ export function findFree(t: u64, h: u64): u32 {
   return 0;
 }
 
-/** Write a complete entry at `e` (a free cell or reserved heap space). */
+/** Write a complete entry at `e` (a free cell or reserved heap space):
+ *  stored word `word` (with VTYPE_META: meta word `meta`, then the value). */
 // @ts-ignore: decorator
-@inline function writeEntry(e: u32, key: usize, klen: u32, word: u32, val: usize): void {
+@inline function writeEntry(e: u32, key: usize, klen: u32, word: u32, val: usize, meta: u64): void {
   store<u32>(e, word, E_WORD);
   store<u16>(e, <u16>klen, E_KLEN);
   memory.copy(<usize>e + E_KEY, key, klen);
-  memory.copy(<usize>e + valueOffset(klen), val, vlenOf(word));
+  let at = <usize>e + valueOffset(klen);
+  let vlen = vlenOf(word);
+  if (hasMeta(word)) {
+    store<u64>(at, meta);
+    at += META_BYTES;
+    vlen -= META_BYTES;
+  }
+  memory.copy(at, val, vlen);
 }
 
 /** Turn `bytes` (a multiple of 8, >= 8) of dead heap at `at` into one
@@ -58,21 +72,21 @@ export function writeFiller(at: u32, bytes: u32): void {
 
 /** Write a complete entry into reserved heap space; returns its address.
  *  The heap must have room (checked by the caller). */
-function appendEntry(sh: usize, key: usize, klen: u32, word: u32, val: usize): u32 {
+function appendEntry(sh: usize, key: usize, klen: u32, word: u32, val: usize, meta: u64): u32 {
   const e = load<u32>(sh, SH_HEAP_TOP);
   // Reserve first: a stop after this leaks the bytes (recovery lowers the
   // top again), never reuses them.
   store<u32>(sh, e + entryBytes(klen, vlenOf(word)), SH_HEAP_TOP);
-  writeEntry(e, key, klen, word, val);
+  writeEntry(e, key, klen, word, val, meta);
   return e;
 }
 
 /** First half of an inline rewrite (under an odd seq): write the new entry
  *  into the staging cell and point the cell at it (one store; the cell may
  *  already be out of line). Returns the staging cell's address. */
-export function stageInline(sh: usize, ref: u32, key: usize, klen: u32, word: u32, val: usize): u32 {
+export function stageInline(sh: usize, ref: u32, key: usize, klen: u32, word: u32, val: usize, meta: u64): u32 {
   const stage = stageOf(tableLoad(sh));
-  writeEntry(stage, key, klen, word, val);
+  writeEntry(stage, key, klen, word, val, meta);
   atomic.store<u64>(ref, outlineCell(stage));
   return stage;
 }
@@ -106,10 +120,19 @@ export function moveInline(ref: u32, src: u32, size: u32): void {
 }
 
 /** Insert a key known to be absent: inline in a free cell if it fits, else
- *  in the heap. ST_OK, ST_FULL or ST_BUSY (allocator). */
+ *  in the heap. `word` is the stored word (with VTYPE_META in a cache map,
+ *  whose new entry gets expiry `expiry`, after making room in the shard's
+ *  budgets). ST_OK, ST_FULL, ST_TOO_LARGE or ST_BUSY (allocator). */
 export function insert(
   hdr: usize, sh: usize, id: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
+  scratch: usize, expiry: u64, now: f64,
 ): i32 {
+  let meta: u64 = 0;
+  const kv = klen + vlenOf(word) - (hasMeta(word) ? META_BYTES : 0);
+  if (hasMeta(word)) {
+    const st = makeRoom(hdr, sh, scratch, kv, now);
+    if (st != ST_OK) return st;
+  }
   const size = entryBytes(klen, vlenOf(word));
   const heapSize = size <= CELL_BYTES ? 0 : size;
   const count = load<u32>(sh, SH_COUNT);
@@ -134,10 +157,11 @@ export function insert(
   // The cell is free (EMPTY or DELETED): no reader that passes its seq check
   // reads it, so it is written before the bracket; its control byte
   // publishes it.
+  if (hasMeta(word)) meta = newMeta(sh, h, expiry);
   if (heapSize == 0) {
-    writeEntry(ref, key, klen, word, val);
+    writeEntry(ref, key, klen, word, val, meta);
   } else {
-    store<u64>(ref, outlineCell(appendEntry(sh, key, klen, word, val)));
+    store<u64>(ref, outlineCell(appendEntry(sh, key, klen, word, val, meta)));
   }
   const t = tableLoad(sh);
   const wasEmpty = load<u8>(refCtrl(t, ref)) == CTRL_EMPTY;
@@ -147,15 +171,19 @@ export function insert(
   store<u32>(sh, count + 1, SH_COUNT);
   if (wasEmpty) store<u32>(sh, load<u32>(sh, SH_USED) + 1, SH_USED);
   atomic.add<u32>(hdr, 1, HDR_COUNT);
+  if (hasMeta(word)) admitted(hdr, sh, scratch, h, meta, kv, now);
   return ST_OK;
 }
 
-/** Give the key at `ref` a new value. ST_OK, ST_FULL or ST_BUSY. */
+/** Give the key at `ref` a new value (stored word `word`; in a cache map
+ *  the entry keeps its stamp and queue and gets expiry `expiry`). ST_OK,
+ *  ST_FULL or ST_BUSY. */
 export function replace(
-  hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
+  hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32, val: usize, expiry: u64,
 ): i32 {
   const e = refEntry(ref);
   const old = load<u32>(e, E_WORD);
+  if (hasMeta(old)) return replaceCached(hdr, sh, id, ref, h, key, klen, word, val, expiry);
   const vlen = vlenOf(word);
   // In place, with no seq bump: a reader loads the word and an 8-byte
   // value with single aligned loads, so it sees the old or the new one,
@@ -177,14 +205,60 @@ export function replace(
     // "Crash consistency" in layout.ts). No heap, no allocation.
     const dead = heapBytesOf(ref, klen);
     seqBegin(sh);
-    const stage = stageInline(sh, ref, key, klen, word, val);
+    const stage = stageInline(sh, ref, key, klen, word, val, 0);
     moveInline(ref, stage, size);
     seqEnd(sh);
     addDead(sh, dead);
     return ST_OK;
   }
-  // Too long for a cell: to the heap, and the cell switches to it with one
-  // store.
+  return replaceOutline(hdr, sh, id, ref, h, key, klen, word, val, 0);
+}
+
+/** A cache entry's replace: as replace, with the meta word. An in-place
+ *  update that changes the expiry too goes under the seqlock (two stores
+ *  a reader must see together); one that keeps it stays a single store. */
+function replaceCached(
+  hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32, val: usize, expiry: u64,
+): i32 {
+  const e = refEntry(ref);
+  const old = load<u32>(e, E_WORD);
+  const mAt = metaAt(e);
+  const meta = metaWithExpiry(load<u64>(mAt), expiry);
+  const vlen = vlenOf(word) - META_BYTES;
+  if (old == word && vlen <= 8) {
+    if (load<u64>(mAt) == meta) {
+      if (vlen > 0) atomic.store<u64>(mAt + META_BYTES, load<u64>(val));
+      return ST_OK;
+    }
+    seqBegin(sh);
+    atomic.store<u64>(mAt, meta);
+    if (vlen > 0) atomic.store<u64>(mAt + META_BYTES, load<u64>(val));
+    seqEnd(sh);
+    return ST_OK;
+  }
+  const oldKv = entryKv(e);
+  const size = entryBytes(klen, vlenOf(word));
+  if (size <= CELL_BYTES) {
+    const dead = heapBytesOf(ref, klen);
+    seqBegin(sh);
+    const stage = stageInline(sh, ref, key, klen, word, val, meta);
+    moveInline(ref, stage, size);
+    seqEnd(sh);
+    addDead(sh, dead);
+    resized(sh, oldKv, klen + vlen);
+    return ST_OK;
+  }
+  const st = replaceOutline(hdr, sh, id, ref, h, key, klen, word, val, meta);
+  if (st == ST_OK) resized(sh, oldKv, klen + vlen);
+  return st;
+}
+
+/** The end of replace for a value too long for a cell: to the heap, and
+ *  the cell switches to it with one store. */
+function replaceOutline(
+  hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32, val: usize, meta: u64,
+): i32 {
+  const size = entryBytes(klen, vlenOf(word));
   const t = tableLoad(sh);
   const st = reserveHeap(hdr, sh, id, size, load<u32>(sh, SH_COUNT));
   if (st != ST_OK) return st;
@@ -193,7 +267,7 @@ export function replace(
     ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
   }
   const dead = heapBytesOf(ref, klen);
-  const ne = appendEntry(sh, key, klen, word, val);
+  const ne = appendEntry(sh, key, klen, word, val, meta);
   seqBegin(sh);
   atomic.store<u64>(ref, outlineCell(ne)); // publishes the new entry
   seqEnd(sh);
@@ -204,6 +278,8 @@ export function replace(
 /** Remove the key at `ref`. */
 export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
   const t = tableLoad(sh);
+  const e = refEntry(ref);
+  if (hasMeta(load<u32>(e, E_WORD))) leaving(sh, e);
   const dead = heapBytesOf(ref, klen);
   const ctrl = refCtrl(t, ref);
   // A slot may go back to EMPTY when its group still has an EMPTY slot: no
@@ -218,51 +294,86 @@ export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
   atomic.sub<u32>(hdr, 1, HDR_COUNT);
 }
 
-/** Copy the value of the entry at `ref` out; returns its value word. */
-export function copyOut(ref: u32, klen: u32, out: usize): u32 {
+/** Copy the value of the entry at `ref` out; returns the word a read
+ *  hands back (publicWord), with the expiry (f64) at `expiryOut` if it has
+ *  a meta word and `expiryOut` is not 0. */
+export function copyOut(ref: u32, klen: u32, out: usize, expiryOut: usize): u32 {
   const e = refEntry(ref);
   const w = load<u32>(e, E_WORD);
-  memory.copy(out, <usize>e + valueOffset(klen), vlenOf(w));
-  return w;
+  let at = <usize>e + valueOffset(klen);
+  if (hasMeta(w)) {
+    if (expiryOut != 0) store<f64>(expiryOut, <f64>metaExpiry(load<u64>(at)));
+    at += META_BYTES;
+  }
+  const pw = publicWord(w);
+  memory.copy(out, at, vlenOf(pw));
+  return pw;
 }
 
-/** Is the value of entry `e` exactly `eword` with the bytes at `exp`? */
+/** Is the value of entry `e` exactly `eword` (a word as the facade encodes
+ *  it, without VTYPE_META) with the bytes at `exp`? */
 function valueEquals(e: u32, klen: u32, eword: u32, exp: usize): bool {
-  return load<u32>(e, E_WORD) == eword && bytesEqual(<usize>e + valueOffset(klen), exp, vlenOf(eword));
+  const w = load<u32>(e, E_WORD);
+  const at = <usize>e + valueOffset(klen) + (hasMeta(w) ? <usize>META_BYTES : 0);
+  return (publicWord(w) & ~(<u32>VTYPE_META << VTYPE_SHIFT)) == eword && bytesEqual(at, exp, vlenOf(eword));
 }
 
 /** One write operation (OP_*, checked by the caller) on the key at `key`
- *  in shard `sh`, whose lock owner id `id` holds: the new value (`word`)
- *  at `val`, the expected value (`eword`) at `aux` for OP_CAS / OP_CAD,
- *  and a previous or loaded value copied to `aux`. Returns ST_OK, a value
- *  word, ST_NOT_FOUND, ST_MISMATCH, ST_FULL or ST_BUSY (allocator). */
+ *  in shard `sh`, whose lock owner id `id` holds: the new value (`word`,
+ *  as the facade encodes it) at `val`, the expected value (`eword`) at
+ *  `aux` for OP_CAS / OP_CAD, and a previous or loaded value copied to
+ *  `aux`. In a cache map the scratch area holds the time (SCRATCH_NOW)
+ *  and the new value's expiry (SCRATCH_EXPIRY): an expired entry is
+ *  treated as absent (and dropped), and a few slots are swept first.
+ *  Returns ST_OK, a value word, ST_NOT_FOUND, ST_MISMATCH, ST_FULL,
+ *  ST_TOO_LARGE or ST_BUSY (allocator). */
 export function applyWrite(
   hdr: usize, sh: usize, id: u32, op: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
-  eword: u32, aux: usize,
+  eword: u32, aux: usize, scratch: usize,
 ): i32 {
-  const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
+  let expiry: u64 = 0;
+  let now: f64 = 0;
+  let stored = word;
+  if (cacheOn(hdr)) {
+    now = load<f64>(scratch, SCRATCH_NOW);
+    expiry = <u64>load<f64>(scratch, SCRATCH_EXPIRY);
+    if (expiry != 0 && op <= <u32>OP_CAS) noteTtl(hdr);
+    stored = withMeta(word);
+    sweep(hdr, sh, scratch, now);
+  }
+  let ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
+  if (ref != 0 && now != 0 && refExpired(ref, now)) {
+    // Expired: gone, for this operation and every later one.
+    remove(hdr, sh, ref, klen);
+    countIn(scratch, CNT_EXPIRATIONS, 1);
+    ref = 0;
+  }
   if (op == <u32>OP_STORE) {
-    return ref != 0 ? replace(hdr, sh, id, ref, h, key, klen, word, val) : insert(hdr, sh, id, h, key, klen, word, val);
+    return ref != 0
+      ? replaceOrReinsert(hdr, sh, id, ref, h, key, klen, stored, val, scratch, expiry, now)
+      : insert(hdr, sh, id, h, key, klen, stored, val, scratch, expiry, now);
   }
   if (op == <u32>OP_LOAD_OR_STORE) {
-    return ref != 0 ? <i32>copyOut(ref, klen, aux) : insert(hdr, sh, id, h, key, klen, word, val);
+    return ref != 0 ? <i32>copyOut(ref, klen, aux, 0) : insert(hdr, sh, id, h, key, klen, stored, val, scratch, expiry, now);
   }
   if (op == <u32>OP_SWAP) {
-    if (ref == 0) return insert(hdr, sh, id, h, key, klen, word, val);
-    const prev = <i32>copyOut(ref, klen, aux);
-    const st = replace(hdr, sh, id, ref, h, key, klen, word, val);
+    if (ref == 0) return insert(hdr, sh, id, h, key, klen, stored, val, scratch, expiry, now);
+    const prev = <i32>copyOut(ref, klen, aux, 0);
+    const st = replaceOrReinsert(hdr, sh, id, ref, h, key, klen, stored, val, scratch, expiry, now);
     return st == ST_OK ? prev : st;
   }
   if (ref == 0) return ST_NOT_FOUND;
   if (op == <u32>OP_CAS) {
-    return valueEquals(refEntry(ref), klen, eword, aux) ? replace(hdr, sh, id, ref, h, key, klen, word, val) : ST_MISMATCH;
+    return valueEquals(refEntry(ref), klen, eword, aux)
+      ? replaceOrReinsert(hdr, sh, id, ref, h, key, klen, stored, val, scratch, expiry, now)
+      : ST_MISMATCH;
   }
   if (op == <u32>OP_DELETE) {
     remove(hdr, sh, ref, klen);
     return ST_OK;
   }
   if (op == <u32>OP_LOAD_AND_DELETE) {
-    const prev = <i32>copyOut(ref, klen, aux);
+    const prev = <i32>copyOut(ref, klen, aux, 0);
     remove(hdr, sh, ref, klen);
     return prev;
   }
@@ -270,4 +381,24 @@ export function applyWrite(
   if (!valueEquals(refEntry(ref), klen, eword, aux)) return ST_MISMATCH;
   remove(hdr, sh, ref, klen);
   return ST_OK;
+}
+
+/** replace, unless a cache entry's new value would pass the shard's byte
+ *  budget: then the old entry goes and the key is inserted again (which
+ *  evicts others to make room, or refuses with ST_TOO_LARGE, in which
+ *  case the key is gone: its old value may have been evicted meanwhile). */
+function replaceOrReinsert(
+  hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, stored: u32, val: usize,
+  scratch: usize, expiry: u64, now: f64,
+): i32 {
+  if (hasMeta(stored)) {
+    if (tooLarge(sh, klen + vlenOf(stored) - META_BYTES)) return ST_TOO_LARGE;
+    const e = refEntry(ref);
+    const grow = <i64>(klen + vlenOf(stored) - META_BYTES) - <i64>entryKv(e);
+    if (grow > 0 && overBytes(sh, <u32>grow)) {
+      remove(hdr, sh, ref, klen);
+      return insert(hdr, sh, id, h, key, klen, stored, val, scratch, expiry, now);
+    }
+  }
+  return replace(hdr, sh, id, ref, h, key, klen, stored, val, expiry);
 }

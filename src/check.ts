@@ -6,7 +6,7 @@ import {
   CHECK_SEQ_ODD, CHECK_TABLE_REGION, CHECK_HEAP_BOUNDS, CHECK_ENTRY_OUTSIDE_HEAP, CHECK_HEAP_PARSE,
   CHECK_DEAD_BYTES, CHECK_LIVE_COUNT, CHECK_USED_COUNT, CHECK_INLINE_SIZE, CHECK_KEY_UNREACHABLE,
   CHECK_STAGED, CHECK_PENDING, CHECK_FREE_ORDER, CHECK_FREE_ADJACENT, CHECK_FREE_BYTES,
-  CHECK_FREE_AT_TOP, CHECK_OVERLAP, CHECK_OUTSIDE_HEAP_AREA,
+  CHECK_FREE_AT_TOP, CHECK_OVERLAP, CHECK_OUTSIDE_HEAP_AREA, CHECK_CACHE_COUNTS, CHECK_CACHE_BOUND, CHECK_CACHE_QUEUE,
 } from '../assembly/shared.js';
 
 /** One broken rule found by `check()`. */
@@ -55,6 +55,9 @@ const RULES: Record<number, [string, string]> = {
   [CHECK_FREE_AT_TOP]: ['FREE_AT_TOP', 'the last free block was not given back to the bump pointer'],
   [CHECK_OVERLAP]: ['OVERLAP', 'two regions in use, or a region in use and a free block, overlap'],
   [CHECK_OUTSIDE_HEAP_AREA]: ['OUTSIDE_AREA', 'a region in use lies outside the allocator area'],
+  [CHECK_CACHE_COUNTS]: ['CACHE_COUNTS', 'the live-byte or small-queue count of a cache shard is wrong'],
+  [CHECK_CACHE_BOUND]: ['CACHE_BOUND', 'a cache shard holds more entries or bytes than its budget'],
+  [CHECK_CACHE_QUEUE]: ['CACHE_QUEUE', 'a live entry of a cache shard is in no eviction queue'],
 };
 
 /** The problem that core result `code` (> 0) of `shard` (-1: allocator) names. */

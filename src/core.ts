@@ -16,6 +16,7 @@ export interface CoreExports {
   init(
     shardBits: number, maxOwners: number, seedLo: number, seedHi: number, idLo: number, idHi: number,
     maxKey: number, maxValue: number, perShard: number, maxPages: number, debugEntries: number,
+    cacheFlags: number, maxEntries: number, maxBytes: number,
   ): number;
   checkLayout(idLo: number, idHi: number): number;
   attach(thread: number): number;
@@ -44,6 +45,9 @@ export interface CoreExports {
   getBatch(token: number, n: number, start: number, numbers: number): number;
   write(token: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
   clearShard(token: number, shard: number): number;
+  purgeShardExpired(token: number, shard: number, now: number): number;
+  cacheBytes(): number;
+  cacheFlagsAddress(): number;
   lockShard(token: number, shard: number): number;
   unlockShard(token: number, shard: number): number;
   next(token: number, shard: number, cursor: number): number;
@@ -173,7 +177,7 @@ function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
 /** Exports that can fail inside the core on a bug (they run table code),
  *  with their arities; the rest only read header words. */
 const GUARDED: [keyof CoreExports, number][] = [
-  ['get', 2], ['getF64', 2], ['contains', 2], ['copyTaggedValue', 5], ['getBatch', 4], ['write', 6], ['clearShard', 2], ['next', 3], ['checkShard', 2],
+  ['get', 2], ['getF64', 2], ['contains', 2], ['copyTaggedValue', 5], ['getBatch', 4], ['write', 6], ['clearShard', 2], ['purgeShardExpired', 3], ['next', 3], ['checkShard', 2],
   ['checkAllocator', 1], ['shardStats', 2], ['getLogged', 2], ['getF64Logged', 2], ['containsLogged', 2],
   ['writeLogged', 6],
 ];

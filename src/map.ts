@@ -190,7 +190,7 @@ export class ShardedMap<V = unknown> {
     const mapId: [number, number] = [randomU32(), randomU32()];
     const st = x.init(
       Math.log2(o.shards), o.maxWorkers, seedLo, seedHi, mapId[0], mapId[1], o.maxKeyBytes, o.maxValueBytes,
-      o.perShard, o.maxPages, o.debugRing,
+      o.perShard, o.maxPages, o.debugRing, 0, 0, 0,
     );
     if (st === ST_FULL) throw memoryFull();
     if (st !== ST_OK) throw internalError(`init (status ${st})`);

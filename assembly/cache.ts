@@ -1,0 +1,538 @@
+// Cache mode: bounded shards evicting with S3-FIFO, expiry, and the
+// readers' frequency sketch (Overview in layout.ts: "Cache mode").
+//
+// Contract: everything here runs under the shard lock (the writer's
+// contract, writer.ts) except sketchBump, the one write a reader makes: into
+// the shard's sketch, fixed memory laid out at init and never freed or
+// reused, so even a reader that read a torn table writes only a sketch
+// byte. The queues hold (hash, stamp) items, not slot numbers: rebuilds
+// and compactions move entries without touching them, and an item whose
+// entry is gone (deleted, expired, re-inserted with another stamp) is
+// stale and skipped where it is met. The queues are advisory: a writer
+// that stops anywhere leaves them readable, and recovery rebuilds them
+// from the table (rebuildQueues). Nothing here is on a read's path.
+
+import {
+  HDR_CACHE, HDR_SEED, SH_COUNT, SH_SKETCH, SH_SKETCH_MASK, SH_CAP_ENTRIES, SH_CAP_BYTES, SH_LIVE_BYTES,
+  SH_SMALL_COUNT, SH_STAMP, SH_SWEEP, SH_RING_CAP, SH_SMALL_RING, SH_SMALL_HEAD, SH_SMALL_LEN,
+  SH_MAIN_RING, SH_MAIN_HEAD, SH_MAIN_LEN, SH_GHOST, SH_GHOST_MASK, GROUP_SLOTS, GROUP_SLOT_SHIFT,
+  E_WORD, E_KLEN, E_KEY, MAX_PROBE_GROUPS, firstGroup, nextGroup, valueOffset, align64,
+} from "./layout";
+import {
+  ST_OK, ST_TOO_LARGE, CACHE_ON, CACHE_TTL_SEEN, IMPLIED_ENTRY_BYTES, CNT_EVICTIONS, CNT_EXPIRATIONS,
+  CHECK_OK, CHECK_CACHE_COUNTS, CHECK_CACHE_BOUND, CHECK_CACHE_QUEUE,
+} from "./shared";
+import { count } from "./counters";
+import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
+import { hashKey } from "./hash";
+import { tableLoad } from "./sync";
+import {
+  tableCtrl, tableGroupCount, vlenOf, hasMeta, metaWord, metaExpiry, metaInMain, metaStamp, metaToMain,
+  queueItem, itemHashLow, itemTag, itemStamp, META_BYTES,
+} from "./words";
+import { cellsOf, slotRef, refEntry, firstFull, nextFullAfter } from "./cells";
+import { remove } from "./writer";
+
+/** The most a sketch byte counts: S3-FIFO's 2-bit saturating counter. A
+ *  reader writes the byte only while it is below this, so a hot key costs
+ *  no shared write. */
+const FREQ_CAP: u8 = 3;
+/** Reads while in the small queue that move an entry to the main queue
+ *  (the S3-FIFO reference's default, the paper's "freq > 1"). */
+const PROMOTE_READS: u8 = 2;
+/** The small queue's share of a shard's entries (S3-FIFO's 10 %). */
+const SMALL_SHARE_DEN: u32 = 10;
+/** Slots the expiry sweep looks at per write: it passes the whole table
+ *  once per (slots / 4) writes, so expired entries are at most a fixed
+ *  share of the table beyond what the write path drops on its own. */
+const SWEEP_SLOTS: u32 = 4;
+/** A queue ring holds 5/4 of the shard's entry bound, plus this: stale
+ *  items (of deleted or expired entries) wait there until they are met, so
+ *  a full ring is at least 1/5 stale and compacting it frees room. */
+const RING_SLACK: u32 = 8;
+/** Sketch bytes per entry of the bound (a power of two): read counts of
+ *  different keys share a byte with a chance of about 1 in 4 x this. */
+const SKETCH_PER_ENTRY: u32 = 4;
+
+// ---- map-wide ---------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline export function cacheOn(hdr: usize): bool {
+  return (load<u32>(hdr, HDR_CACHE) & CACHE_ON) != 0;
+}
+
+/** Note that an entry with an expiry was stored (writes then pass the time). */
+// @ts-ignore: decorator
+@inline export function noteTtl(hdr: usize): void {
+  if ((load<u32>(hdr, HDR_CACHE) & CACHE_TTL_SEEN) == 0) atomic.or<u32>(hdr + HDR_CACHE, CACHE_TTL_SEEN);
+}
+
+/** Bytes of shard `i`'s cache area for these map-wide bounds (0 when there
+ *  is no bound: a ttl-only cache has no queues). */
+export function cacheAreaBytes(maxEntries: u32, maxBytes: u32, shards: u32, i: u32): u64 {
+  const n = queueEntries(maxEntries, maxBytes, shards, i);
+  if (n == 0) return 0;
+  return align64(<u64>ringCapFor(n) * 16 + <u64>ghostSlotsFor(n) * 4 + <u64>sketchBytesFor(n));
+}
+
+/** Lay out shard `sh` (index i) for cache mode at `area` (cacheAreaBytes
+ *  of it, zeroed). */
+export function initCacheShard(sh: usize, area: usize, maxEntries: u32, maxBytes: u32, shards: u32, i: u32): void {
+  store<u32>(sh, share(maxEntries, shards, i), SH_CAP_ENTRIES);
+  store<u32>(sh, share(maxBytes, shards, i), SH_CAP_BYTES);
+  const n = queueEntries(maxEntries, maxBytes, shards, i);
+  if (n == 0) return;
+  const cap = ringCapFor(n);
+  const ghost = ghostSlotsFor(n);
+  store<u32>(sh, cap, SH_RING_CAP);
+  store<u32>(sh, <u32>area, SH_SMALL_RING);
+  store<u32>(sh, <u32>(area + <usize>cap * 8), SH_MAIN_RING);
+  store<u32>(sh, <u32>(area + <usize>cap * 16), SH_GHOST);
+  store<u32>(sh, ghost - 1, SH_GHOST_MASK);
+  store<u32>(sh, <u32>(area + <usize>cap * 16 + <usize>ghost * 4), SH_SKETCH);
+  store<u32>(sh, sketchBytesFor(n) - 1, SH_SKETCH_MASK);
+}
+
+/** Shard i's share of a map-wide bound: the remainder goes one each to
+ *  the first shards, so the shares add up to the bound exactly. */
+function share(total: u32, shards: u32, i: u32): u32 {
+  return total / shards + (i < total % shards ? 1 : 0);
+}
+
+/** Entries shard i's queues are sized for: its entry bound, or, bounded by
+ *  bytes only, its byte bound / IMPLIED_ENTRY_BYTES (an implied entry
+ *  bound, documented); 0 with no bound. */
+function queueEntries(maxEntries: u32, maxBytes: u32, shards: u32, i: u32): u32 {
+  if (maxEntries != 0) return max<u32>(1, share(maxEntries, shards, i));
+  if (maxBytes != 0) return max<u32>(1, share(maxBytes, shards, i) / IMPLIED_ENTRY_BYTES);
+  return 0;
+}
+
+// @ts-ignore: decorator
+@inline function ringCapFor(n: u32): u32 {
+  return n + n / 4 + RING_SLACK;
+}
+function ghostSlotsFor(n: u32): u32 {
+  return max<u32>(16, nextPow2(n));
+}
+function sketchBytesFor(n: u32): u32 {
+  return max<u32>(64, nextPow2(n) * SKETCH_PER_ENTRY);
+}
+function nextPow2(n: u32): u32 {
+  return n <= 1 ? 1 : <u32>1 << (32 - clz(n - 1));
+}
+
+/** The entry bound of a shard whose queues are sized for it: its
+ *  SH_CAP_ENTRIES, or the implied one of a bytes-only cache. */
+function entryBound(sh: usize): u32 {
+  const cap = load<u32>(sh, SH_CAP_ENTRIES);
+  if (cap != 0) return cap;
+  const ring = load<u32>(sh, SH_RING_CAP);
+  return ring == 0 ? 0 : ring - RING_SLACK - (ring - RING_SLACK) / 5;
+}
+
+// ---- the readers' sketch -------------------------------------------------------------
+
+/** A reader found the key of hash h in shard `sh`: count the read in the
+ *  sketch, unless its byte is at the cap already (then nothing is
+ *  written). Safe for any reader: the sketch never moves. */
+// @ts-ignore: decorator
+@inline export function sketchBump(sh: usize, h: u64): void {
+  const sk = load<u32>(sh, SH_SKETCH);
+  if (sk == 0) return;
+  const p = <usize>sk + (<u32>h & load<u32>(sh, SH_SKETCH_MASK));
+  const v = load<u8>(p);
+  if (v < FREQ_CAP) store<u8>(p, v + 1);
+}
+
+/** The sketch byte of a key hash's low 32 bits, 0 if the shard has none. */
+// @ts-ignore: decorator
+@inline function sketchAt(sh: usize, low: u32): usize {
+  const sk = load<u32>(sh, SH_SKETCH);
+  return sk == 0 ? 0 : <usize>sk + (low & load<u32>(sh, SH_SKETCH_MASK));
+}
+
+// ---- entries -------------------------------------------------------------------
+
+/** Address of the meta word of entry `e` (which has one). */
+// @ts-ignore: decorator
+@inline export function metaAt(e: usize): usize {
+  return e + valueOffset(<u32>load<u16>(e, E_KLEN));
+}
+
+/** Has meta word `m` expired at `now` (ms; 0 = the caller knows of no
+ *  clock, nothing expires)? */
+// @ts-ignore: decorator
+@inline export function expired(m: u64, now: f64): bool {
+  const x = metaExpiry(m);
+  return x != 0 && now != 0 && <f64>x <= now;
+}
+
+/** Has the entry at slot `ref` a meta word that expired at `now`? */
+export function refExpired(ref: u32, now: f64): bool {
+  const e = refEntry(ref);
+  return hasMeta(load<u32>(e, E_WORD)) && expired(load<u64>(metaAt(e)), now);
+}
+
+/** Key + value bytes of entry `e` (what maxBytes counts): without its meta. */
+// @ts-ignore: decorator
+@inline export function entryKv(e: usize): u32 {
+  const w = load<u32>(e, E_WORD);
+  return <u32>load<u16>(e, E_KLEN) + vlenOf(w) - (hasMeta(w) ? META_BYTES : 0);
+}
+
+/** The meta word of a new entry of hash h with expiry `expiry`: the next
+ *  stamp, and straight into the main queue if the ghost table remembers
+ *  the key (taking it out of the ghost table). */
+export function newMeta(sh: usize, h: u64, expiry: u64): u64 {
+  const stamp = load<u32>(sh, SH_STAMP);
+  store<u32>(sh, stamp + 1, SH_STAMP);
+  return metaWord(expiry, ghostTake(sh, <u32>h, tagOf(h)), stamp);
+}
+
+/** A new entry (hash h, meta m, `kv` key + value bytes) was published:
+ *  count it and queue it. */
+export function admitted(hdr: usize, sh: usize, scratch: usize, h: u64, m: u64, kv: u32, now: f64): void {
+  store<u32>(sh, load<u32>(sh, SH_LIVE_BYTES) + kv, SH_LIVE_BYTES);
+  if (load<u32>(sh, SH_RING_CAP) == 0) return;
+  const sk = sketchAt(sh, <u32>h);
+  if (sk != 0) store<u8>(sk, 0);
+  const item = queueItem(h, tagOf(h), metaStamp(m));
+  if (metaInMain(m)) {
+    pushItem(hdr, sh, scratch, true, item, now);
+  } else {
+    store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) + 1, SH_SMALL_COUNT);
+    pushItem(hdr, sh, scratch, false, item, now);
+  }
+}
+
+/** The entry at `e` (meta m) is being removed: uncount it (its queue item
+ *  goes stale). */
+export function leaving(sh: usize, e: usize): void {
+  store<u32>(sh, load<u32>(sh, SH_LIVE_BYTES) - entryKv(e), SH_LIVE_BYTES);
+  if (!metaInMain(load<u64>(metaAt(e)))) store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) - 1, SH_SMALL_COUNT);
+}
+
+/** An entry's key + value bytes change from `oldKv` to `newKv` in place. */
+export function resized(sh: usize, oldKv: u32, newKv: u32): void {
+  store<u32>(sh, load<u32>(sh, SH_LIVE_BYTES) - oldKv + newKv, SH_LIVE_BYTES);
+}
+
+/** Is an entry of `kv` key + value bytes more than the shard's byte
+ *  budget allows at all? */
+export function tooLarge(sh: usize, kv: u32): bool {
+  const cap = load<u32>(sh, SH_CAP_BYTES);
+  return cap != 0 && kv > cap;
+}
+
+/** Would `kv` more bytes pass the shard's byte bound? */
+export function overBytes(sh: usize, kv: u32): bool {
+  const cap = load<u32>(sh, SH_CAP_BYTES);
+  return cap != 0 && <u64>load<u32>(sh, SH_LIVE_BYTES) + kv > <u64>cap;
+}
+
+/** The shard was emptied (clear). */
+export function cleared(sh: usize): void {
+  store<u32>(sh, 0, SH_LIVE_BYTES);
+  store<u32>(sh, 0, SH_SMALL_COUNT);
+  store<u32>(sh, 0, SH_SMALL_HEAD);
+  store<u32>(sh, 0, SH_SMALL_LEN);
+  store<u32>(sh, 0, SH_MAIN_HEAD);
+  store<u32>(sh, 0, SH_MAIN_LEN);
+}
+
+// ---- making room ---------------------------------------------------------------
+
+/** Evict (or drop expired entries) until one more entry of `kv` key +
+ *  value bytes fits the shard's budgets. ST_OK, or ST_TOO_LARGE if it
+ *  could never fit (nothing is evicted then). */
+export function makeRoom(hdr: usize, sh: usize, scratch: usize, kv: u32, now: f64): i32 {
+  if (tooLarge(sh, kv)) return ST_TOO_LARGE;
+  const bound = entryBound(sh);
+  while ((bound != 0 && load<u32>(sh, SH_COUNT) >= bound) || overBytes(sh, kv)) {
+    // Nothing left in the queues: cannot happen in a sound shard (every
+    // live entry is queued); insert over the bound rather than loop.
+    if (!evictOne(hdr, sh, scratch, now)) break;
+  }
+  return ST_OK;
+}
+
+/** Take out one entry by S3-FIFO: from the small queue while it holds
+ *  more than its share (or main is empty), moving the entries read twice
+ *  to main; else from main, giving entries read since their last pass
+ *  another one. An expired entry met on the way is dropped instead. True
+ *  if an entry left, false if the queues ran dry. */
+function evictOne(hdr: usize, sh: usize, scratch: usize, now: f64): bool {
+  const t = tableLoad(sh);
+  const seed = load<u64>(hdr, HDR_SEED);
+  // Each item is met at most FREQ_CAP + 2 times (main passes, promotion).
+  let budget = (load<u32>(sh, SH_SMALL_LEN) + load<u32>(sh, SH_MAIN_LEN)) * (<u32>FREQ_CAP + 2) + 2;
+  while (budget-- > 0) {
+    const live = load<u32>(sh, SH_COUNT);
+    const small = load<u32>(sh, SH_SMALL_COUNT);
+    const bound = max<u32>(entryBound(sh), live);
+    const smallTarget = max<u32>(1, bound / SMALL_SHARE_DEN);
+    let fromMain = small == 0 || live - small > bound - smallTarget;
+    if (load<u32>(sh + (fromMain ? SH_MAIN_LEN : SH_SMALL_LEN)) == 0) fromMain = !fromMain;
+    if (load<u32>(sh + (fromMain ? SH_MAIN_LEN : SH_SMALL_LEN)) == 0) return false;
+    const item = popItem(sh, fromMain);
+    const ref = locate(t, item, seed);
+    if (ref == 0) continue; // stale
+    const e = refEntry(ref);
+    const mAt = metaAt(e);
+    const m = load<u64>(mAt);
+    if (metaInMain(m) != fromMain) continue; // not this queue's: stale
+    if (expired(m, now)) {
+      drop(hdr, sh, ref, scratch, CNT_EXPIRATIONS);
+      return true;
+    }
+    const sk = sketchAt(sh, itemHashLow(item));
+    const f: u8 = sk == 0 ? 0 : load<u8>(sk);
+    if (!fromMain) {
+      if (f >= PROMOTE_READS) {
+        if (sk != 0) store<u8>(sk, 0);
+        // Only the queue bit changes: one store, which readers (who read
+        // the expiry from this word) see whole.
+        atomic.store<u64>(mAt, metaToMain(m));
+        store<u32>(sh, small - 1, SH_SMALL_COUNT);
+        pushItem(hdr, sh, scratch, true, item, now);
+        continue;
+      }
+      ghostPut(sh, itemHashLow(item), itemTag(item));
+    } else if (f >= 1) {
+      store<u8>(sk, f - 1);
+      pushItem(hdr, sh, scratch, true, item, now);
+      continue;
+    }
+    drop(hdr, sh, ref, scratch, CNT_EVICTIONS);
+    return true;
+  }
+  return false;
+}
+
+/** Remove the entry at `ref`, counting it as counter `why`. */
+function drop(hdr: usize, sh: usize, ref: u32, scratch: usize, why: i32): void {
+  remove(hdr, sh, ref, <u32>load<u16>(refEntry(ref), E_KLEN));
+  if (scratch != 0) count(scratch, <u32>why, 1);
+}
+
+/** Drop up to SWEEP_SLOTS expired entries from the slots at the shard's
+ *  sweep cursor on, and move the cursor on. */
+export function sweep(hdr: usize, sh: usize, scratch: usize, now: f64): void {
+  if (now == 0) return;
+  const t = tableLoad(sh);
+  const slots = tableGroupCount(t) * GROUP_SLOTS;
+  let c = load<u32>(sh, SH_SWEEP);
+  if (c >= slots) c = 0;
+  const ctrl = tableCtrl(t);
+  const cells = cellsOf(t);
+  for (let k: u32 = 0; k < min(SWEEP_SLOTS, slots); k++) {
+    // SAFETY: c < slots; FULL control bytes have the top bit clear.
+    if (load<u8>(<usize>ctrl + c) < 0x80) {
+      const ref = slotRef(cells, c >> GROUP_SLOT_SHIFT, c & (GROUP_SLOTS - 1));
+      if (refExpired(ref, now)) drop(hdr, sh, ref, scratch, CNT_EXPIRATIONS);
+    }
+    c = c + 1 == slots ? 0 : c + 1;
+  }
+  store<u32>(sh, c, SH_SWEEP);
+}
+
+/** Drop every expired entry of the shard; returns how many. */
+export function purgeShard(hdr: usize, sh: usize, scratch: usize, now: f64): u32 {
+  const t = tableLoad(sh);
+  let n: u32 = 0;
+  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
+    if (refExpired(r, now)) {
+      drop(hdr, sh, r, scratch, CNT_EXPIRATIONS);
+      n++;
+    }
+  }
+  return n;
+}
+
+// ---- queues ------------------------------------------------------------------
+
+/** Find the live entry a queue item names: the slot whose tag matches on
+ *  the item's probe path, whose entry has the item's stamp and whose key
+ *  hashes to the item's low bits; 0 if none (stale). */
+function locate(t: u64, item: u64, seed: u64): u32 {
+  const ctrl = tableCtrl(t);
+  const n = tableGroupCount(t);
+  const cells = cellsOf(t);
+  const low = itemHashLow(item);
+  const tag = itemTag(item);
+  const stamp = itemStamp(item);
+  let g = firstGroup(<u64>low, n);
+  const limit = min(MAX_PROBE_GROUPS, n);
+  for (let p: u32 = 0; p < limit; p++) {
+    const c = groupCtrl(ctrl, g);
+    let mt = matchTag(c, tag);
+    while (mt != 0) {
+      const ref = slotRef(cells, g, <u32>ctz(mt));
+      mt &= mt - 1;
+      const e = refEntry(ref);
+      if (!hasMeta(load<u32>(e, E_WORD)) || metaStamp(load<u64>(metaAt(e))) != stamp) continue;
+      if (<u32>hashKey(e + E_KEY, <u32>load<u16>(e, E_KLEN), seed) == low) return ref;
+    }
+    if (matchEmpty(c) != 0) return 0;
+    g = nextGroup(g, p + 1, n);
+  }
+  return 0;
+}
+
+// @ts-ignore: decorator
+@inline function ringOf(sh: usize, main: bool): usize {
+  return <usize>load<u32>(sh + (main ? SH_MAIN_RING : SH_SMALL_RING));
+}
+
+/** Take the oldest item of a queue (which has one). */
+function popItem(sh: usize, main: bool): u64 {
+  const headAt = sh + (main ? SH_MAIN_HEAD : SH_SMALL_HEAD);
+  const lenAt = sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN);
+  const head = load<u32>(headAt);
+  const item = load<u64>(ringOf(sh, main) + (<usize>head << 3));
+  store<u32>(headAt, head + 1 == load<u32>(sh, SH_RING_CAP) ? 0 : head + 1);
+  store<u32>(lenAt, load<u32>(lenAt) - 1);
+  return item;
+}
+
+/** Append an item to a queue, making room first if its ring is full. */
+function pushItem(hdr: usize, sh: usize, scratch: usize, main: bool, item: u64, now: f64): void {
+  const cap = load<u32>(sh, SH_RING_CAP);
+  const lenAt = sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN);
+  if (load<u32>(lenAt) == cap) compactRing(hdr, sh, main);
+  while (load<u32>(lenAt) == cap) {
+    // Full of live items (cannot happen while the shard is within its
+    // bound: see RING_SLACK): evict the oldest.
+    const old = popItem(sh, main);
+    const ref = locate(tableLoad(sh), old, load<u64>(hdr, HDR_SEED));
+    if (ref != 0) drop(hdr, sh, ref, scratch, CNT_EVICTIONS);
+  }
+  const len = load<u32>(lenAt);
+  let i = load<u32>(sh + (main ? SH_MAIN_HEAD : SH_SMALL_HEAD)) + len;
+  if (i >= cap) i -= cap;
+  store<u64>(ringOf(sh, main) + (<usize>i << 3), item);
+  store<u32>(lenAt, len + 1);
+}
+
+/** Drop a queue's stale items, keeping the order of the others. */
+function compactRing(hdr: usize, sh: usize, main: bool): void {
+  const t = tableLoad(sh);
+  const seed = load<u64>(hdr, HDR_SEED);
+  const ring = ringOf(sh, main);
+  const cap = load<u32>(sh, SH_RING_CAP);
+  const head = load<u32>(sh + (main ? SH_MAIN_HEAD : SH_SMALL_HEAD));
+  const lenAt = sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN);
+  const len = load<u32>(lenAt);
+  let kept: u32 = 0;
+  for (let k: u32 = 0; k < len; k++) {
+    let i = head + k;
+    if (i >= cap) i -= cap;
+    const item = load<u64>(ring + (<usize>i << 3));
+    const ref = locate(t, item, seed);
+    if (ref == 0 || metaInMain(load<u64>(metaAt(refEntry(ref)))) != main) continue;
+    let j = head + kept;
+    if (j >= cap) j -= cap;
+    store<u64>(ring + (<usize>j << 3), item);
+    kept++;
+  }
+  store<u32>(lenAt, kept);
+}
+
+// ---- ghost table ---------------------------------------------------------------
+
+/** A key's ghost fingerprint (never 0, which marks an empty slot). */
+// @ts-ignore: decorator
+@inline function ghostPrint(low: u32, tag: u8): u32 {
+  return (low ^ (<u32>tag << 25)) | 1;
+}
+
+// @ts-ignore: decorator
+@inline function ghostSlot(sh: usize, low: u32): usize {
+  return <usize>load<u32>(sh, SH_GHOST) + (<usize>(low & load<u32>(sh, SH_GHOST_MASK)) << 2);
+}
+
+/** Remember a key evicted from the small queue. */
+function ghostPut(sh: usize, low: u32, tag: u8): void {
+  if (load<u32>(sh, SH_GHOST) == 0) return;
+  store<u32>(ghostSlot(sh, low), ghostPrint(low, tag));
+}
+
+/** Is the key (hash low bits, tag) in the ghost table? Takes it out. */
+function ghostTake(sh: usize, low: u32, tag: u8): bool {
+  if (load<u32>(sh, SH_GHOST) == 0) return false;
+  const p = ghostSlot(sh, low);
+  if (load<u32>(p) != ghostPrint(low, tag)) return false;
+  store<u32>(p, 0);
+  return true;
+}
+
+// ---- recovery and checks ---------------------------------------------------------
+
+/** Recount a cache shard and rebuild its queues from its table (after a
+ *  writer stopped anywhere; the caller holds the lock). Entries keep their
+ *  queue (main or small) but not their order in it. */
+export function rebuildQueues(hdr: usize, sh: usize): void {
+  cleared(sh);
+  const t = tableLoad(sh);
+  const seed = load<u64>(hdr, HDR_SEED);
+  const queued = load<u32>(sh, SH_RING_CAP) != 0;
+  let bytes: u32 = 0;
+  let small: u32 = 0;
+  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
+    const e = refEntry(r);
+    if (!hasMeta(load<u32>(e, E_WORD))) continue;
+    bytes += entryKv(e);
+    const m = load<u64>(metaAt(e));
+    if (!metaInMain(m)) small++;
+    if (!queued) continue;
+    const h = hashKey(e + E_KEY, <u32>load<u16>(e, E_KLEN), seed);
+    const main = metaInMain(m);
+    const lenAt = sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN);
+    const len = load<u32>(lenAt);
+    if (len == load<u32>(sh, SH_RING_CAP)) continue; // over the bound: check() says so
+    store<u64>(ringOf(sh, main) + (<usize>len << 3), queueItem(h, tagOf(h), metaStamp(m)));
+    store<u32>(lenAt, len + 1);
+  }
+  store<u32>(sh, bytes, SH_LIVE_BYTES);
+  store<u32>(sh, small, SH_SMALL_COUNT);
+}
+
+/** The cache rules of a shard (see checkShardLocked): counts right, within
+ *  its budgets, every live entry queued. CHECK_OK or the broken rule. */
+export function checkCacheShard(hdr: usize, sh: usize): u32 {
+  const t = tableLoad(sh);
+  let bytes: u32 = 0;
+  let small: u32 = 0;
+  let live: u32 = 0;
+  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
+    const e = refEntry(r);
+    if (!hasMeta(load<u32>(e, E_WORD))) return CHECK_CACHE_COUNTS;
+    live++;
+    bytes += entryKv(e);
+    if (!metaInMain(load<u64>(metaAt(e)))) small++;
+  }
+  if (bytes != load<u32>(sh, SH_LIVE_BYTES) || small != load<u32>(sh, SH_SMALL_COUNT)) return CHECK_CACHE_COUNTS;
+  const capE = load<u32>(sh, SH_CAP_ENTRIES);
+  const capB = load<u32>(sh, SH_CAP_BYTES);
+  if ((capE != 0 && live > capE) || (capB != 0 && bytes > capB)) return CHECK_CACHE_BOUND;
+  if (load<u32>(sh, SH_RING_CAP) == 0) return CHECK_OK;
+  // Every live entry is named by one item of its own queue.
+  const seed = load<u64>(hdr, HDR_SEED);
+  let named: u32 = 0;
+  for (let q = 0; q < 2; q++) {
+    const main = q == 1;
+    const ring = ringOf(sh, main);
+    const cap = load<u32>(sh, SH_RING_CAP);
+    const head = load<u32>(sh + (main ? SH_MAIN_HEAD : SH_SMALL_HEAD));
+    const len = load<u32>(sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN));
+    if (head >= cap || len > cap) return CHECK_CACHE_QUEUE;
+    for (let k: u32 = 0; k < len; k++) {
+      let i = head + k;
+      if (i >= cap) i -= cap;
+      const ref = locate(t, load<u64>(ring + (<usize>i << 3)), seed);
+      if (ref != 0 && metaInMain(load<u64>(metaAt(refEntry(ref)))) == main) named++;
+    }
+  }
+  return named == live ? CHECK_OK : CHECK_CACHE_QUEUE;
+}
