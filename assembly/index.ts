@@ -9,15 +9,15 @@ import {
   HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE, HDR_SCRATCH_BYTES, HDR_VALUE_OFF, HDR_AUX_OFF,
   HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS, HDR_ALLOC_TOP, HDR_MEM_BYTES, HDR_MAX_PAGES, HDR_COUNT,
   HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, HDR_FAULTS, HDR_ALLOC_BASE, HDR_CACHE,
-  SH_LIVE_BYTES,
+  HDR_TTL, HDR_MAX_ENTRIES, HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, SH_LIVE_BYTES,
   OWN_BYTES, SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
   GROUP_SLOTS, E_KLEN, E_KEY, LOAD_NUM_MIN, LOAD_DEN, MAX_PROBE_GROUPS, align8, align64, firstGroup, nextGroup,
-  shardAt, shardCountOf, shardIndexOfHash, shardOfHash, slotGroup,
+  shardAt, shardCountOf, shardIndexOfHash, shardOfHash, slotGroup, FLIGHT_SLOTS,
 } from "./layout";
 import {
   LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_NOT_FOUND, ST_FULL, ST_BUSY, ST_BAD_ARG, ST_BAD_LAYOUT,
   T_UNDEFINED, T_F64, T_PACKED, OP_CAS, OP_CAD, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_EXPIRY,
-  CACHE_ON, MAX_CACHE_VALUE_BYTES, VTYPE_MASK,
+  CACHE_ON, MAX_CACHE_VALUE_BYTES, VTYPE_MASK, FLIGHT_FREE, FLIGHT_EMPTY, FLIGHT_FAILED,
   SCRATCH_DEBUG, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES,
   STAT_HEAP_LIVE, STAT_HEAP_DEAD, STAT_MAX_PROBE, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
   MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS, BATCH_RECORD_SHIFT,
@@ -28,6 +28,7 @@ import { hashKey } from "./hash";
 import { tableLoad, tryLock, takeOver, unlock, holder, holds, busy } from "./sync";
 import { tableCtrl, tableGroupCount, valueWord, vtypeOf, vlenOf, tokenId, hasMeta } from "./words";
 import { cacheOn, cacheAreaBytes, initCacheShard, cleared, purgeShard } from "./cache";
+import { flightTableBytes, flightBeginLocked, flightEndLocked, flightWatchLocked, flightNudge, flightLock } from "./flights";
 import { heapStartOf, refEntry, firstFull, nextFullAfter, fullFrom, slotNumber, isOutline } from "./cells";
 import { readKey, readBatch, memBytes, copyTagged } from "./reader";
 import { applyWrite, copyOut } from "./writer";
@@ -63,7 +64,7 @@ const INIT_OWNER: u32 = 1;
 export function init(
   shardBits: u32, maxOwners: u32, seedLo: u32, seedHi: u32, idLo: u32, idHi: u32,
   maxKey: u32, maxValue: u32, perShard: u32, maxPages: u32, debugEntries: u32,
-  cacheFlags: u32, maxEntries: u32, maxBytes: u32,
+  cacheFlags: u32, maxEntries: u32, maxBytes: u32, ttl: f64,
 ): i32 {
   const hdr = headerBase();
   if (atomic.load<u32>(hdr, HDR_MAGIC) != 0) return ST_BAD_ARG;
@@ -81,6 +82,8 @@ export function init(
   const areas = align64(rings + <u64>shardCount * ringBytes(debugEntries));
   let base = areas;
   if (cache) for (let i: u32 = 0; i < shardCount; i++) base += cacheAreaBytes(maxEntries, maxBytes, shardCount, i);
+  const flights = base;
+  if (cache) base = align64(base + flightTableBytes());
   if (base > <u64>MAX_PAGES * PAGE_BYTES) return ST_FULL;
   // Grow the memory to hold the fixed part; the allocator grows it further.
   const havePages = <u32>memory.size();
@@ -109,6 +112,10 @@ export function init(
   store<u32>(hdr, <u32>rings, HDR_DEBUG_RINGS);
   store<u32>(hdr, cacheFlags, HDR_CACHE);
   if (cache) {
+    store<f64>(hdr, ttl, HDR_TTL);
+    store<u32>(hdr, maxEntries, HDR_MAX_ENTRIES);
+    store<u32>(hdr, maxBytes, HDR_MAX_BYTES);
+    store<u32>(hdr, <u32>flights, HDR_FLIGHTS);
     // The fresh memory is zeroed: empty rings, ghost tables and sketches.
     let area = areas;
     for (let i: u32 = 0; i < shardCount; i++) {
@@ -422,6 +429,76 @@ export function cacheBytes(): f64 {
   return total;
 }
 
+/** Cache maps: the bounds and default ttl given at create (0 = none). */
+export function cacheMaxEntries(): u32 {
+  return load<u32>(headerBase(), HDR_MAX_ENTRIES);
+}
+export function cacheMaxBytes(): u32 {
+  return load<u32>(headerBase(), HDR_MAX_BYTES);
+}
+export function cacheTtl(): f64 {
+  return load<f64>(headerBase(), HDR_TTL);
+}
+
+// ---- fetch's flights (cache maps; flights.ts) --------------------------------------
+
+/** The flight table's prologue: a live token of a cache map; 0 if not. */
+// @ts-ignore: decorator
+@inline function flightScratch(hdr: usize, token: u32): usize {
+  return load<u32>(hdr, HDR_FLIGHTS) == 0 ? 0 : ownerScratch(hdr, token);
+}
+
+/** Begin or join the load of the key in the owner's scratch (see
+ *  flightBeginLocked): FLIGHT_LEAD or FLIGHT_WAIT (slot and sequence in
+ *  scratch words 2 and 1), ST_FULL (every slot in flight), ST_BUSY (the
+ *  flight lock), ST_BAD_ARG. `now` and `deadline`: ms since the epoch. */
+export function flightBegin(token: u32, klen: u32, now: f64, deadline: f64): i32 {
+  const hdr = headerBase();
+  const scratch = flightScratch(hdr, token);
+  if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) || !(now > 0) || !(deadline > 0)) return ST_BAD_ARG;
+  const lock = flightLock(hdr);
+  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
+  const h = hashKey(scratch + SCRATCH_KEY, klen, load<u64>(hdr, HDR_SEED));
+  const r = flightBeginLocked(hdr, scratch, token, h, now, deadline);
+  unlock(lock);
+  return r;
+}
+
+/** End the flight (slot, seq) this owner leads with `outcome` (FLIGHT_FREE,
+ *  FLIGHT_EMPTY or FLIGHT_FAILED with `msgLen` bytes of message in the
+ *  value area). ST_OK, ST_MISMATCH (taken over meanwhile), ST_BUSY,
+ *  ST_BAD_ARG. */
+export function flightEnd(token: u32, slot: u32, seq: u32, outcome: u32, msgLen: u32): i32 {
+  const hdr = headerBase();
+  const scratch = flightScratch(hdr, token);
+  if (scratch == 0 || slot >= FLIGHT_SLOTS || msgLen > load<u32>(hdr, HDR_MAX_VALUE)) return ST_BAD_ARG;
+  if (outcome != FLIGHT_FREE && outcome != FLIGHT_EMPTY && outcome != FLIGHT_FAILED) return ST_BAD_ARG;
+  const lock = flightLock(hdr);
+  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
+  const r = flightEndLocked(hdr, token, slot, seq, outcome, scratch + load<u32>(hdr, HDR_VALUE_OFF), msgLen);
+  unlock(lock);
+  return r;
+}
+
+/** How flight (slot, seq) stands (see flightWatchLocked; a failure's
+ *  message goes to the aux area). A FLIGHT_* code, ST_BUSY, ST_BAD_ARG. */
+export function flightWatch(token: u32, slot: u32, seq: u32, now: f64): i32 {
+  const hdr = headerBase();
+  const scratch = flightScratch(hdr, token);
+  if (scratch == 0 || slot >= FLIGHT_SLOTS) return ST_BAD_ARG;
+  const lock = flightLock(hdr);
+  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
+  const r = flightWatchLocked(hdr, scratch, slot, seq, now, scratch + load<u32>(hdr, HDR_AUX_OFF));
+  unlock(lock);
+  return r;
+}
+
+/** Byte address of the word flight waiters sleep on (bumped by every end
+ *  and release). */
+export function flightEpochAddress(): u32 {
+  return <u32>(headerBase() + HDR_FLIGHT_EPOCH);
+}
+
 /** Byte address of the map's HDR_CACHE word (CACHE_* flags; 0 for a plain
  *  map): the facade reads it before a write to know whether to pass the
  *  time. */
@@ -534,6 +611,9 @@ export function recoverBegin(token: u32, victim: u32): i32 {
     repairAllocator(hdr, load<u32>(hdr, HDR_ALLOC_BASE));
     unlock(word);
   }
+  // The flight lock: its slots are sound at every instruction (flights.ts).
+  const fl = flightLock(hdr);
+  if (victim == tokenId(token) ? holds(fl, victim) : takeOver(fl, victim, tokenId(token))) unlock(fl);
   return ST_OK;
 }
 
@@ -563,6 +643,8 @@ export function freeOwner(token: u32, victim: u32): i32 {
   const hdr = headerBase();
   if (ownerScratch(hdr, token) == 0 || !validId(hdr, victim) || victim == tokenId(token)) return ST_BAD_ARG;
   freeDeadOwner(hdr, tokenId(token), victim);
+  // Its flights' waiters look again: they take over from a leader gone.
+  if (load<u32>(hdr, HDR_FLIGHTS) != 0) flightNudge(hdr);
   return ST_OK;
 }
 

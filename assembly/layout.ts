@@ -20,7 +20,7 @@
  * Memory map
  * ----------
  *   [AS static data][map header][owner registry][shard headers]
- *   [debug rings][cache areas][regions and scratch areas, from the allocator ...]
+ *   [debug rings][cache areas][flight table][regions and scratch areas, from the allocator ...]
  *
  * Map header (HDR_*): magic, layout version, shard bits, the per-map random
  * seed, the map id, limits, the allocator words, the fault count and the
@@ -263,11 +263,32 @@ export const HDR_FAULTS = 96; // u32 internal errors any instance hit (noteFault
 export const HDR_ALLOC_BASE = 100; // u32 first address the allocator hands out
 export const HDR_EPOCH = 104; // u32 the last heap epoch handed out (see SH_EPOCH)
 export const HDR_CACHE = 108; // u32 CACHE_ON | CACHE_TTL_SEEN (shared.ts), 0 for a plain map
+export const HDR_TTL = 112; // f64 a cache map's default ttl (ms; 0 = none)
+export const HDR_MAX_ENTRIES = 120; // u32 a cache map's maxEntries (0 = no bound)
+export const HDR_MAX_BYTES = 124; // u32 a cache map's maxBytes (0 = no bound)
 // line 2: the map's entry count, alone on its line (atomic add per insert)
 export const HDR_COUNT = 128; // u32
 // lines 3-4: what detached and released owners counted (CNT_*, f64 each)
 export const HDR_COUNTERS = 192;
-export const HDR_BYTES = 320;
+// line 5: a cache map's flight table (flights.ts): its lock, the epoch
+// waiters sleep on (bumped by every end), its address
+export const HDR_FLIGHT_LOCK = 320; // u32 owner id or 0
+export const HDR_FLIGHT_EPOCH = 324; // u32
+export const HDR_FLIGHTS = 328; // u32 address of slot 0, 0 in a plain map
+export const HDR_BYTES = 384;
+
+// ---- Flight slot (flights.ts) -------------------------------------------------
+/** Loads in flight at once, map-wide: a fetch that finds every slot taken
+ *  waits for one to end. */
+export const FLIGHT_SLOTS: u32 = 256;
+export const FL_STATE = 0; // u32 FLIGHT_FREE / LOADING / FAILED / EMPTY
+export const FL_OWNER = 4; // u32 the leader's owner token
+export const FL_HASH = 8; // u64 the key's hash
+export const FL_DEADLINE = 16; // f64 ms since the epoch: then others may take over
+export const FL_SEQ = 24; // u32 bumped by every claim
+export const FL_MSG_LEN = 28; // u32 bytes of a failure's message
+export const FL_MSG = 32; // a failure's message (UTF-8, FLIGHT_MSG_MAX bytes at most)
+export const FLIGHT_SLOT_BYTES: u32 = 256;
 
 /** The header of shard `i`. */
 // @ts-ignore: decorator

@@ -196,6 +196,24 @@ export const CACHE_TTL_SEEN = 2;
  *  smaller entries. */
 export const IMPLIED_ENTRY_BYTES = 32;
 
+// ---- fetch's flights (assembly/flights.ts) ---------------------------------
+/** flightBegin: the caller runs the loader / another caller does. */
+export const FLIGHT_LEAD = 1;
+export const FLIGHT_WAIT = 2;
+/** A flight slot's state; FREE, EMPTY and FAILED are also how a leader
+ *  ends a flight (flightEnd's outcome): stored (or abandoned), loaded
+ *  nothing, failed. */
+export const FLIGHT_FREE = 0;
+export const FLIGHT_LOADING = 1;
+export const FLIGHT_FAILED = 2;
+export const FLIGHT_EMPTY = 3;
+/** flightWatch, besides LOADING, EMPTY and FAILED: the flight is over
+ *  (read the map), or its leader is gone or late (begin again). */
+export const FLIGHT_ENDED = 4;
+export const FLIGHT_STALE = 5;
+/** Longest failure message a flight keeps (UTF-8 bytes). */
+export const FLIGHT_MSG_MAX = 224;
+
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;
 // word 1: iteration: key length of the entry copied out;

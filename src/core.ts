@@ -16,7 +16,7 @@ export interface CoreExports {
   init(
     shardBits: number, maxOwners: number, seedLo: number, seedHi: number, idLo: number, idHi: number,
     maxKey: number, maxValue: number, perShard: number, maxPages: number, debugEntries: number,
-    cacheFlags: number, maxEntries: number, maxBytes: number,
+    cacheFlags: number, maxEntries: number, maxBytes: number, ttl: number,
   ): number;
   checkLayout(idLo: number, idHi: number): number;
   attach(thread: number): number;
@@ -48,6 +48,13 @@ export interface CoreExports {
   purgeShardExpired(token: number, shard: number, now: number): number;
   cacheBytes(): number;
   cacheFlagsAddress(): number;
+  cacheMaxEntries(): number;
+  cacheMaxBytes(): number;
+  cacheTtl(): number;
+  flightBegin(token: number, klen: number, now: number, deadline: number): number;
+  flightEnd(token: number, slot: number, seq: number, outcome: number, msgLen: number): number;
+  flightWatch(token: number, slot: number, seq: number, now: number): number;
+  flightEpochAddress(): number;
   lockShard(token: number, shard: number): number;
   unlockShard(token: number, shard: number): number;
   next(token: number, shard: number, cursor: number): number;
@@ -177,7 +184,7 @@ function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
 /** Exports that can fail inside the core on a bug (they run table code),
  *  with their arities; the rest only read header words. */
 const GUARDED: [keyof CoreExports, number][] = [
-  ['get', 2], ['getF64', 2], ['contains', 2], ['copyTaggedValue', 5], ['getBatch', 4], ['write', 6], ['clearShard', 2], ['purgeShardExpired', 3], ['next', 3], ['checkShard', 2],
+  ['get', 2], ['getF64', 2], ['contains', 2], ['copyTaggedValue', 5], ['getBatch', 4], ['write', 6], ['clearShard', 2], ['purgeShardExpired', 3], ['flightBegin', 4], ['flightEnd', 5], ['flightWatch', 4], ['next', 3], ['checkShard', 2],
   ['checkAllocator', 1], ['shardStats', 2], ['getLogged', 2], ['getF64Logged', 2], ['containsLogged', 2],
   ['writeLogged', 6],
 ];

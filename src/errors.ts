@@ -43,6 +43,12 @@ export const ErrorCode = {
   WORKER_FAILED: 'ERR_SHARDEDMAP_WORKER_FAILED',
   /** No reply within the time allowed (the browser cache client). */
   TIMEOUT: 'ERR_SHARDEDMAP_TIMEOUT',
+  /** Cache maps: an entry larger than a shard's byte budget (maxBytes /
+   *  shards) can never be stored; the map is unchanged. */
+  ENTRY_TOO_LARGE: 'ERR_SHARDEDMAP_ENTRY_TOO_LARGE',
+  /** fetch(): the loader failed in another worker (its message is in this
+   *  error's). */
+  FETCH_FAILED: 'ERR_SHARDEDMAP_FETCH_FAILED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -118,5 +124,12 @@ export function memoryFull(): ShardedMapRangeError {
   return new ShardedMapRangeError(
     ErrorCode.MEMORY_FULL,
     'the shared memory reached maxMemory; the map is unchanged. Delete entries or create the map with a larger maxMemory',
+  );
+}
+
+export function entryTooLarge(maxBytes: number, shards: number): ShardedMapRangeError {
+  return new ShardedMapRangeError(
+    ErrorCode.ENTRY_TOO_LARGE,
+    `the entry's key and value take more bytes than a shard may hold (maxBytes ${maxBytes} / ${shards} shards); the map is unchanged. Create the cache with a larger maxBytes or fewer shards`,
   );
 }

@@ -1,8 +1,9 @@
 export { ShardedMap } from './map.js';
 export type {
   ShardedMapHandle, WatchableWorker, LoadResult, LoadOrStoreResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key, CheckReport, CheckProblem,
-  MapStats, ShardStats, Counters,
+  MapStats, ShardStats, Counters, WriteOptions,
 } from './map.js';
+export type { FetchOptions, Loader } from './fetch.js';
 export type { CreateOptions, AttachOptions } from './options.js';
 export {
   ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,

@@ -7,28 +7,29 @@
  * (errors.ts) live beside it.
  */
 import {
-  LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
+  LAYOUT_VERSION, T_UNDEFINED, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT,
   ST_NO_OWNER, T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD,
   SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_TEST, TEST_FAULT_ABORT, TEST_FAULT_TRAP,
   TEST_FAULT_STAGED, OWNER_ID_MASK, SCRATCH_COUNTERS, SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, ST_STALE,
   BATCH_RECORD_SHIFT, BATCH_WHERE, BATCH_TAG_EPOCH, BATCH_F64, BATCH_BUSY, BATCH_NOT_COPIED, CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS,
-  CNT_LOCK_TIMEOUTS, CNT_RELEASED,
+  CNT_LOCK_TIMEOUTS, CNT_RELEASED, ST_TOO_LARGE, CACHE_ON, CACHE_TTL_SEEN, SCRATCH_EXPIRY, SCRATCH_NOW, BATCH_EXPIRY,
 } from '../assembly/shared.js';
 import { coreModule, instantiate, guardedCore, type CoreExports, type TestDoors } from './core.js';
 import { encodeKey, decodeKey, encodeValue, decodeValue, describe, memIO, type Key, type MemIO } from './codec.js';
 import { DecodedCache, MISS } from './decoded.js';
 import {
   ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, closedError,
-  releasedError, internalError, memoryFull,
+  releasedError, internalError, memoryFull, entryTooLarge,
 } from './errors.js';
 import {
-  resolveCreateOptions, resolveAttachOptions, type CreateOptions, type AttachOptions, type InstanceOptions,
+  resolveCreateOptions, resolveAttachOptions, ttlValue, type CreateOptions, type AttachOptions, type InstanceOptions,
 } from './options.js';
 import { randomU32, now, isolationProblem, currentThread } from './platform.js';
 import { checkWaitOptions, waitWord, type WaitOptions } from './wait.js';
 import { readRings, type DebugShard } from './debug.js';
 import { checkProblem, type CheckReport, type CheckProblem } from './check.js';
-import { tokenId, vtypeOf, vlenOf } from './words.js';
+import { tokenId, vtypeOf, vlenOf, hasExpiry } from './words.js';
+import { Fetcher, type FetchOptions, type Loader } from './fetch.js';
 import { readShardStats, readCounters, sumStats, type MapStats, type ShardStats } from './stats.js';
 
 /**
@@ -59,6 +60,14 @@ export interface WatchableWorker {
   readonly threadId: number;
   once(event: 'exit', listener: (code: number) => void): unknown;
   off?(event: 'exit', listener: (code: number) => void): unknown;
+}
+
+/** Options of the calls that store a value: those of every call that may
+ *  wait for a lock, plus a cache map's per-write time to live. */
+export interface WriteOptions extends WaitOptions {
+  /** Cache maps: milliseconds this value lives (0 or Infinity: forever).
+   *  Defaults to the map's `ttl` option. */
+  ttl?: number;
 }
 
 /** Result of `swap`: the previous value, if there was one. */
@@ -124,6 +133,17 @@ export class ShardedMap<V = unknown> {
   readonly #watched = new WeakMap<WatchableWorker, () => void>();
   /** Index (in #f64) of this instance's counter 0 (CNT_*). */
   readonly #cnt: number;
+  /** Cache maps: index (in #i32) of the map's HDR_CACHE word; -1 for a
+   *  plain map. */
+  readonly #cacheIdx: number;
+  /** Cache maps: the default ttl (ms, 0 = none) and the clock. */
+  readonly #ttl: number;
+  readonly #clock: () => number;
+  /** Indexes (in #f64) of the scratch's SCRATCH_EXPIRY and SCRATCH_NOW. */
+  readonly #expIdx: number;
+  readonly #nowIdx: number;
+  /** fetch()'s single-flight machinery (cache maps), made on first use. */
+  #fetcher: Fetcher<V> | undefined;
   #closed = false;
 
   static {
@@ -145,7 +165,7 @@ export class ShardedMap<V = unknown> {
   /** Use `ShardedMap.create` or `ShardedMap.attach`. */
   private constructor(
     t: typeof token, x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], tok: number,
-    { lockTimeout, decodedCache }: InstanceOptions,
+    { lockTimeout, decodedCache, clock }: InstanceOptions,
   ) {
     if (t !== token) throw new TypeError('use ShardedMap.create() or ShardedMap.attach(handle)');
     // Swapped in once: the debug ring's logging exports when it is on, and
@@ -170,6 +190,12 @@ export class ShardedMap<V = unknown> {
     this.#maxValue = x.maxValueBytes();
     this.#lockTimeout = lockTimeout;
     this.#cnt = (this.#scratch + SCRATCH_COUNTERS) >>> 3;
+    const flags = this.#i32[x.cacheFlagsAddress() >>> 2]!;
+    this.#cacheIdx = (flags & CACHE_ON) !== 0 ? x.cacheFlagsAddress() >>> 2 : -1;
+    this.#ttl = x.cacheTtl();
+    this.#clock = clock;
+    this.#expIdx = (this.#scratch + SCRATCH_EXPIRY) >>> 3;
+    this.#nowIdx = (this.#scratch + SCRATCH_NOW) >>> 3;
   }
 
   /**
@@ -190,7 +216,7 @@ export class ShardedMap<V = unknown> {
     const mapId: [number, number] = [randomU32(), randomU32()];
     const st = x.init(
       Math.log2(o.shards), o.maxWorkers, seedLo, seedHi, mapId[0], mapId[1], o.maxKeyBytes, o.maxValueBytes,
-      o.perShard, o.maxPages, o.debugRing, 0, 0, 0,
+      o.perShard, o.maxPages, o.debugRing, o.cache ? CACHE_ON : 0, o.maxEntries, o.maxBytes, o.ttl,
     );
     if (st === ST_FULL) throw memoryFull();
     if (st !== ST_OK) throw internalError(`init (status ${st})`);
@@ -286,7 +312,7 @@ export class ShardedMap<V = unknown> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const w = this.#x.get(this.#token, klen);
-    if (w > 0) {
+    if (w > 0 && !(hasExpiry(w) && this.#expired(this.#expIdx))) {
       this.#count(CNT_HITS);
       // Numbers straight from the aux area; the rest through the cache.
       return (vtypeOf(w) === T_F64 ? this.#f64[this.#aux >>> 3] : this.#loaded(w, klen)) as V;
@@ -312,12 +338,10 @@ export class ShardedMap<V = unknown> {
     // scratch word, see getF64), or this instance was released.
     if (!this.#x.scratchOf(this.#token)) throw this.#refused('getF64', ST_BAD_ARG);
     let w = this.#i32[(this.#scratch + SCRATCH_WORD) >>> 2]!;
-    if (w < 0) {
-      if (w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
-      if (w === ST_NOT_FOUND) {
-        this.#count(CNT_MISSES);
-        return fallback;
-      }
+    if (w < 0 && w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
+    if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired(this.#expIdx))) {
+      this.#count(CNT_MISSES);
+      return fallback;
     }
     this.#count(CNT_HITS);
     if (vtypeOf(w) !== T_F64) {
@@ -332,8 +356,9 @@ export class ShardedMap<V = unknown> {
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     let w = this.#x.contains(this.#token, klen);
     if (w === ST_BUSY || w === ST_BAD_ARG) w = this.#readSlow(w, klen, false);
-    this.#count((w > 0 ? CNT_HITS : CNT_MISSES));
-    return w > 0;
+    const found = w > 0 && !(hasExpiry(w) && this.#expired(this.#expIdx));
+    this.#count(found ? CNT_HITS : CNT_MISSES);
+    return found;
   }
 
   /**
@@ -376,7 +401,7 @@ export class ShardedMap<V = unknown> {
     }
     this.#batch(keys, true, (i, rec) => {
       const w = this.#i32[rec >>> 2]!;
-      if (w === ST_NOT_FOUND) {
+      if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired((rec + BATCH_EXPIRY) >>> 3))) {
         this.#count(CNT_MISSES);
         result[i] = fallback;
         return;
@@ -400,8 +425,9 @@ export class ShardedMap<V = unknown> {
 
   // ---- writes ------------------------------------------------------------------
 
-  /** Store `value` for `key`. */
-  store(key: Key, value: V, options?: WaitOptions): void {
+  /** Store `value` for `key` (in a cache map, living `options.ttl` ms or
+   *  the map's default ttl). */
+  store(key: Key, value: V, options?: WriteOptions): void {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
@@ -413,15 +439,15 @@ export class ShardedMap<V = unknown> {
    * stored, false (map unchanged) if another instance holds the shard.
    * Never waits.
    */
-  tryStore(key: Key, value: V): boolean {
+  tryStore(key: Key, value: V, options?: { ttl?: number }): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
-    return this.#write(OP_STORE, klen, word, 0, undefined, true) !== ST_BUSY;
+    return this.#write(OP_STORE, klen, word, 0, options, true) !== ST_BUSY;
   }
 
   /** Store a number for `key`; allocates nothing. */
-  storeNumber(key: Key, value: number, options?: WaitOptions): void {
+  storeNumber(key: Key, value: number, options?: WriteOptions): void {
     if (typeof value !== 'number') {
       throw new ShardedMapTypeError(ErrorCode.VALUE_TYPE, `storeNumber: the value must be a number, not a ${typeof value}`);
     }
@@ -439,7 +465,7 @@ export class ShardedMap<V = unknown> {
    * If `key` is present, its value (`loaded: true`); otherwise stores
    * `value` and returns it (`loaded: false`). Atomic.
    */
-  loadOrStore(key: Key, value: V, options?: WaitOptions): LoadOrStoreResult<V> {
+  loadOrStore(key: Key, value: V, options?: WriteOptions): LoadOrStoreResult<V> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
@@ -458,7 +484,7 @@ export class ShardedMap<V = unknown> {
   }
 
   /** Store `value` for `key`, returning the previous value if there was one. */
-  swap(key: Key, value: V, options?: WaitOptions): SwapResult<V> {
+  swap(key: Key, value: V, options?: WriteOptions): SwapResult<V> {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
@@ -473,7 +499,7 @@ export class ShardedMap<V = unknown> {
    * from 0; objects by their msgpack encoding, so key order matters).
    * False if the key is absent or the value differs. Atomic.
    */
-  compareAndSwap(key: Key, expected: V, next: V, options?: WaitOptions): boolean {
+  compareAndSwap(key: Key, expected: V, next: V, options?: WriteOptions): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(next, this.#io, this.#val, this.#maxValue);
@@ -537,6 +563,8 @@ export class ShardedMap<V = unknown> {
     if (!dead.length) return;
     this.#recover(dead, true);
     this.#count(CNT_RELEASED, dead.length);
+    // fetch() waiters of a flight a released owner led take it over.
+    if (this.#cacheIdx >= 0) Atomics.notify(this.#i32, this.#x.flightEpochAddress() >>> 2);
   }
 
   /**
@@ -650,8 +678,87 @@ export class ShardedMap<V = unknown> {
       usedBytes: this.#x.usedBytes(),
       faults: this.#x.faults(), counters: readCounters((i) => this.#x.counter(i)),
       instance: readCounters((i) => this.#f64[this.#cnt + i]!),
+      cache: this.#cacheIdx < 0 ? null : {
+        maxEntries: this.#x.cacheMaxEntries() || Infinity, maxBytes: this.#x.cacheMaxBytes() || Infinity,
+        ttl: this.#ttl || Infinity, bytes: this.#x.cacheBytes(),
+      },
     };
     return sumStats(shards, head, options?.perShard === true);
+  }
+
+  // ---- cache ----------------------------------------------------------------
+
+  /** Is this map a cache (created with maxEntries, maxBytes or ttl)? */
+  get isCache(): boolean {
+    this.#alive();
+    return this.#cacheIdx >= 0;
+  }
+
+  /**
+   * Cache maps: drop every expired entry now, shard by shard (each under
+   * its lock); returns how many. Not needed for correctness (an expired
+   * entry reads as absent at once, and writes sweep them a few slots at a
+   * time): for callers that want `size` and memory to drop right away.
+   */
+  purgeStale(options?: WaitOptions): number {
+    this.#alive();
+    if (options !== undefined) checkWaitOptions(options);
+    if (this.#cacheIdx < 0) return 0;
+    let n = 0;
+    const t = this.#now();
+    for (let s = 0; s < this.#x.shardCount(); s++) {
+      const st = this.#retry(() => this.#x.purgeShardExpired(this.#token, s, t), options);
+      if (st < 0) throw this.#refused('purgeShardExpired', st);
+      n += st;
+    }
+    return n;
+  }
+
+  /**
+   * Cache maps: the value of `key`; on a miss, exactly one caller across
+   * every instance of the map runs `loader(key, { signal })` and stores
+   * what it resolves to (with `options.ttl`), while the others wait for it
+   * without blocking their event loop. A loader that resolves to
+   * `undefined` stores nothing (every waiter gets `undefined`); one that
+   * rejects stores nothing and rejects every waiter (in other workers with
+   * `ERR_SHARDEDMAP_FETCH_FAILED` and its message). A leader that is gone
+   * (its worker released: see `watch`) or late (`options.loadTimeout`, its
+   * `signal` then aborts) is taken over by a waiter. `options.signal`
+   * aborts this call's wait (a leader that aborts abandons the load: a
+   * waiter takes it over).
+   */
+  async fetch(key: Key, loader: Loader<V>, options?: FetchOptions): Promise<V | undefined> {
+    this.#alive();
+    if (this.#cacheIdx < 0) {
+      throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, 'fetch: this map is not a cache; create it with a ttl, maxEntries or maxBytes option');
+    }
+    this.#fetcher ??= new Fetcher<V>({
+      core: this.#x, token: this.#token, i32: this.#i32, u8: this.#u8, scratch: this.#scratch, val: this.#val,
+      aux: this.#aux, maxValue: this.#maxValue, maxKey: this.#maxKey, now: () => this.#now(),
+      count: (i) => this.#count(i), retry: (f) => this.#retry(f), refused: (what, st) => this.#refused(what, st),
+      lookup: (k) => {
+        this.#alive();
+        return this.#lookup(k);
+      },
+      store: (k, v, ttl) => this.store(k, v as V, ttl === undefined ? undefined : { ttl }),
+    });
+    return this.#fetcher.fetch(key, loader, options);
+  }
+
+  /** load, telling a stored `undefined` from a miss: [found, value]. */
+  #lookup(key: Key): [boolean, V | undefined] {
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
+    let w = this.#x.get(this.#token, klen);
+    if (w < 0 && w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
+    if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired(this.#expIdx))) {
+      this.#count(CNT_MISSES);
+      return [false, undefined];
+    }
+    this.#count(CNT_HITS);
+    if (vtypeOf(w) === T_F64) return [true, this.#f64[this.#aux >>> 3] as V];
+    const v = this.#loaded(w, klen) as V | undefined;
+    // undefined from a value that is not: deleted meanwhile (see #loaded).
+    return [v !== undefined || vtypeOf(w) === T_UNDEFINED, v];
   }
 
   // ---- iteration -------------------------------------------------------------
@@ -776,10 +883,14 @@ export class ShardedMap<V = unknown> {
 
   /** A write op, waiting while busy (unless `once`: then ST_BUSY is
    *  returned); maps FULL and BAD_ARG to errors. */
-  #write(op: number, klen: number, word: number, eword: number, options?: WaitOptions, once = false): number {
+  #write(op: number, klen: number, word: number, eword: number, options?: WriteOptions, once = false): number {
     if (options !== undefined) {
       checkWaitOptions(options);
       if (options.signal?.aborted) throw options.signal.reason;
+    }
+    if (this.#cacheIdx >= 0) this.#passTime(options?.ttl);
+    else if (options?.ttl !== undefined) {
+      throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'ttl: this map is not a cache; create it with a ttl, maxEntries or maxBytes option');
     }
     const vtype = vtypeOf(word);
     const vlen = vlenOf(word);
@@ -796,7 +907,33 @@ export class ShardedMap<V = unknown> {
     }
     if (st === ST_NOT_FOUND || st === ST_MISMATCH || st === ST_BUSY) return st;
     if (st === ST_FULL) throw memoryFull();
+    if (st === ST_TOO_LARGE) throw entryTooLarge(this.#x.cacheMaxBytes(), this.#x.shardCount());
     throw this.#refused(`write op ${op}`, st);
+  }
+
+  /** Cache maps, before a write: the new value's expiry (from `ttl`, else
+   *  the map's default) and the time, for the core (SCRATCH_EXPIRY,
+   *  SCRATCH_NOW). The time only when some entry may expire. */
+  #passTime(ttl: unknown): void {
+    const t = ttl === undefined ? this.#ttl : ttlValue(ttl, 'ttl option');
+    const now = t > 0 || (this.#i32[this.#cacheIdx]! & CACHE_TTL_SEEN) !== 0 ? this.#now() : 0;
+    this.#f64[this.#nowIdx] = now;
+    this.#f64[this.#expIdx] = t > 0 ? Math.ceil(now + t) : 0;
+  }
+
+  /** The clock, checked: ms since the Unix epoch. */
+  #now(): number {
+    const t = this.#clock();
+    if (!(typeof t === 'number' && t > 0 && t < 2 ** 47)) {
+      throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `clock() must return milliseconds since the Unix epoch, got ${String(t)}`);
+    }
+    return t;
+  }
+
+  /** Has the expiry at #f64[idx] (a read's, 0 = never) passed? */
+  #expired(idx: number): boolean {
+    const x = this.#f64[idx]!;
+    return x !== 0 && x <= this.#now();
   }
 
   /** `f()` (or its `first` result) until it is not ST_BUSY, waiting on the
@@ -890,8 +1027,8 @@ export class ShardedMap<V = unknown> {
 
   /** load's rare paths: a miss, a busy shard, a released instance. */
   #loadSlow(w: number, klen: number): V | undefined {
-    if (w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
-    if (w === ST_NOT_FOUND) {
+    if (w < 0 && w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
+    if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired(this.#expIdx))) {
       this.#count(CNT_MISSES);
       return undefined;
     }
@@ -920,7 +1057,8 @@ export class ShardedMap<V = unknown> {
       if (st !== ST_STALE) throw this.#refused('copyTaggedValue', st);
       w = this.#x.get(this.#token, klen);
       if (w < 0) w = this.#readSlow(w, klen, true);
-      if (w === ST_NOT_FOUND) return undefined; // deleted meanwhile: a miss after all
+      // Deleted (or expired) meanwhile: a miss after all.
+      if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired(this.#expIdx))) return undefined;
       if (vtypeOf(w) === T_F64) return this.#f64[this.#aux >>> 3];
     }
   }
@@ -981,7 +1119,7 @@ export class ShardedMap<V = unknown> {
    *  or too long for the room the batch had). */
   #batchValue(rec: number): unknown {
     const w = this.#i32[rec >>> 2]!;
-    if (w === ST_NOT_FOUND) {
+    if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired((rec + BATCH_EXPIRY) >>> 3))) {
       this.#count(CNT_MISSES);
       return undefined;
     }
@@ -1023,7 +1161,9 @@ export class ShardedMap<V = unknown> {
         const klenIdx = (this.#scratch + SCRATCH_KLEN) >>> 2;
         const wordIdx = (this.#scratch + SCRATCH_WORD) >>> 2;
         for (let c = this.#x.next(this.#token, s, 0); c > 0; c = this.#x.next(this.#token, s, c)) {
-          buf.push(decodeKey(this.#io, this.#key, this.#i32[klenIdx]!), decodeValue(this.#io, this.#aux, this.#i32[wordIdx]!));
+          const w = this.#i32[wordIdx]!;
+          if (hasExpiry(w) && this.#expired(this.#expIdx)) continue;
+          buf.push(decodeKey(this.#io, this.#key, this.#i32[klenIdx]!), decodeValue(this.#io, this.#aux, w));
         }
       } finally {
         this.#x.unlockShard(this.#token, s);
@@ -1092,6 +1232,6 @@ function checkCallback(fn: unknown, method: string): void {
   }
 }
 
-export type { Key, WaitOptions, CheckReport, CheckProblem };
+export type { Key, WaitOptions, CheckReport, CheckProblem, FetchOptions, Loader };
 export type { DebugEntry, DebugShard } from './debug.js';
 export type { MapStats, ShardStats, Counters } from './stats.js';

@@ -104,6 +104,10 @@ export interface MapStats {
   counters: Counters;
   /** This instance's counters. */
   instance: Counters;
+  /** Cache maps: the bounds and default ttl (Infinity: none) and the key +
+   *  value bytes of live entries (what maxBytes bounds); null for a plain
+   *  map. */
+  cache: { maxEntries: number; maxBytes: number; ttl: number; bytes: number } | null;
   /** Per shard, when asked for. */
   perShard?: ShardStats[];
 }
@@ -126,7 +130,7 @@ export function readShardStats(i32: Int32Array, scratch: number): ShardStats {
 /** Sum shards' figures into a MapStats (the header figures given). */
 export function sumStats(
   shards: ShardStats[],
-  head: Pick<MapStats, 'entries' | 'attached' | 'memoryBytes' | 'usedBytes' | 'faults' | 'counters' | 'instance'>,
+  head: Pick<MapStats, 'entries' | 'attached' | 'memoryBytes' | 'usedBytes' | 'faults' | 'counters' | 'instance' | 'cache'>,
   perShard: boolean,
 ): MapStats {
   let slots = 0;

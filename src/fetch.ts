@@ -1,0 +1,254 @@
+/**
+ * `fetch()` of a cache map: on a miss, exactly one caller across every
+ * instance of the map runs the loader; the others wait for its outcome
+ * without blocking their event loop. The flights themselves (who leads
+ * the load of which key, its deadline, how it ended) are in shared memory,
+ * in the core's flight table (assembly/flights.ts); this file is the
+ * waiting and the loader's life around them.
+ *
+ * A leader's loader gets an AbortSignal that aborts at `loadTimeout` (then
+ * a waiter takes the load over) or when the leader's own `signal` aborts
+ * (then it abandons the load: a waiter takes it over). Waiters sleep on the
+ * flight epoch word with `Atomics.waitAsync` (polling with timers where an
+ * engine lacks it), waking at every flight's end and at every release of a
+ * dead instance, and look again at most every WAIT_SLICE_MS.
+ */
+import {
+  ST_FULL, ST_MISMATCH, SCRATCH_KEY, SCRATCH_WORD, SCRATCH_KLEN, FLIGHT_LEAD, FLIGHT_LOADING, FLIGHT_FAILED,
+  FLIGHT_EMPTY, FLIGHT_FREE, FLIGHT_MSG_MAX, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS,
+} from '../assembly/shared.js';
+import { encodeKey, type Key } from './codec.js';
+import type { CoreExports } from './core.js';
+import { ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError } from './errors.js';
+
+/** What fetch calls on a miss: the value to store for `key` (undefined:
+ *  store nothing). `signal` aborts when the load is given up (see
+ *  `FetchOptions.loadTimeout`). */
+export type Loader<V> = (key: Key, context: { signal: AbortSignal }) => V | undefined | Promise<V | undefined>;
+
+/** Options of `fetch`. */
+export interface FetchOptions {
+  /** Milliseconds the loaded value lives (0 or Infinity: forever); the
+   *  map's `ttl` by default. */
+  ttl?: number;
+  /** Aborts this call: its wait, or, if it leads, its load (which a
+   *  waiter then takes over). */
+  signal?: AbortSignal;
+  /** Milliseconds the loader may run before waiters take the load over
+   *  (and its signal aborts). @default 30000 */
+  loadTimeout?: number;
+}
+
+/** What the fetcher needs of its map instance. */
+export interface FetchIO {
+  core: CoreExports;
+  token: number;
+  i32: Int32Array;
+  u8: Uint8Array;
+  scratch: number;
+  val: number;
+  aux: number;
+  maxKey: number;
+  maxValue: number;
+  now(): number;
+  count(i: number): void;
+  retry(f: () => number): number;
+  refused(what: string, st: number): Error;
+  lookup(key: Key): [boolean, unknown];
+  store(key: Key, value: unknown, ttl: number | undefined): void;
+}
+
+const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
+/** Longest sleep of a waiter between two looks at its flight: a missed
+ *  wake-up (an engine without waitAsync) costs at most this. */
+const WAIT_SLICE_MS = 100;
+/** Without Atomics.waitAsync: the poll period. */
+const POLL_MS = 5;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+type WaitAsync = (i32: Int32Array, idx: number, value: number, timeout: number) =>
+  { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+
+export class Fetcher<V> {
+  readonly #io: FetchIO;
+  /** Index (in i32) of the flight epoch word. */
+  readonly #epoch: number;
+
+  constructor(io: FetchIO) {
+    this.#io = io;
+    this.#epoch = io.core.flightEpochAddress() >>> 2;
+  }
+
+  async fetch(key: Key, loader: Loader<V>, options?: FetchOptions): Promise<V | undefined> {
+    const { signal, loadTimeout, ttl } = checkFetchOptions(loader, options);
+    const io = this.#io;
+    let waited = false;
+    for (;;) {
+      signal?.throwIfAborted();
+      const [found, value] = io.lookup(key);
+      if (found) return value as V;
+      const klen = encodeKey(key, io.u8, io.scratch + SCRATCH_KEY, io.maxKey);
+      const now = io.now();
+      const r = io.retry(() => io.core.flightBegin(io.token, klen, now, now + loadTimeout));
+      if (r === ST_FULL) {
+        // Every slot in flight: wait for one to end.
+        await this.#sleep(Atomics.load(io.i32, this.#epoch), signal);
+        continue;
+      }
+      if (r < 0) throw io.refused('flightBegin', r);
+      const slot = io.i32[(io.scratch + SCRATCH_WORD) >>> 2]!;
+      const seq = io.i32[(io.scratch + SCRATCH_KLEN) >>> 2]!;
+      if (r === FLIGHT_LEAD) return this.#lead(key, loader, slot, seq, signal, loadTimeout, ttl);
+      if (!waited) io.count(CNT_FETCH_WAITS);
+      waited = true;
+      if ((await this.#wait(slot, seq, signal)) === FLIGHT_EMPTY) return undefined;
+      // Ended (the value is in the map, or was abandoned) or its leader is
+      // gone: look again, and lead if it is still missing.
+    }
+  }
+
+  /** Run the loader as the flight's leader; store and end the flight. */
+  async #lead(
+    key: Key, loader: Loader<V>, slot: number, seq: number, signal: AbortSignal | undefined, loadTimeout: number,
+    ttl: number | undefined,
+  ): Promise<V | undefined> {
+    const io = this.#io;
+    // Stored between this caller's miss and its lead: nothing to load.
+    const [found, existing] = io.lookup(key);
+    if (found) {
+      this.#end(slot, seq, FLIGHT_FREE);
+      return existing as V;
+    }
+    io.count(CNT_FETCH_LOADS);
+    const ac = new AbortController();
+    const timer = setTimeout(() => {
+      ac.abort(new ShardedMapError(ErrorCode.TIMEOUT, `fetch: the loader ran longer than loadTimeout (${loadTimeout} ms); another caller may load instead`));
+    }, loadTimeout);
+    (timer as { unref?: () => void }).unref?.();
+    const onAbort = () => ac.abort(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let value: V | undefined;
+    try {
+      value = await loader(key, { signal: ac.signal });
+      ac.signal.throwIfAborted();
+    } catch (e) {
+      if (signal?.aborted || ac.signal.aborted) {
+        // Abandoned (this caller's signal) or late (its deadline passed: a
+        // waiter may lead already): a waiter loads instead.
+        this.#end(slot, seq, FLIGHT_FREE);
+      } else {
+        io.count(CNT_FETCH_ERRORS);
+        this.#end(slot, seq, FLIGHT_FAILED, describeError(e));
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (value === undefined) {
+      this.#end(slot, seq, FLIGHT_EMPTY);
+      return undefined;
+    }
+    try {
+      io.store(key, value, ttl);
+    } catch (e) {
+      io.count(CNT_FETCH_ERRORS);
+      this.#end(slot, seq, FLIGHT_FAILED, describeError(e));
+      throw e;
+    }
+    this.#end(slot, seq, FLIGHT_FREE);
+    return value;
+  }
+
+  /** End a flight this instance leads, and wake its waiters. */
+  #end(slot: number, seq: number, outcome: number, message = ''): void {
+    const io = this.#io;
+    const room = Math.min(FLIGHT_MSG_MAX, io.maxValue);
+    const n = message ? encoder.encodeInto(message, io.u8.subarray(io.val, io.val + room)).written : 0;
+    const st = io.retry(() => io.core.flightEnd(io.token, slot, seq, outcome, n));
+    if (st < 0 && st !== ST_MISMATCH) throw io.refused('flightEnd', st);
+    Atomics.notify(io.i32, this.#epoch);
+  }
+
+  /** Wait while flight (slot, seq) loads; its outcome (FLIGHT_ENDED,
+   *  FLIGHT_EMPTY, FLIGHT_STALE). A failed flight rejects. */
+  async #wait(slot: number, seq: number, signal: AbortSignal | undefined): Promise<number> {
+    const io = this.#io;
+    for (;;) {
+      signal?.throwIfAborted();
+      const seen = Atomics.load(io.i32, this.#epoch);
+      const st = io.retry(() => io.core.flightWatch(io.token, slot, seq, io.now()));
+      if (st === FLIGHT_LOADING) {
+        await this.#sleep(seen, signal);
+        continue;
+      }
+      if (st === FLIGHT_FAILED) {
+        const n = io.i32[(io.scratch + SCRATCH_WORD) >>> 2]!;
+        const message = decoder.decode(io.u8.slice(io.aux, io.aux + n));
+        throw new ShardedMapError(ErrorCode.FETCH_FAILED, `fetch: the loader failed in another caller: ${message}`);
+      }
+      if (st < 0) throw io.refused('flightWatch', st);
+      return st;
+    }
+  }
+
+  /** Sleep until the flight epoch moves on from `seen`, WAIT_SLICE_MS
+   *  pass, or `signal` aborts. */
+  async #sleep(seen: number, signal: AbortSignal | undefined): Promise<void> {
+    let wake: Promise<unknown>;
+    if (waitAsync) {
+      const r = waitAsync(this.#io.i32, this.#epoch, seen, WAIT_SLICE_MS);
+      if (!r.async) return;
+      wake = r.value;
+    } else {
+      wake = new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    if (!signal) {
+      await wake;
+      return;
+    }
+    let onAbort: () => void = () => {};
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([wake, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/** A failure's message for the waiters: the error's code, if any, and its
+ *  message. */
+function describeError(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return `${typeof code === 'string' ? `${code}: ` : ''}${e.message || e.name}`;
+  }
+  return String(e);
+}
+
+function checkFetchOptions(
+  loader: unknown, options: FetchOptions | undefined,
+): { signal: AbortSignal | undefined; loadTimeout: number; ttl: number | undefined } {
+  if (typeof loader !== 'function') {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, `fetch: the loader must be a function, not ${typeof loader}`);
+  }
+  if (options === undefined) return { signal: undefined, loadTimeout: DEFAULT_LOAD_TIMEOUT_MS, ttl: undefined };
+  if (typeof options !== 'object' || options === null) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'fetch: options must be an object like { ttl, signal, loadTimeout }');
+  }
+  const { signal, loadTimeout = DEFAULT_LOAD_TIMEOUT_MS, ttl } = options;
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'fetch: signal option must be an AbortSignal');
+  }
+  if (typeof loadTimeout !== 'number' || !(loadTimeout > 0) || loadTimeout > 2 ** 31 - 1) {
+    throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `fetch: loadTimeout option must be a number of milliseconds from 1 to 2^31 - 1, got ${String(loadTimeout)}`);
+  }
+  return { signal, loadTimeout, ttl };
+}
