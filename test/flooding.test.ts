@@ -43,7 +43,9 @@ describe('hash flooding', () => {
     expect(s.slots).toBeLessThanOrEqual(128 * 16);
     // The control detects the attack: long probes and a table blown up.
     expect(c.maxProbe).toBeGreaterThanOrEqual(10);
-    expect(c.slots).toBeGreaterThanOrEqual(4096 * 16);
+    // (How far it grows depends on where the growth steps fall, which
+    // depends on the shard's max load: 1152 or 4096+ groups, for 400 keys.)
+    expect(c.slots).toBeGreaterThanOrEqual(32 * s.slots);
     // Both still answer correctly.
     for (const k of keys) expect(control.load(k)).toBe(1);
   });

@@ -14,7 +14,8 @@ const RELEASE_EXPORTS = [
   'unlockShard', 'next', 'checkShard', 'checkAllocator', 'noteFault', 'faults', 'recoverBegin', 'recoverShard',
   'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'attachedCount', 'getLogged',
   'getF64Logged', 'containsLogged', 'writeLogged', 'debugEntries', 'debugRead', 'copyTaggedValue', 'getBatch', 'memory',
-  'purgeShardExpired', 'cacheBytes', 'cacheFlagsAddress',
+  'purgeShardExpired', 'cacheBytes', 'cacheFlagsAddress', 'cacheMaxEntries', 'cacheMaxBytes', 'cacheTtl', 'flightBegin',
+  'flightEnd', 'flightWatch', 'flightEpochAddress',
 ];
 
 const exportsOf = (path: string) => WebAssembly.Module.exports(new WebAssembly.Module(read(path))).map((e) => e.name);

@@ -296,6 +296,7 @@ interface User {
   expectTypeOf<keyof MapStats>().toEqualTypeOf<
     | 'entries' | 'shards' | 'attached' | 'memoryBytes' | 'usedBytes' | 'tableBytes' | 'slots' | 'loadFactor'
     | 'tombstones' | 'heapLiveBytes' | 'heapDeadBytes' | 'maxProbe' | 'faults' | 'counters' | 'instance' | 'perShard'
+    | 'cache'
   >();
   const detailed = map.stats({ perShard: true, timeout: 100 });
   for (const shard of detailed.perShard ?? []) expectTypeOf(shard.maxProbe).toEqualTypeOf<number>();
