@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 import { streams } from './crash-ops.mjs';
 
-const { handle, prefix, seed, keys, progress, slot, stream = 'mixed' } = workerData;
+const { handle, prefix, seed, keys, progress, slot, stream = 'mixed', ttlEvery = 0 } = workerData;
 const opAt = streams[stream];
 const map = await ShardedMap.attach(handle);
 parentPort.postMessage({ owner: map.owner });
@@ -12,6 +12,7 @@ try {
   for (let i = 0; ; i++) {
     const o = opAt(seed, i, keys);
     if (o.op === 'delete') map.delete(`${prefix}${o.key}`);
+    else if (ttlEvery && i % ttlEvery === 0) map.store(`${prefix}${o.key}`, o.value, { ttl: 150 });
     else map.store(`${prefix}${o.key}`, o.value);
     Atomics.store(progress, slot, i + 1);
   }
