@@ -369,7 +369,7 @@ export const SH_MAIN_RING = 168; // u32 the main queue: ring, head, length
 export const SH_MAIN_HEAD = 172;
 export const SH_MAIN_LEN = 176;
 export const SH_GHOST = 180; // u32 address of the ghost table
-export const SH_GHOST_MASK = 184; // u32 its index mask
+export const SH_GHOST_SLOTS = 184; // u32 its slot count
 export const SH_BYTES = 192;
 
 // ---- Groups and cells -------------------------------------------------------

@@ -25,6 +25,7 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS, QUICK, distinctKeys, keySpace, standardTraces } from './traces.mjs';
 import { standardPolicies } from './policies.mjs';
+import { shardedmapPolicy } from './shardedmap-policy.mjs';
 
 /** The three sizes of the brief: small, medium and large caches relative to
  *  the working set (0.1%, 1%, 10% of distinct keys). */
@@ -122,7 +123,9 @@ function parseArgs(argv) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const opts = parseArgs(process.argv.slice(2));
-  const { markdown, ms } = await hitRatioTable({ ...opts, log: (l) => process.stderr.write(`${l}\n`) });
+  const { markdown, ms } = await hitRatioTable({
+    ...opts, extraPolicies: [shardedmapPolicy()], log: (l) => process.stderr.write(`${l}\n`),
+  });
   console.log(markdown);
   console.log(`\nWall time: ${(ms / 1000).toFixed(2)} s (Node ${process.version}).`);
 }
