@@ -196,29 +196,34 @@ export class Fetcher<V> {
   }
 
   /** Sleep until the flight epoch moves on from `seen`, WAIT_SLICE_MS
-   *  pass, or `signal` aborts. */
+   *  pass, or `signal` aborts. A timer runs beside the wait in any case:
+   *  a pending Atomics.waitAsync does not keep Node's event loop alive, so
+   *  a worker whose only work is this wait would otherwise just exit. */
   async #sleep(seen: number, signal: AbortSignal | undefined): Promise<void> {
-    let wake: Promise<unknown>;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const wakes: Promise<unknown>[] = [new Promise((resolve) => {
+      timer = setTimeout(resolve, waitAsync ? WAIT_SLICE_MS : POLL_MS);
+    })];
     if (waitAsync) {
       const r = waitAsync(this.#io.i32, this.#epoch, seen, WAIT_SLICE_MS);
-      if (!r.async) return;
-      wake = r.value;
-    } else {
-      wake = new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (!r.async) {
+        clearTimeout(timer);
+        return;
+      }
+      wakes.push(r.value);
     }
-    if (!signal) {
-      await wake;
-      return;
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      wakes.push(new Promise<void>((resolve) => {
+        onAbort = resolve;
+        signal.addEventListener('abort', onAbort, { once: true });
+      }));
     }
-    let onAbort: () => void = () => {};
-    const aborted = new Promise<void>((resolve) => {
-      onAbort = resolve;
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
     try {
-      await Promise.race([wake, aborted]);
+      await Promise.race(wakes);
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
     }
   }
 }
