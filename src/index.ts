@@ -10,4 +10,4 @@ export {
 } from './errors.js';
 export type { ErrorCodeValue } from './errors.js';
 export { connectSharedCache } from './shared-cache.js';
-export type { SharedCache, SharedCacheOptions } from './shared-cache.js';
+export type { SharedCache, SharedCacheOptions, SharedCacheWriteOptions } from './shared-cache.js';

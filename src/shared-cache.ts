@@ -27,26 +27,34 @@ export interface SharedCacheOptions {
   timeout?: number;
 }
 
+/** Options of the client's writes: when the worker's map is a cache (its
+ *  script URL gave ttl, maxEntries or maxBytes), how long the value lives
+ *  (ms; 0 or Infinity: forever; default the cache's ttl). */
+export interface SharedCacheWriteOptions {
+  ttl?: number;
+}
+
 export interface SharedCache {
   load(key: Key): Promise<unknown>;
   /** `Map#get`: the same as `load`. */
   get(key: Key): Promise<unknown>;
   loadNumber(key: Key, fallback?: number): Promise<number>;
   has(key: Key): Promise<boolean>;
-  store(key: Key, value: unknown): Promise<void>;
+  store(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<void>;
   /** `Map#set`: the same as `store`. */
-  set(key: Key, value: unknown): Promise<void>;
-  storeNumber(key: Key, value: number): Promise<void>;
-  tryStore(key: Key, value: unknown): Promise<boolean>;
+  set(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<void>;
+  storeNumber(key: Key, value: number, options?: SharedCacheWriteOptions): Promise<void>;
+  tryStore(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<boolean>;
   delete(key: Key): Promise<boolean>;
-  loadOrStore(key: Key, value: unknown): Promise<LoadOrStoreResult<unknown>>;
+  loadOrStore(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<LoadOrStoreResult<unknown>>;
   loadAndDelete(key: Key): Promise<LoadResult<unknown>>;
-  swap(key: Key, value: unknown): Promise<SwapResult<unknown>>;
-  compareAndSwap(key: Key, expected: unknown, next: unknown): Promise<boolean>;
+  swap(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<SwapResult<unknown>>;
+  compareAndSwap(key: Key, expected: unknown, next: unknown, options?: SharedCacheWriteOptions): Promise<boolean>;
   compareAndDelete(key: Key, expected: unknown): Promise<boolean>;
   size(): Promise<number>;
   clear(): Promise<void>;
-  /** The worker's map's `stats()`. */
+  /** The worker's map's `stats()`: counters (hits, misses, evictions,
+   *  expirations...), entries, and for a cache its bounds and bytes. */
   stats(): Promise<MapStats>;
   /** Every entry, fetched in chunks of whole shards (each shard a
    *  consistent snapshot). */
@@ -83,6 +91,18 @@ function keyProblem(key: unknown): Error | undefined {
   if (typeof key === 'string' || typeof key === 'number' || typeof key === 'bigint' || key instanceof Uint8Array) return undefined;
   const what = key === null ? 'null' : typeof key === 'object' ? `an object (${Object.prototype.toString.call(key).slice(8, -1)})` : `a ${typeof key}`;
   return new ShardedMapTypeError(ErrorCode.KEY_TYPE, `a key must be a string, number, bigint or Uint8Array, not ${what}`);
+}
+
+/** Write options, checked here so a bad one fails before it is sent; what
+ *  is sent is `{ ttl }` alone. */
+function writeOptionsProblem(o: unknown): Error | undefined {
+  if (o === undefined) return undefined;
+  if (typeof o !== 'object' || o === null) return new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'write options must be an object like { ttl }');
+  const ttl = (o as { ttl?: unknown }).ttl;
+  if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl >= 0))) {
+    return new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `ttl option must be a number of milliseconds >= 0, got ${String(ttl)}`);
+  }
+  return undefined;
 }
 
 /** Values that cannot even be sent (the map refuses them as well). */
@@ -206,21 +226,28 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     const problem = keyProblem(key) ?? values.map(valueProblem).find(Boolean);
     return problem ? Promise.reject(problem) : call<T>(op, key, ...values);
   };
+  /** A write with values and optional write options (sent as { ttl }). */
+  const written = <T>(op: CacheOp, key: unknown, values: unknown[], options: unknown): Promise<T> => {
+    const problem = writeOptionsProblem(options);
+    if (problem) return Promise.reject(problem);
+    const ttl = (options as SharedCacheWriteOptions | undefined)?.ttl;
+    return keyed<T>(op, key, ...values, ...(ttl === undefined ? [] : [{ ttl }]));
+  };
 
   const cache: SharedCache = {
     load: (k) => keyed('load', k),
     get: (k) => keyed('load', k),
     loadNumber: (k, fallback) => keyed('loadNumber', k, ...(fallback === undefined ? [] : [fallback])),
     has: (k) => keyed('has', k),
-    store: (k, v) => keyed('store', k, v),
-    set: (k, v) => keyed('store', k, v),
-    storeNumber: (k, v) => keyed('storeNumber', k, v),
-    tryStore: (k, v) => keyed('tryStore', k, v),
+    store: (k, v, o) => written('store', k, [v], o),
+    set: (k, v, o) => written('store', k, [v], o),
+    storeNumber: (k, v, o) => written('storeNumber', k, [v], o),
+    tryStore: (k, v, o) => written('tryStore', k, [v], o),
     delete: (k) => keyed('delete', k),
-    loadOrStore: (k, v) => keyed('loadOrStore', k, v),
+    loadOrStore: (k, v, o) => written('loadOrStore', k, [v], o),
     loadAndDelete: (k) => keyed('loadAndDelete', k),
-    swap: (k, v) => keyed('swap', k, v),
-    compareAndSwap: (k, a, b) => keyed('compareAndSwap', k, a, b),
+    swap: (k, v, o) => written('swap', k, [v], o),
+    compareAndSwap: (k, a, b, o) => written('compareAndSwap', k, [a, b], o),
     compareAndDelete: (k, a) => keyed('compareAndDelete', k, a),
     size: () => call('size'),
     clear: () => call('clear'),

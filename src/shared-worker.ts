@@ -4,7 +4,8 @@
  * A SharedWorker is its own agent cluster: it cannot receive a page's shared
  * memory, so it owns a ShardedMap itself and serves every tab and worker of
  * the origin over MessagePorts (see `connectSharedCache`). Map options come
- * from the script URL's query (`?shards=64&maxMemory=...`). The same script
+ * from the script URL's query (`?shards=64&maxMemory=...`; a cache:
+ * `?maxEntries=10000&maxBytes=8388608&ttl=60000`). The same script
  * also runs as a dedicated worker, the fallback where SharedWorker does not
  * exist (Chrome on Android): then each tab has its own cache.
  *
@@ -48,20 +49,31 @@ function badRequest(message: string): ErrorReply {
   return { name: 'ShardedMapTypeError', code: ErrorCode.INVALID_ARGUMENT, message };
 }
 
+/** The write options a client may send: its `ttl` only (a client cannot
+ *  make the worker wait on a lock for long, or pass a signal). */
+function writeOptions(o: unknown): { ttl: number } | undefined {
+  if (o === undefined) return undefined;
+  if (typeof o !== 'object' || o === null) {
+    throw Object.assign(new TypeError('write options must be an object like { ttl }'), { code: ErrorCode.INVALID_OPTION });
+  }
+  const ttl = (o as { ttl?: unknown }).ttl;
+  return ttl === undefined ? undefined : { ttl: ttl as number };
+}
+
 function exec(map: ShardedMap<unknown>, op: CacheOp, args: unknown[]): unknown {
-  const [a, b, c] = args as [never, never, never];
+  const [a, b, c, d] = args as [never, never, never, unknown];
   switch (op) {
     case 'load': return map.load(a);
     case 'loadNumber': return map.loadNumber(a, b);
     case 'has': return map.has(a);
-    case 'store': return map.store(a, b);
-    case 'storeNumber': return map.storeNumber(a, b);
-    case 'tryStore': return map.tryStore(a, b);
+    case 'store': return map.store(a, b, writeOptions(c));
+    case 'storeNumber': return map.storeNumber(a, b, writeOptions(c));
+    case 'tryStore': return map.tryStore(a, b, writeOptions(c));
     case 'delete': return map.delete(a);
-    case 'loadOrStore': return map.loadOrStore(a, b);
+    case 'loadOrStore': return map.loadOrStore(a, b, writeOptions(c));
     case 'loadAndDelete': return map.loadAndDelete(a);
-    case 'swap': return map.swap(a, b);
-    case 'compareAndSwap': return map.compareAndSwap(a, b, c);
+    case 'swap': return map.swap(a, b, writeOptions(c));
+    case 'compareAndSwap': return map.compareAndSwap(a, b, c, writeOptions(d));
     case 'compareAndDelete': return map.compareAndDelete(a, b);
     case 'size': return map.size;
     case 'clear': return map.clear();

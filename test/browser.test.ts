@@ -93,6 +93,37 @@ describe('browser', () => {
     await context.close();
   });
 
+  it('a bounded SharedWorker cache: bounds from the script URL, ttl on writes, stats', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/plain/cache.html`);
+    await page.waitForFunction(() => (window as { ready?: boolean }).ready === true);
+    const r = await page.evaluate(async () => {
+      const w = window as unknown as { connectSharedCache: typeof import('shardedmap').connectSharedCache };
+      const c = w.connectSharedCache(new URL('./dist/shared-worker.js?maxEntries=500&ttl=60000&shards=4', location.href));
+      await Promise.all(Array.from({ length: 2000 }, (_, i) => c.set(`k${i}`, { i })));
+      await c.store('short', 'lived', { ttl: 50 });
+      const before = await c.load('short');
+      await new Promise((res) => setTimeout(res, 120));
+      const after = await c.load('short');
+      const badTtl = await c.store('x', 1, { ttl: -1 }).then(() => 'stored', (e: { code: string }) => e.code);
+      const stats = await c.stats();
+      const size = await c.size();
+      c.close();
+      return { before, after, badTtl, size, cache: stats.cache, evictions: stats.counters.evictions };
+    });
+    expect(r.before).toBe('lived');
+    expect(r.after).toBeUndefined();
+    expect(r.badTtl).toBe('ERR_SHARDEDMAP_INVALID_OPTION');
+    expect(r.size).toBeLessThanOrEqual(500);
+    expect(r.evictions).toBeGreaterThanOrEqual(1500);
+    expect(r.cache).toMatchObject({ maxEntries: 500, ttl: 60000 });
+    // The plain cache of the other tests refuses a ttl with the map's code.
+    const plain = await page.evaluate(() => (window as unknown as { cache: import('shardedmap').SharedCache }).cache
+      .store('k', 1, { ttl: 5 }).then(() => 'stored', (e: { code: string }) => e.code));
+    expect(plain).toBe('ERR_SHARDEDMAP_INVALID_OPTION');
+    await page.close();
+  });
+
   it("without SharedWorker (Chrome on Android) the client falls back to a dedicated worker", { timeout: 30_000 }, async () => {
     const page = await browser.newPage();
     await page.addInitScript(() => {
