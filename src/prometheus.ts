@@ -47,6 +47,13 @@ const GAUGES: [string, string, (s: MapStats) => number][] = [
   ['max_probe_groups', 'Longest probe of any key, in groups of 16 slots (1 = its first group).', (s) => s.maxProbe],
 ];
 
+/** Cache maps only. */
+const CACHE_GAUGES: [string, string, (s: MapStats) => number][] = [
+  ['cache_bytes', 'Key + value bytes of live entries (what maxBytes bounds).', (s) => s.cache?.bytes ?? 0],
+  ['cache_max_entries', 'The cache\'s maxEntries (+Inf: none).', (s) => s.cache?.maxEntries ?? Infinity],
+  ['cache_max_bytes', 'The cache\'s maxBytes (+Inf: none).', (s) => s.cache?.maxBytes ?? Infinity],
+];
+
 const COUNTERS: [string, string, keyof Counters][] = [
   ['hits_total', 'Reads that found their key.', 'hits'],
   ['misses_total', 'Reads that did not find their key.', 'misses'],
@@ -90,7 +97,7 @@ export function collectMetrics(map: ShardedMap<unknown>, options: MetricsOptions
     return snapshot;
   };
   const names: string[] = [];
-  for (const [name, help, read] of GAUGES) {
+  for (const [name, help, read] of map.isCache ? [...GAUGES, ...CACHE_GAUGES] : GAUGES) {
     names.push(prefix + name);
     new Gauge({
       name: prefix + name, help, labelNames, registers: [registry],

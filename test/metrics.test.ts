@@ -14,7 +14,7 @@ function parse(text: string): Map<string, number> {
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (m) out.set(m[1]!, Number(m[3]));
+    if (m) out.set(m[1]!, m[3] === '+Inf' ? Infinity : Number(m[3]));
   }
   return out;
 }
@@ -62,5 +62,25 @@ describe('prometheus metrics', () => {
     ma.unregister();
     mb.unregister();
     expect(await registry.metrics()).toBe('\n');
+  });
+
+  it('a cache adds its bytes and bounds; evictions, expirations and fetches are counted', async () => {
+    const registry = new Registry();
+    let t = 1_800_000_000_000;
+    const cache = await ShardedMap.create({ maxEntries: 100, shards: 1, ttl: 10, clock: () => t });
+    for (let i = 0; i < 300; i++) cache.set(`k${i}`, i);
+    t += 20;
+    cache.purgeStale();
+    await cache.fetch('f', async () => 'v');
+    const metrics = collectMetrics(cache, { registry });
+    const m = parse(await registry.metrics());
+    expect(m.get('shardedmap_cache_max_entries')).toBe(100);
+    expect(m.get('shardedmap_cache_max_bytes')).toBe(Infinity);
+    expect(m.get('shardedmap_cache_bytes')).toBe(cache.stats().cache!.bytes);
+    expect(m.get('shardedmap_evictions_total')).toBe(200);
+    expect(m.get('shardedmap_expirations_total')).toBe(100);
+    expect(m.get('shardedmap_fetch_loads_total')).toBe(1);
+    metrics.unregister();
+    cache.close();
   });
 });
