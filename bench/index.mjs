@@ -18,7 +18,9 @@ import { runCell } from './run.mjs';
 import { micro } from './micro.mjs';
 import { valuesMicro, batchMicro } from './values.mjs';
 import { chartSvg } from './chart.mjs';
-import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable } from './report.mjs';
+import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable, cacheTargets } from './report.mjs';
+import { hitRatioTable } from './hitratio/run.mjs';
+import { shardedmapPolicy } from './hitratio/shardedmap-policy.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,10 +89,12 @@ const bar = new cliProgress.SingleBar(
   { format: ' {bar} {value}/{total} | {cell} | {who}', hideCursor: true, noTTYOutput: false },
   cliProgress.Presets.shades_classic,
 );
-if (!args.json) bar.start(cells.length * contestants.length, 0, { cell: '', who: '' });
+const total = cells.reduce((n, c) => n + contestants.filter((k) => !k.only || k.only(c)).length, 0);
+if (!args.json) bar.start(total, 0, { cell: '', who: '' });
 const results = [];
 for (const c of cells) {
   for (const k of contestants) {
+    if (k.only && !k.only(c)) continue;
     if (!args.json) bar.update({ cell: c.id, who: k.id });
     try {
       results.push(await runCell(k, c, o));
@@ -102,13 +106,22 @@ for (const c of cells) {
 }
 if (!args.json) bar.stop();
 
-const report = { machine, profile: args.profile, options: o, cells, contestants, micro: microResult?.ns, values: valuesResult, results };
+// Hit ratios of the cache on synthetic traces beside LRU, one global
+// S3-FIFO, SIEVE and Belady (bench/hitratio; a few seconds quick).
+const hit = withCore
+  ? await hitRatioTable({ quick: args.profile === 'quick', extraPolicies: [shardedmapPolicy()] })
+  : null;
+
+const report = { machine, profile: args.profile, options: o, cells, contestants, micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, results };
 const md = [
   `Profile \`${args.profile}\`, ${machine.date}: ${machine.cpu}, ${cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}).`,
   `Each cell: ${o.runs} timed windows of ${o.durationMs} ms after ${o.warmupMs} ms warm-up; ops/s is the median window, summed over workers; every ${o.sampleEvery}th op is timed for latencies.`,
   '### Targets',
   targets(results, cells),
   ...(valuesResult ? ['### Value and batch targets', valueTargets(valuesResult, results), '### Value paths (1 thread, 1K keys, random order)', valuesTable(valuesResult)] : []),
+  '### Cache targets',
+  cacheTargets(results, hit),
+  ...(hit ? ['### Hit ratio', hit.markdown] : []),
   '### shardedmap ÷ each peer (ops/s)',
   ratioTable(results, cells, contestants),
   ...(microResult ? ['### Boundary costs', microTable(microResult)] : []),

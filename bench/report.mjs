@@ -169,3 +169,34 @@ export function valuesTable(v) {
   }
   return table(['operation', 'ns/op'], rows);
 }
+
+/** The cache goals (issue 12): throughput of cache mode against the plain
+ *  map and lru-cache in the same run, and the hit-ratio table's verdicts
+ *  (`hit`: hitRatioTable's rows, with a 'shardedmap' column). */
+export function cacheTargets(results, hit) {
+  const get = (cell, who) => results.find((r) => r.cell === cell && r.contestant === who && !r.error);
+  const ratio = (cell, a, b) => {
+    const x = get(cell, a);
+    const y = get(cell, b);
+    return x && y ? x.opsPerSec / y.opsPerSec : NaN;
+  };
+  const rows = [
+    ['cached get (1K keys, all reads, 1 worker) ≥ 0.9× the plain map', ratio('1K-r100-w1-number', 'shardedmap-cache', 'shardedmap'), 0.9, true],
+    ['cache, 90% reads, 2 workers ≥ 0.9× the plain map', ratio('1K-r90-w2-number', 'shardedmap-cache', 'shardedmap'), 0.9, true],
+  ];
+  if (hit) {
+    const lru = hit.policies.find((n) => n.startsWith('LRU'));
+    const worstVsLru = Math.min(...hit.rows.map((r) => r.ratio.shardedmap - r.ratio[lru]));
+    const worstVsS3 = Math.min(...hit.rows.map((r) => r.ratio.shardedmap - r.ratio['S3-FIFO']));
+    const z = hit.rows.find((r) => r.trace === 'zipf 0.99' && r.fraction === 0.01);
+    rows.push(
+      ['hit ratio ≥ LRU on every trace (worst difference, points)', 100 * worstVsLru, 0, true, (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`],
+      ['hit ratio within 2 points of one global S3-FIFO (worst difference)', 100 * worstVsS3, -2, true, (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`],
+      ['Zipf 0.99 at 1%: ≥ LRU + 8 points', z ? 100 * (z.ratio.shardedmap - z.ratio[lru]) : NaN, 8, true, (x) => `+${x.toFixed(1)}`],
+    );
+  }
+  return table(['target', 'measured', ''], rows.map(([what, x, goal, higher, fmt = (y) => `${y.toFixed(2)}×`]) => {
+    const met = !Number.isFinite(x) ? 'n/a' : higher ? x >= goal : x <= goal;
+    return [what, Number.isFinite(x) ? fmt(x) : 'not measured', met === 'n/a' ? 'n/a' : met ? 'met' : '**missed**'];
+  }));
+}

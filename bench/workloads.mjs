@@ -11,7 +11,17 @@ export const CONTESTANTS = [
   { id: 'postmessage', module: 'postmessage', label: 'one Map behind postMessage' },
   { id: 'sharedmap', module: 'npm-sharedmap', label: 'npm sharedmap 1.2' },
   { id: 'lmdb', module: 'lmdb', label: 'npm lmdb 3 (noSync)' },
+  // The cache contestants run the cells a cache target reads (CACHE_CELL).
+  { id: 'shardedmap-cache', module: 'shardedmap', label: 'shardedmap as a cache (maxEntries 2x keys)', options: { cache: {} }, only: cacheCell },
+  { id: 'shardedmap-cache-ttl', module: 'shardedmap', label: 'shardedmap as a cache with a 1 h ttl', options: { cache: { ttl: 3_600_000 } }, only: cacheCell },
+  { id: 'lru-cache', module: 'lru-cache', label: 'npm lru-cache 11, private to each worker (NOT shared)', only: cacheCell },
 ];
+
+/** The cells the cache contestants run: 1K keys, numbers, uniform, 1 or 2
+ *  workers, all reads or 10 % writes. */
+function cacheCell(c) {
+  return c.keys === 1_000 && c.value === 'number' && c.draw === 'uniform' && (c.reads === 100 || c.reads === 90) && c.workers <= 2;
+}
 
 /**
  * One cell: keys (count), reads (% of ops that are loads), workers, value
