@@ -5,16 +5,17 @@
 // contract, writer.ts) except sketchBump, the one write a reader makes: into
 // the shard's sketch, fixed memory laid out at init and never freed or
 // reused, so even a reader that read a torn table writes only a sketch
-// byte. The queues hold (hash, stamp) items, not slot numbers: rebuilds
-// and compactions move entries without touching them, and an item whose
-// entry is gone (deleted, expired, re-inserted with another stamp) is
-// stale and skipped where it is met. The queues are advisory: a writer
+// byte. The queues hold key-hash items, not slot numbers: rebuilds and
+// compactions move entries without touching them, and an item whose key
+// is gone or in the other queue is stale and skipped where it is met. (A
+// key deleted and stored again before its old item comes round has two
+// items: it is met early once; a policy imprecision, never a wrong entry.) The queues are advisory: a writer
 // that stops anywhere leaves them readable, and recovery rebuilds them
 // from the table (rebuildQueues). Nothing here is on a read's path.
 
 import {
   HDR_CACHE, HDR_SEED, SH_COUNT, SH_SKETCH, SH_SKETCH_MASK, SH_CAP_ENTRIES, SH_CAP_BYTES, SH_LIVE_BYTES,
-  SH_SMALL_COUNT, SH_STAMP, SH_SWEEP, SH_RING_CAP, SH_SMALL_RING, SH_SMALL_HEAD, SH_SMALL_LEN,
+  SH_SMALL_COUNT, SH_SWEEP, SH_RING_CAP, SH_SMALL_RING, SH_SMALL_HEAD, SH_SMALL_LEN,
   SH_MAIN_RING, SH_MAIN_HEAD, SH_MAIN_LEN, SH_GHOST, SH_GHOST_SLOTS, GROUP_SLOTS, GROUP_SLOT_SHIFT,
   E_WORD, E_KLEN, E_KEY, MAX_PROBE_GROUPS, firstGroup, nextGroup, valueOffset, align64,
 } from "./layout";
@@ -27,8 +28,8 @@ import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
 import { tableLoad } from "./sync";
 import {
-  tableCtrl, tableGroupCount, vlenOf, hasMeta, metaWord, metaExpiry, metaInMain, metaStamp, metaToMain,
-  queueItem, itemHashLow, itemTag, itemStamp, META_BYTES,
+  tableCtrl, tableGroupCount, vlenOf, hasMeta, metaExpiry, inMain, queueItem, itemHashLow, itemTag, META_BYTES,
+  MAIN_BIT,
 } from "./words";
 import { cellsOf, slotRef, refEntry, firstFull, nextFullAfter } from "./cells";
 import { remove } from "./writer";
@@ -229,18 +230,18 @@ function sketchAdmit(sh: usize, h: u64): void {
   return e + valueOffset(<u32>load<u16>(e, E_KLEN));
 }
 
-/** Has meta word `m` expired at `now` (ms; 0 = the caller knows of no
- *  clock, nothing expires)? */
+/** Has entry `e` an expiry that passed at `now` (ms; 0 = the caller knows
+ *  of no clock: nothing expires)? */
 // @ts-ignore: decorator
-@inline export function expired(m: u64, now: f64): bool {
-  const x = metaExpiry(m);
-  return x != 0 && now != 0 && <f64>x <= now;
+@inline function entryExpired(e: usize, now: f64): bool {
+  if (now == 0 || !hasMeta(load<u32>(e, E_WORD))) return false;
+  const x = metaExpiry(load<u64>(metaAt(e)));
+  return x != 0 && <f64>x <= now;
 }
 
-/** Has the entry at slot `ref` a meta word that expired at `now`? */
+/** Has the entry at slot `ref` an expiry that passed at `now`? */
 export function refExpired(ref: u32, now: f64): bool {
-  const e = refEntry(ref);
-  return hasMeta(load<u32>(e, E_WORD)) && expired(load<u64>(metaAt(e)), now);
+  return entryExpired(refEntry(ref), now);
 }
 
 /** Key + value bytes of entry `e` (what maxBytes counts): without its meta. */
@@ -250,31 +251,28 @@ export function refExpired(ref: u32, now: f64): bool {
   return <u32>load<u16>(e, E_KLEN) + vlenOf(w) - (hasMeta(w) ? META_BYTES : 0);
 }
 
-/** The meta word of a new entry of hash h with expiry `expiry`: the next
- *  stamp, and straight into the main queue if the ghost table remembers
- *  the key (taking it out of the ghost table). */
-export function newMeta(sh: usize, h: u64, expiry: u64): u64 {
-  const stamp = load<u32>(sh, SH_STAMP);
-  store<u32>(sh, stamp + 1, SH_STAMP);
-  return metaWord(expiry, ghostTake(sh, <u32>h, tagOf(h)), stamp);
+/** The queue bit of a new entry of hash h: MAIN_BIT if the ghost table
+ *  remembers the key (taking it out of the table), else 0 (small). */
+export function newQueueBit(sh: usize, h: u64): u32 {
+  return ghostTake(sh, <u32>h, tagOf(h)) ? MAIN_BIT : 0;
 }
 
-/** A new entry (hash h, meta m, `kv` key + value bytes) was published:
- *  count it and queue it. */
-export function admitted(hdr: usize, sh: usize, scratch: usize, h: u64, m: u64, kv: u32, now: f64): void {
+/** A new entry (hash h, stored word w, `kv` key + value bytes) was
+ *  published: count it and queue it. */
+export function admitted(hdr: usize, sh: usize, scratch: usize, h: u64, w: u32, kv: u32, now: f64): void {
   store<u32>(sh, load<u32>(sh, SH_LIVE_BYTES) + kv, SH_LIVE_BYTES);
-  const main = metaInMain(m);
+  const main = inMain(w);
   if (!main) store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) + 1, SH_SMALL_COUNT);
   if (load<u32>(sh, SH_RING_CAP) == 0) return;
   sketchAdmit(sh, h);
-  pushItem(hdr, sh, scratch, main, queueItem(h, tagOf(h), metaStamp(m)), now);
+  pushItem(hdr, sh, scratch, main, queueItem(h, tagOf(h)), now);
 }
 
-/** The entry at `e` (meta m) is being removed: uncount it (its queue item
- *  goes stale). */
+/** The entry at `e` is being removed: uncount it (its queue item goes
+ *  stale). */
 export function leaving(sh: usize, e: usize): void {
   store<u32>(sh, load<u32>(sh, SH_LIVE_BYTES) - entryKv(e), SH_LIVE_BYTES);
-  if (!metaInMain(load<u64>(metaAt(e)))) store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) - 1, SH_SMALL_COUNT);
+  if (!inMain(load<u32>(e, E_WORD))) store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) - 1, SH_SMALL_COUNT);
 }
 
 /** An entry's key + value bytes change from `oldKv` to `newKv` in place. */
@@ -350,10 +348,9 @@ function evictFrom(hdr: usize, sh: usize, scratch: usize, fromMain: bool, now: f
     const ref = locate(t, item, seed);
     if (ref == 0) continue; // stale
     const e = refEntry(ref);
-    const mAt = metaAt(e);
-    const m = load<u64>(mAt);
-    if (metaInMain(m) != fromMain) continue; // not this queue's: stale
-    if (expired(m, now)) {
+    const w = load<u32>(e, E_WORD);
+    if (inMain(w) != fromMain) continue; // not this queue's: stale
+    if (entryExpired(e, now)) {
       drop(hdr, sh, ref, scratch, CNT_EXPIRATIONS);
       return true;
     }
@@ -361,9 +358,9 @@ function evictFrom(hdr: usize, sh: usize, scratch: usize, fromMain: bool, now: f
     if (!fromMain) {
       if (f >= PROMOTE_READS) {
         setReads(sh, item, 0);
-        // Only the queue bit changes: one store, which readers (who read
-        // the expiry from this word) see whole.
-        atomic.store<u64>(mAt, metaToMain(m));
+        // Only the queue bit changes, which readers do not look at: one
+        // store, no seq bump.
+        atomic.store<u32>(e, w | MAIN_BIT, E_WORD);
         store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) - 1, SH_SMALL_COUNT);
         pushItem(hdr, sh, scratch, true, item, now);
         continue;
@@ -423,15 +420,14 @@ export function purgeShard(hdr: usize, sh: usize, scratch: usize, now: f64): u32
 // ---- queues ------------------------------------------------------------------
 
 /** Find the live entry a queue item names: the slot whose tag matches on
- *  the item's probe path, whose entry has the item's stamp and whose key
- *  hashes to the item's low bits; 0 if none (stale). */
+ *  the item's probe path and whose key hashes to the item's low bits; 0
+ *  if none (stale). */
 function locate(t: u64, item: u64, seed: u64): u32 {
   const ctrl = tableCtrl(t);
   const n = tableGroupCount(t);
   const cells = cellsOf(t);
   const low = itemHashLow(item);
   const tag = itemTag(item);
-  const stamp = itemStamp(item);
   let g = firstGroup(<u64>low, n);
   const limit = min(MAX_PROBE_GROUPS, n);
   for (let p: u32 = 0; p < limit; p++) {
@@ -441,7 +437,6 @@ function locate(t: u64, item: u64, seed: u64): u32 {
       const ref = slotRef(cells, g, <u32>ctz(mt));
       mt &= mt - 1;
       const e = refEntry(ref);
-      if (!hasMeta(load<u32>(e, E_WORD)) || metaStamp(load<u64>(metaAt(e))) != stamp) continue;
       if (<u32>hashKey(e + E_KEY, <u32>load<u16>(e, E_KLEN), seed) == low) return ref;
     }
     if (matchEmpty(c) != 0) return 0;
@@ -500,7 +495,7 @@ function compactRing(hdr: usize, sh: usize, main: bool): void {
     if (i >= cap) i -= cap;
     const item = load<u64>(ring + (<usize>i << 3));
     const ref = locate(t, item, seed);
-    if (ref == 0 || metaInMain(load<u64>(metaAt(refEntry(ref)))) != main) continue;
+    if (ref == 0 || inMain(load<u32>(refEntry(ref), E_WORD)) != main) continue;
     let j = head + kept;
     if (j >= cap) j -= cap;
     store<u64>(ring + (<usize>j << 3), item);
@@ -551,17 +546,15 @@ export function rebuildQueues(hdr: usize, sh: usize): void {
   let small: u32 = 0;
   for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
     const e = refEntry(r);
-    if (!hasMeta(load<u32>(e, E_WORD))) continue;
     bytes += entryKv(e);
-    const m = load<u64>(metaAt(e));
-    if (!metaInMain(m)) small++;
+    const main = inMain(load<u32>(e, E_WORD));
+    if (!main) small++;
     if (!queued) continue;
     const h = hashKey(e + E_KEY, <u32>load<u16>(e, E_KLEN), seed);
-    const main = metaInMain(m);
     const lenAt = sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN);
     const len = load<u32>(lenAt);
     if (len == load<u32>(sh, SH_RING_CAP)) continue; // over the bound: check() says so
-    store<u64>(ringOf(sh, main) + (<usize>len << 3), queueItem(h, tagOf(h), metaStamp(m)));
+    store<u64>(ringOf(sh, main) + (<usize>len << 3), queueItem(h, tagOf(h)));
     store<u32>(lenAt, len + 1);
   }
   store<u32>(sh, bytes, SH_LIVE_BYTES);
@@ -569,7 +562,8 @@ export function rebuildQueues(hdr: usize, sh: usize): void {
 }
 
 /** The cache rules of a shard (see checkShardLocked): counts right, within
- *  its budgets, every live entry queued. CHECK_OK or the broken rule. */
+ *  its budgets, as many queue items naming live entries of their own queue
+ *  as live entries. CHECK_OK or the broken rule. */
 export function checkCacheShard(hdr: usize, sh: usize): u32 {
   const t = tableLoad(sh);
   let bytes: u32 = 0;
@@ -577,10 +571,9 @@ export function checkCacheShard(hdr: usize, sh: usize): u32 {
   let live: u32 = 0;
   for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
     const e = refEntry(r);
-    if (!hasMeta(load<u32>(e, E_WORD))) return CHECK_CACHE_COUNTS;
     live++;
     bytes += entryKv(e);
-    if (!metaInMain(load<u64>(metaAt(e)))) small++;
+    if (!inMain(load<u32>(e, E_WORD))) small++;
   }
   if (bytes != load<u32>(sh, SH_LIVE_BYTES) || small != load<u32>(sh, SH_SMALL_COUNT)) return CHECK_CACHE_COUNTS;
   const capE = load<u32>(sh, SH_CAP_ENTRIES);
@@ -601,8 +594,9 @@ export function checkCacheShard(hdr: usize, sh: usize): u32 {
       let i = head + k;
       if (i >= cap) i -= cap;
       const ref = locate(t, load<u64>(ring + (<usize>i << 3)), seed);
-      if (ref != 0 && metaInMain(load<u64>(metaAt(refEntry(ref)))) == main) named++;
+      if (ref != 0 && inMain(load<u32>(refEntry(ref), E_WORD)) == main) named++;
     }
   }
-  return named == live ? CHECK_OK : CHECK_CACHE_QUEUE;
+  // (A key stored again before its old item came round is named twice.)
+  return named >= live ? CHECK_OK : CHECK_CACHE_QUEUE;
 }

@@ -14,7 +14,7 @@ import {
 } from "./shared";
 import { hashKey } from "./hash";
 import { seqBegin, seqEnd, tableLoad, tryLock, unlock, busy } from "./sync";
-import { tokenId, vlenOf, hasMeta, withMeta } from "./words";
+import { tokenId, vlenOf, hasMeta, withMeta, MAIN_BIT } from "./words";
 import { metaAt } from "./cache";
 import { refEntry, isOutline } from "./cells";
 import { find, memBytes } from "./reader";
@@ -39,7 +39,7 @@ export function testFault(
     if (ref != 0 && !isOutline(ref)) {
       // A cache entry keeps its meta word, as replace would.
       const old = load<u32>(refEntry(ref), E_WORD);
-      const w = hasMeta(old) ? withMeta(word) : word;
+      const w = (hasMeta(old) ? withMeta(word) : word) | (old & MAIN_BIT);
       const meta = hasMeta(old) ? load<u64>(metaAt(refEntry(ref))) : 0;
       if (entryBytes(klen, vlenOf(w)) <= CELL_BYTES) {
         seqBegin(sh);

@@ -171,14 +171,15 @@
  * Cache mode
  * ----------
  * A map created with maxEntries, maxBytes or ttl is a cache (HDR_CACHE).
- * Every entry then carries an 8-byte meta word before its value (flag
- * VTYPE_META in its value word; the value length counts it, so every walk
- * over entries is unchanged): its expiry (ms since the Unix epoch, 0 =
- * never), whether it is in the main queue, and its insertion stamp.
+ * An entry's value word then also says which eviction queue it is in
+ * (MAIN_BIT, words.ts), and an entry with an expiry carries an 8-byte meta
+ * word before its value (flag VTYPE_META; the value length counts it, so
+ * every walk over entries is unchanged): the expiry, ms since the Unix
+ * epoch. (Entries without one are as in a plain map: a short key and a
+ * number still fit a cell.)
  *
- *   meta (u64): expiry (48 bits) | in-main << 48 | stamp (15 bits) << 49
- *
- * A read returns the word (flag kept, meta not counted) and the expiry;
+ * A read returns the word (queue bit cleared, meta not counted) and the
+ * expiry;
  * the facade compares it with its clock (writes pass the time in, so the
  * write path treats expired entries as absent and sweeps a few slots per
  * write). Each shard has budgets (SH_CAP_*) and evicts with S3-FIFO (Yang
@@ -186,7 +187,7 @@
  * twice before they reach its end move to the main queue, which
  * reinserts entries read since their last pass; keys evicted from the
  * small queue leave a fingerprint in a ghost table, and a key found there
- * on insert goes straight to main. The queues are rings of (hash, stamp)
+ * on insert goes straight to main. The queues are rings of key-hash
  * items, not slots, so rebuilds and compactions never touch them; the
  * per-key read counts live in a frequency sketch indexed by hash. The
  * rings, ghost table and sketch of every shard are laid out at init
@@ -359,7 +360,6 @@ export const SH_CAP_ENTRIES = 128; // u32 most live entries (0 = no bound)
 export const SH_CAP_BYTES = 132; // u32 most key + value bytes of live entries (0 = no bound)
 export const SH_LIVE_BYTES = 136; // u32 key + value bytes of live entries
 export const SH_SMALL_COUNT = 140; // u32 live entries in the small queue
-export const SH_STAMP = 144; // u32 the next insertion stamp
 export const SH_SWEEP = 148; // u32 the expiry sweep's next slot number
 export const SH_RING_CAP = 152; // u32 items each queue ring holds (0: no queues)
 export const SH_SMALL_RING = 156; // u32 address of the small queue's ring

@@ -23,7 +23,7 @@ import { count } from "./counters";
 import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
 import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy, epochRead } from "./sync";
-import { tableCtrl, tableGroupCount, vlenOf, hasMeta, metaExpiry, publicWord, META_BYTES } from "./words";
+import { tableCtrl, tableGroupCount, vlenOf, hasMeta, metaExpiry, publicWord, META_BYTES, MAIN_BIT } from "./words";
 import { sketchBump } from "./cache";
 import { cellsOf, slotRef, isOutline, refEntry } from "./cells";
 import { copyOut } from "./writer";
@@ -136,6 +136,7 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
     vlen -= META_BYTES;
     w -= META_BYTES;
   }
+  w &= ~MAIN_BIT; // a cache entry's queue bit is the core's own
   if (vlen > maxValue || src + vlen > mem) return 0;
   if (vlen > <u32>TAG_MIN_VLEN && e != ref) {
     store<u32>(tagOut, <u32>src, TAG_ADDR);

@@ -194,7 +194,7 @@ export const CACHE_TTL_SEEN = 2;
 /** A cache bounded only by maxBytes holds at most maxBytes / this many
  *  entries (its queues are sized for that many): set maxEntries for more,
  *  smaller entries. */
-export const IMPLIED_ENTRY_BYTES = 32;
+export const IMPLIED_ENTRY_BYTES = 64;
 
 // ---- fetch's flights (assembly/flights.ts) ---------------------------------
 /** flightBegin: the caller runs the loader / another caller does. */

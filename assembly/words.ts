@@ -13,11 +13,13 @@
 //       << VTYPE_SHIFT | vlen.
 //   out-of-line cell (u64, a cell's first 8 bytes): CELL_OUTLINE << 24 in
 //       the value word's place, then the entry's heap address.
-//   meta word (u64, before the value of a cache map's entry): expiry (ms
-//       since the Unix epoch, 48 bits; 0 = never) | in-main << 48 | stamp
-//       (15 bits) << 49.
+//   value word of a cache entry: also MAIN_BIT (in the main queue) and,
+//       with an expiry, VTYPE_META (an 8-byte meta word precedes the value,
+//       counted in vlen).
+//   meta word (u64, before the value of an entry with an expiry): the
+//       expiry, ms since the Unix epoch.
 //   queue item (u64, in a cache shard's rings): the key hash's low 32 bits
-//       | its 7-bit tag << 32 | the entry's stamp << 39.
+//       | its 7-bit tag << 32.
 
 import {
   OWNER_ID_BITS, OWNER_ID_MASK, OWNER_GEN_MASK, LOCK_CONTENDED, VTYPE_SHIFT, VLEN_MASK, VTYPE_META,
@@ -95,62 +97,45 @@ import {
 @inline export function vlenOf(w: u32): u32 {
   return w & VLEN_MASK;
 }
-/** Does the entry with value word `w` carry a meta word (cache maps)? */
+/** Does the entry with value word `w` carry a meta word (an expiry)? */
 // @ts-ignore: decorator
 @inline export function hasMeta(w: u32): bool {
   return (w & (<u32>VTYPE_META << VTYPE_SHIFT)) != 0;
 }
-/** The stored word of a cache entry for public word `w`: the flag, and 8
- *  more bytes. */
+/** The stored word of an entry with an expiry for public word `w`: the
+ *  flag, and 8 more bytes. */
 // @ts-ignore: decorator
 @inline export function withMeta(w: u32): u32 {
   return (w | (<u32>VTYPE_META << VTYPE_SHIFT)) + META_BYTES;
 }
-/** The word a read hands back for stored word `w`: the meta not counted
- *  (the flag stays, telling the facade an expiry was handed back too). */
+/** Value-word flag of a cache entry in the main queue (the small queue
+ *  without it). Only the core sees it: reads hand back publicWord. No
+ *  entry word is CELL_OUTLINE's 0xff (types are below 0x40). */
+export const MAIN_BIT: u32 = 0x80000000;
+// @ts-ignore: decorator
+@inline export function inMain(w: u32): bool {
+  return (w & MAIN_BIT) != 0;
+}
+/** The word a read hands back for stored word `w`: without the queue bit,
+ *  and with an expiry the meta word not counted (the META flag stays,
+ *  telling the facade an expiry was handed back too). */
 // @ts-ignore: decorator
 @inline export function publicWord(w: u32): u32 {
-  return hasMeta(w) ? w - META_BYTES : w;
+  return (hasMeta(w) ? w - META_BYTES : w) & ~MAIN_BIT;
 }
 /** Bytes of the meta word. */
 export const META_BYTES: u32 = 8;
 
 // ---- meta word ------------------------------------------------------------------
-const EXPIRY_MASK: u64 = 0xffffffffffff;
-const IN_MAIN: u64 = <u64>1 << 48;
-const STAMP_SHIFT: u64 = 49;
-export const STAMP_MASK: u32 = 0x7fff;
-// @ts-ignore: decorator
-@inline export function metaWord(expiry: u64, inMain: bool, stamp: u32): u64 {
-  return (expiry & EXPIRY_MASK) | (inMain ? IN_MAIN : 0) | (<u64>(stamp & STAMP_MASK) << STAMP_SHIFT);
-}
 // @ts-ignore: decorator
 @inline export function metaExpiry(m: u64): u64 {
-  return m & EXPIRY_MASK;
-}
-// @ts-ignore: decorator
-@inline export function metaInMain(m: u64): bool {
-  return (m & IN_MAIN) != 0;
-}
-// @ts-ignore: decorator
-@inline export function metaStamp(m: u64): u32 {
-  return <u32>(m >>> STAMP_SHIFT) & STAMP_MASK;
-}
-/** The same meta with another expiry (stamp and queue kept). */
-// @ts-ignore: decorator
-@inline export function metaWithExpiry(m: u64, expiry: u64): u64 {
-  return (m & ~EXPIRY_MASK) | (expiry & EXPIRY_MASK);
-}
-/** The same meta, now in the main queue. */
-// @ts-ignore: decorator
-@inline export function metaToMain(m: u64): u64 {
-  return m | IN_MAIN;
+  return m;
 }
 
 // ---- queue item -----------------------------------------------------------------
 // @ts-ignore: decorator
-@inline export function queueItem(h: u64, tag: u8, stamp: u32): u64 {
-  return (h & 0xffffffff) | (<u64>tag << 32) | (<u64>(stamp & STAMP_MASK) << 39);
+@inline export function queueItem(h: u64, tag: u8): u64 {
+  return (h & 0xffffffff) | (<u64>tag << 32);
 }
 /** The key hash's low 32 bits (what picks its first group). */
 // @ts-ignore: decorator
@@ -160,8 +145,4 @@ export const STAMP_MASK: u32 = 0x7fff;
 // @ts-ignore: decorator
 @inline export function itemTag(it: u64): u8 {
   return <u8>((it >>> 32) & 0x7f);
-}
-// @ts-ignore: decorator
-@inline export function itemStamp(it: u64): u32 {
-  return <u32>(it >>> 39) & STAMP_MASK;
 }

@@ -21,10 +21,10 @@ import { count as countIn } from "./counters";
 import { CTRL_EMPTY, CTRL_DELETED, tagOf, matchEmpty, matchFree, groupCtrl, groupCtrlOf } from "./ctrl";
 import { seqBegin, seqEnd, tableLoad } from "./sync";
 import {
-  tableCtrl, tableGroupCount, vlenOf, hasMeta, withMeta, publicWord, metaExpiry, metaWithExpiry, META_BYTES,
+  tableCtrl, tableGroupCount, vlenOf, hasMeta, withMeta, publicWord, metaExpiry, META_BYTES, MAIN_BIT,
 } from "./words";
 import {
-  cacheOn, noteTtl, metaAt, refExpired, entryKv, newMeta, admitted, leaving, resized, makeRoom, sweep, overBytes, tooLarge,
+  cacheOn, noteTtl, refExpired, entryKv, newQueueBit, admitted, leaving, resized, makeRoom, sweep, overBytes, tooLarge,
 } from "./cache";
 import { cellsOf, stageOf, slotRef, refCtrl, isOutline, outlineCell, refEntry } from "./cells";
 import { find, memBytes, bytesEqual } from "./reader";
@@ -119,21 +119,22 @@ export function moveInline(ref: u32, src: u32, size: u32): void {
   store<u32>(sh, load<u32>(sh, SH_DEAD) + bytes, SH_DEAD);
 }
 
-/** Insert a key known to be absent: inline in a free cell if it fits, else
- *  in the heap. `word` is the stored word (with VTYPE_META in a cache map,
- *  whose new entry gets expiry `expiry`, after making room in the shard's
- *  budgets). ST_OK, ST_FULL, ST_TOO_LARGE or ST_BUSY (allocator). */
+/** Insert a key known to be absent, with value word `word` (as the facade
+ *  encodes it): inline in a free cell if it fits, else in the heap. In a
+ *  cache map (`cache`) it first makes room in the shard's budgets, gets
+ *  expiry `expiry` (0: none) and enters a queue. ST_OK, ST_FULL,
+ *  ST_TOO_LARGE or ST_BUSY (allocator). */
 export function insert(
   hdr: usize, sh: usize, id: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
-  scratch: usize, expiry: u64, now: f64,
+  scratch: usize, expiry: u64, now: f64, cache: bool,
 ): i32 {
-  let meta: u64 = 0;
-  const kv = klen + vlenOf(word) - (hasMeta(word) ? META_BYTES : 0);
-  if (hasMeta(word)) {
+  const kv = klen + vlenOf(word);
+  let stored = expiry != 0 ? withMeta(word) : word;
+  if (cache) {
     const st = makeRoom(hdr, sh, scratch, kv, now);
     if (st != ST_OK) return st;
   }
-  const size = entryBytes(klen, vlenOf(word));
+  const size = entryBytes(klen, vlenOf(stored));
   const heapSize = size <= CELL_BYTES ? 0 : size;
   const count = load<u32>(sh, SH_COUNT);
   const slots = <u64>tableGroupCount(tableLoad(sh)) * GROUP_SLOTS;
@@ -157,11 +158,11 @@ export function insert(
   // The cell is free (EMPTY or DELETED): no reader that passes its seq check
   // reads it, so it is written before the bracket; its control byte
   // publishes it.
-  if (hasMeta(word)) meta = newMeta(sh, h, expiry);
+  if (cache) stored |= newQueueBit(sh, h);
   if (heapSize == 0) {
-    writeEntry(ref, key, klen, word, val, meta);
+    writeEntry(ref, key, klen, stored, val, expiry);
   } else {
-    store<u64>(ref, outlineCell(appendEntry(sh, key, klen, word, val, meta)));
+    store<u64>(ref, outlineCell(appendEntry(sh, key, klen, stored, val, expiry)));
   }
   const t = tableLoad(sh);
   const wasEmpty = load<u8>(refCtrl(t, ref)) == CTRL_EMPTY;
@@ -171,19 +172,20 @@ export function insert(
   store<u32>(sh, count + 1, SH_COUNT);
   if (wasEmpty) store<u32>(sh, load<u32>(sh, SH_USED) + 1, SH_USED);
   atomic.add<u32>(hdr, 1, HDR_COUNT);
-  if (hasMeta(word)) admitted(hdr, sh, scratch, h, meta, kv, now);
+  if (cache) admitted(hdr, sh, scratch, h, stored, kv, now);
   return ST_OK;
 }
 
-/** Give the key at `ref` a new value (stored word `word`; in a cache map
- *  the entry keeps its stamp and queue and gets expiry `expiry`). ST_OK,
- *  ST_FULL or ST_BUSY. */
+/** Give the key at `ref` a new value (word `word`, as the facade encodes
+ *  it; in a cache map (`cache`) the entry keeps its queue and gets expiry
+ *  `expiry`). ST_OK, ST_FULL or ST_BUSY. */
 export function replace(
   hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32, val: usize, expiry: u64,
+  cache: bool,
 ): i32 {
+  if (cache) return replaceCached(hdr, sh, id, ref, h, key, klen, word, val, expiry);
   const e = refEntry(ref);
   const old = load<u32>(e, E_WORD);
-  if (hasMeta(old)) return replaceCached(hdr, sh, id, ref, h, key, klen, word, val, expiry);
   const vlen = vlenOf(word);
   // In place, with no seq bump: a reader loads the word and an 8-byte
   // value with single aligned loads, so it sees the old or the new one,
@@ -214,41 +216,45 @@ export function replace(
   return replaceOutline(hdr, sh, id, ref, h, key, klen, word, val, 0);
 }
 
-/** A cache entry's replace: as replace, with the meta word. An in-place
- *  update that changes the expiry too goes under the seqlock (two stores
- *  a reader must see together); one that keeps it stays a single store. */
+/** A cache entry's replace: as replace, keeping the entry's queue bit,
+ *  with a meta word if the new value has an expiry. An in-place update
+ *  that changes the expiry too goes under the seqlock (two stores a reader
+ *  must see together); one that keeps it stays a single store. */
 function replaceCached(
   hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32, val: usize, expiry: u64,
 ): i32 {
   const e = refEntry(ref);
   const old = load<u32>(e, E_WORD);
-  const mAt = metaAt(e);
-  const meta = metaWithExpiry(load<u64>(mAt), expiry);
-  const vlen = vlenOf(word) - META_BYTES;
-  if (old == word && vlen <= 8) {
-    if (load<u64>(mAt) == meta) {
-      if (vlen > 0) atomic.store<u64>(mAt + META_BYTES, load<u64>(val));
-      return ST_OK;
+  const stored = (expiry != 0 ? withMeta(word) : word) | (old & MAIN_BIT);
+  const vlen = vlenOf(word);
+  if (old == stored && vlen <= 8) {
+    let at = <usize>e + valueOffset(klen);
+    if (hasMeta(stored)) {
+      if (load<u64>(at) != expiry) {
+        seqBegin(sh);
+        atomic.store<u64>(at, expiry);
+        if (vlen > 0) atomic.store<u64>(at + META_BYTES, load<u64>(val));
+        seqEnd(sh);
+        return ST_OK;
+      }
+      at += META_BYTES;
     }
-    seqBegin(sh);
-    atomic.store<u64>(mAt, meta);
-    if (vlen > 0) atomic.store<u64>(mAt + META_BYTES, load<u64>(val));
-    seqEnd(sh);
+    if (vlen > 0) atomic.store<u64>(at, load<u64>(val));
     return ST_OK;
   }
   const oldKv = entryKv(e);
-  const size = entryBytes(klen, vlenOf(word));
+  const size = entryBytes(klen, vlenOf(stored));
   if (size <= CELL_BYTES) {
     const dead = heapBytesOf(ref, klen);
     seqBegin(sh);
-    const stage = stageInline(sh, ref, key, klen, word, val, meta);
+    const stage = stageInline(sh, ref, key, klen, stored, val, expiry);
     moveInline(ref, stage, size);
     seqEnd(sh);
     addDead(sh, dead);
     resized(sh, oldKv, klen + vlen);
     return ST_OK;
   }
-  const st = replaceOutline(hdr, sh, id, ref, h, key, klen, word, val, meta);
+  const st = replaceOutline(hdr, sh, id, ref, h, key, klen, stored, val, expiry);
   if (st == ST_OK) resized(sh, oldKv, klen + vlen);
   return st;
 }
@@ -279,7 +285,7 @@ function replaceOutline(
 export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
   const t = tableLoad(sh);
   const e = refEntry(ref);
-  if (hasMeta(load<u32>(e, E_WORD))) leaving(sh, e);
+  if (cacheOn(hdr)) leaving(sh, e);
   const dead = heapBytesOf(ref, klen);
   const ctrl = refCtrl(t, ref);
   // A slot may go back to EMPTY when its group still has an EMPTY slot: no
@@ -333,12 +339,11 @@ export function applyWrite(
 ): i32 {
   let expiry: u64 = 0;
   let now: f64 = 0;
-  let stored = word;
-  if (cacheOn(hdr)) {
+  const cache = cacheOn(hdr);
+  if (cache) {
     now = load<f64>(scratch, SCRATCH_NOW);
     expiry = <u64>load<f64>(scratch, SCRATCH_EXPIRY);
     if (expiry != 0 && op <= <u32>OP_CAS) noteTtl(hdr);
-    stored = withMeta(word);
     sweep(hdr, sh, scratch, now);
   }
   let ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
@@ -350,22 +355,22 @@ export function applyWrite(
   }
   if (op == <u32>OP_STORE) {
     return ref != 0
-      ? replaceOrReinsert(hdr, sh, id, ref, h, key, klen, stored, val, scratch, expiry, now)
-      : insert(hdr, sh, id, h, key, klen, stored, val, scratch, expiry, now);
+      ? replaceOrReinsert(hdr, sh, id, ref, h, key, klen, word, val, scratch, expiry, now, cache)
+      : insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
   }
   if (op == <u32>OP_LOAD_OR_STORE) {
-    return ref != 0 ? <i32>copyOut(ref, klen, aux, 0) : insert(hdr, sh, id, h, key, klen, stored, val, scratch, expiry, now);
+    return ref != 0 ? <i32>copyOut(ref, klen, aux, 0) : insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
   }
   if (op == <u32>OP_SWAP) {
-    if (ref == 0) return insert(hdr, sh, id, h, key, klen, stored, val, scratch, expiry, now);
+    if (ref == 0) return insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
     const prev = <i32>copyOut(ref, klen, aux, 0);
-    const st = replaceOrReinsert(hdr, sh, id, ref, h, key, klen, stored, val, scratch, expiry, now);
+    const st = replaceOrReinsert(hdr, sh, id, ref, h, key, klen, word, val, scratch, expiry, now, cache);
     return st == ST_OK ? prev : st;
   }
   if (ref == 0) return ST_NOT_FOUND;
   if (op == <u32>OP_CAS) {
     return valueEquals(refEntry(ref), klen, eword, aux)
-      ? replaceOrReinsert(hdr, sh, id, ref, h, key, klen, stored, val, scratch, expiry, now)
+      ? replaceOrReinsert(hdr, sh, id, ref, h, key, klen, word, val, scratch, expiry, now, cache)
       : ST_MISMATCH;
   }
   if (op == <u32>OP_DELETE) {
@@ -385,20 +390,20 @@ export function applyWrite(
 
 /** replace, unless a cache entry's new value would pass the shard's byte
  *  budget: then the old entry goes and the key is inserted again (which
- *  evicts others to make room, or refuses with ST_TOO_LARGE, in which
- *  case the key is gone: its old value may have been evicted meanwhile). */
+ *  evicts others to make room). ST_TOO_LARGE (nothing changed) if it could
+ *  never fit. */
 function replaceOrReinsert(
-  hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, stored: u32, val: usize,
-  scratch: usize, expiry: u64, now: f64,
+  hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
+  scratch: usize, expiry: u64, now: f64, cache: bool,
 ): i32 {
-  if (hasMeta(stored)) {
-    if (tooLarge(sh, klen + vlenOf(stored) - META_BYTES)) return ST_TOO_LARGE;
-    const e = refEntry(ref);
-    const grow = <i64>(klen + vlenOf(stored) - META_BYTES) - <i64>entryKv(e);
+  if (cache) {
+    const kv = klen + vlenOf(word);
+    if (tooLarge(sh, kv)) return ST_TOO_LARGE;
+    const grow = <i64>kv - <i64>entryKv(refEntry(ref));
     if (grow > 0 && overBytes(sh, <u32>grow)) {
       remove(hdr, sh, ref, klen);
-      return insert(hdr, sh, id, h, key, klen, stored, val, scratch, expiry, now);
+      return insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
     }
   }
-  return replace(hdr, sh, id, ref, h, key, klen, stored, val, expiry);
+  return replace(hdr, sh, id, ref, h, key, klen, word, val, expiry, cache);
 }

@@ -13,7 +13,7 @@ export interface CreateOptions {
    * write lock and seqlock, so more shards mean fewer writers in each
    * other's way; each costs 128 bytes plus one small table (~1 KiB).
    * @default 256 (the count of the Go design this map comes from); a
-   *   cache with fewer than 64 x 256 entries (maxEntries, or maxBytes / 32)
+   *   cache with fewer than 64 x 256 entries (maxEntries, or maxBytes / 64)
    *   gets fewer, so that each shard holds at least 64 (see Cache).
    */
   shards?: number;
@@ -100,7 +100,7 @@ export interface CreateOptions {
    * Cache: most key + value bytes (encoded, as maxKeyBytes / maxValueBytes
    * count them) of live entries; each shard gets maxBytes / shards, and an
    * entry larger than that is refused (`ERR_SHARDEDMAP_ENTRY_TOO_LARGE`).
-   * Without maxEntries, the cache also holds at most maxBytes / 32 entries.
+   * Without maxEntries, the cache also holds at most maxBytes / 64 entries.
    * From `shards` to 2^32 - 1 and at most maxMemory.
    * @default none (no bound)
    */
