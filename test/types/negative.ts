@@ -79,3 +79,9 @@ try {
 }
 
 export {};
+
+// @ts-expect-error -- TS2322: a ttl is a number of milliseconds
+numbers.store('t', 1, { ttl: '5s' });
+
+// @ts-expect-error -- TS2322: fetch's loader must resolve to the map's value type
+await numbers.fetch('k', async () => 'not a number');

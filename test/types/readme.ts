@@ -18,7 +18,8 @@ import {
   ShardedMap, ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,
   type AttachOptions, type CheckProblem, type CheckReport, type Counters, type CreateOptions, type DebugEntry,
   type DebugShard, type ErrorCodeValue, type Key, type LoadResult, type LoadOrStoreResult, type MapStats, type ShardedMapHandle,
-  type ShardStats, type SwapResult, type WaitOptions, type WatchableWorker,
+  type ShardStats, type SwapResult, type WaitOptions, type WatchableWorker, type WriteOptions, type FetchOptions,
+  type Loader,
 } from 'shardedmap';
 import { collectMetrics, type MapMetrics, type MetricsOptions } from 'shardedmap/prometheus';
 
@@ -322,6 +323,37 @@ interface User {
 
   // close()
   expectTypeOf(map.close()).toEqualTypeOf<void>();
+}
+
+// ---- Quick start / Cache: a cache ------------------------------------------------------
+{
+  interface Profile {
+    name: string;
+  }
+  const db = { load: async (key: unknown): Promise<Profile> => ({ name: String(key) }) };
+  const profile: Profile = { name: 'Ada' };
+  const s = { token: 'x' };
+  const cache = await ShardedMap.create<Profile | { token: string }>({ maxEntries: 100_000, maxBytes: 64 << 20, ttl: 60_000 });
+  cache.set('user:1', profile); // expires after the default ttl
+  cache.store('session:9', s, { ttl: 5_000 }); // per-entry ttl (0 = never)
+  const v = await cache.fetch('user:2', async (key, { signal }) => {
+    expectTypeOf(signal).toEqualTypeOf<AbortSignal>();
+    return db.load(key);
+  }, { ttl: 30_000 });
+  expectTypeOf(v).toEqualTypeOf<Profile | { token: string } | undefined>();
+  expectTypeOf(cache.stats().counters.evictions).toEqualTypeOf<number>();
+  expectTypeOf(cache.stats().cache).toEqualTypeOf<{ maxEntries: number; maxBytes: number; ttl: number; bytes: number } | null>();
+  expectTypeOf(cache.purgeStale()).toEqualTypeOf<number>();
+  expectTypeOf(cache.isCache).toEqualTypeOf<boolean>();
+  const wo: WriteOptions = { ttl: 10, timeout: 100 };
+  cache.storeNumber('n', 1, wo);
+  expectTypeOf(cache.tryStore('t', profile, { ttl: 0 })).toEqualTypeOf<boolean>();
+  const fo: FetchOptions = { ttl: 1, loadTimeout: 1000, signal: AbortSignal.timeout(10) };
+  const loader: Loader<Profile> = async () => undefined;
+  expectTypeOf(loader).toBeFunction();
+  expectTypeOf(fo.loadTimeout).toEqualTypeOf<number | undefined>();
+  const clocked = await ShardedMap.create({ ttl: 10, clock: () => Date.now() });
+  await ShardedMap.attach(clocked.handle, { clock: Date.now });
 }
 
 // ---- Errors: typed codes -------------------------------------------------------------
