@@ -24,17 +24,26 @@ const node = {
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
-  external: ['msgpackr', 'prom-client'],
+  external: ['msgpackr', 'prom-client', '@redis/client'],
   loader: { '.wasm': 'binary' },
   sourcemap: true,
   logLevel: 'warning',
 };
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
-await build({ ...node, entryPoints: ['src/index.ts', 'src/prometheus.ts'], outdir: 'dist', dropLabels: ['TEST_ONLY'] });
+// The optional integrations share the map's code with the main entry (one
+// ShardedMap class, one copy of the core), through a chunk.
 await build({
   ...node,
-  entryPoints: ['src/index.ts', 'src/internals.ts'],
+  entryPoints: ['src/index.ts', 'src/prometheus.ts', 'src/redis.ts'],
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  dropLabels: ['TEST_ONLY'],
+});
+await build({
+  ...node,
+  entryPoints: ['src/index.ts', 'src/internals.ts', 'src/redis.ts'],
   outdir: 'dist/test',
   splitting: true,
   chunkNames: 'chunks/[name]',

@@ -71,7 +71,11 @@ function refuseFunction(): never {
   );
 }
 
-const packr = new Packr({ useRecords: false, moreTypes: true, writeFunction: refuseFunction } as ConstructorParameters<typeof Packr>[0]);
+/** msgpackr's options for values: plain MessagePack (no records, which
+ *  other libraries cannot read), functions refused. Also the near cache's
+ *  Redis format (redis.ts). */
+export const MSGPACK_OPTIONS = { useRecords: false, moreTypes: true, writeFunction: refuseFunction } as ConstructorParameters<typeof Packr>[0];
+const packr = new Packr(MSGPACK_OPTIONS);
 /** msgpackr's options for reading from [start, end) of a source, reused. */
 const span = { start: 0, end: 0 };
 

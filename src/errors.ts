@@ -49,6 +49,9 @@ export const ErrorCode = {
   /** fetch(): the loader failed in another worker (its message is in this
    *  error's). */
   FETCH_FAILED: 'ERR_SHARDEDMAP_FETCH_FAILED',
+  /** shardedmap/redis: Redis could not be reached, or a command failed or
+   *  took longer than `commandTimeout` (the cause is attached). */
+  REDIS: 'ERR_SHARDEDMAP_REDIS',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,54 @@
+// A worker of near-process.mjs. Roles: 'writer' sets every key `rounds`
+// times ({ v: round }), recording when each SET was issued; 'reader' reads
+// random keys until `ms` pass and counts stale reads: a value older than
+// the invalidations this process had seen for its key before the read
+// began; 'naive' (the detector's control) does the same through a private
+// Map filled once from Redis and never invalidated.
+import { parentPort, workerData } from 'node:worker_threads';
+import { attachNearCache } from 'shardedmap/redis';
+
+const { handle, arrived, role, w, keys, rounds, ms, go } = workerData;
+const now = () => performance.timeOrigin + performance.now();
+const near = await attachNearCache(handle);
+while (Atomics.load(go, 0) === 0) Atomics.wait(go, 0, 0, 20);
+let result;
+try {
+  if (role === 'writer') {
+    const sets = [];
+    for (let v = 1; v <= rounds; v++) {
+      for (let k = 0; k < keys; k++) {
+        const t = now();
+        await near.set(`k:${k}`, { v, pad: 'x'.repeat(k % 50) });
+        sets.push([k, v, t]);
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    result = { role, sets };
+  } else {
+    const naive = new Map();
+    let reads = 0;
+    let stale = 0;
+    let x = w + 1;
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const k = x % keys;
+      const seen = Atomics.load(arrived, k);
+      let value;
+      if (role === 'naive') {
+        if (!naive.has(k)) naive.set(k, await near.get(`k:${k}`));
+        value = naive.get(k);
+      } else {
+        value = await near.get(`k:${k}`);
+      }
+      reads++;
+      if ((value?.v ?? 0) < seen) stale++;
+      if ((reads & 255) === 0) await new Promise((r) => setImmediate(r));
+    }
+    result = { role, reads, stale, stats: { ...near.stats(), l1: undefined } };
+  }
+} catch (e) {
+  result = { role, error: `${e.code} ${e.message}` };
+}
+await near.close();
+parentPort.postMessage(result);
