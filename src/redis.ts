@@ -116,6 +116,9 @@ export interface NearCache {
   delete(key: string): Promise<boolean>;
   /** Is the L1 in use now (tracking armed and no doubt since)? */
   readonly tracking: boolean;
+  /** Is this instance's data connection up? (While it reconnects, calls
+   *  wait for it up to commandTimeout.) */
+  readonly connected: boolean;
   stats(): NearCacheStats;
   /** Close this instance's connections (and, for the creator, the tracking
    *  connection: the L1 is off from then on for every instance). */
@@ -219,6 +222,7 @@ export async function attachNearCache(handle: NearCacheHandle): Promise<NearCach
  *  the RESP version and type mapping of each connection). */
 interface Client {
   readonly isOpen: boolean;
+  readonly isReady: boolean;
   get(key: string): Promise<unknown>;
   pTTL(key: string): Promise<unknown>;
   set(key: string, value: Buffer, options?: { expiration: { type: 'PX'; value: number } }): Promise<unknown>;
@@ -248,12 +252,15 @@ class Near implements NearCache {
     return Atomics.load(this.#state, STATE_UP) === 1;
   }
 
-  /** The data connection: misses and writes. Commands fail at once while
-   *  it is down (no offline queue) and after commandTimeout. */
+  get connected(): boolean {
+    return this.#data?.isReady === true;
+  }
+
+  /** The data connection: misses and writes. While it reconnects,
+   *  commands wait for it, and every command fails after commandTimeout. */
   async connect(): Promise<void> {
     const c = createClient({
       url: this.handle.url,
-      disableOfflineQueue: true,
       socket: { reconnectStrategy, connectTimeout: this.handle.commandTimeout },
       commandOptions: { timeout: this.handle.commandTimeout, typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
     });

@@ -24,10 +24,12 @@ const go = new Int32Array(new SharedArrayBuffer(4));
 const workers = roles.map((role, w) => new Worker(new URL('./near-worker.mjs', import.meta.url), {
   workerData: { handle: near.handle, arrived, role, w, keys, rounds, ms, go },
 }));
+const attached = workers.map((worker) => new Promise((resolve) => worker.once('message', resolve)));
 const results = workers.map((worker) => new Promise((resolve, reject) => {
-  worker.once('message', resolve);
+  worker.on('message', (m) => (m.attached ? undefined : resolve(m)));
   worker.once('error', reject);
 }));
+await Promise.all(attached);
 process.send({ ready: true });
 process.once('message', () => {
   Atomics.store(go, 0, 1);
@@ -35,6 +37,10 @@ process.once('message', () => {
 });
 const out = await Promise.all(results);
 await Promise.all(workers.map((w) => w.terminate()));
+// Every SET of the run reaches every process as an invalidation: wait for
+// the last ones (a loaded machine may deliver them after the workers end).
+const until = Date.now() + 20_000;
+while (arrivals.length < keys * rounds && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
 process.send({ arrivals, results: out, stats: { ...near.stats(), l1: undefined } });
 await near.close();
 process.exit(0);
