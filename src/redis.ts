@@ -12,10 +12,11 @@
  * and their own data connection for misses and writes.
  *
  * Coherence. A fill (a miss read from Redis) must not install a value that
- * an invalidation has overtaken. The filler puts a ticket (a number: L1
- * data values are the Redis value's bytes, a Uint8Array) into the L1
- * first, then reads Redis, then swaps the ticket for the value with
- * compareAndSwap: an invalidation that arrived meanwhile deleted the ticket,
+ * an invalidation has overtaken. The filler puts a ticket (24 bytes: a
+ * random 16-byte mark of this process's near cache, then a count) into the
+ * L1 first, then reads Redis, then swaps the ticket for the decoded value
+ * with compareAndSwap: an invalidation that arrived meanwhile deleted the
+ * ticket,
  * so the swap fails and nothing stale is installed. Anything that casts
  * doubt on the invalidation stream (the tracking connection's error or
  * close, a reconnect, a FLUSHALL/FLUSHDB push) flushes the whole L1 and
@@ -76,6 +77,8 @@ export interface NearCacheHandle {
   readonly map: ShardedMapHandle;
   /** The shared coherence words (see STATE_*). */
   readonly state: SharedArrayBuffer;
+  /** The random mark of this process's fill tickets. */
+  readonly mark: Uint8Array;
   readonly url: string;
   readonly prefixes: readonly string[];
   readonly ttl: number;
@@ -107,8 +110,13 @@ export interface NearCache {
   /** Pass to workers for `attachNearCache`. */
   readonly handle: NearCacheHandle;
   /** The value of `key` (from the L1, else from Redis, filling the L1), or
-   *  undefined if Redis has no such key. */
+   *  undefined if Redis has no such key. Values served by the L1 are as a
+   *  ShardedMap load returns them (objects deeply frozen, shared). */
   get(key: string): Promise<unknown>;
+  /** The L1's copy of `key` if it has one, synchronously, else undefined
+   *  (no Redis call): `near.peek(k) ?? await near.get(k)` saves the
+   *  promise on a hit. */
+  peek(key: string): unknown;
   /** Write to Redis (with `ttl` ms, 0 or none: no expiry), then drop this
    *  process's L1 copy; every process's L1 drops it on the invalidation. */
   set(key: string, value: unknown, options?: { ttl?: number }): Promise<void>;
@@ -136,6 +144,9 @@ const STATE_FILLS = 2;
 const STATE_INVALIDATIONS = 3;
 const STATE_FLUSHES = 4;
 const STATE_WORDS = 8;
+/** A ticket: the mark, then owner id and count (u32 each). */
+const MARK_BYTES = 16;
+const TICKET_BYTES = MARK_BYTES + 8;
 
 const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_000, commandTimeout: 2000, pingInterval: 1000 };
 /** Reconnect backoff of both connections: 50 ms doubling up to 2 s. */
@@ -187,7 +198,8 @@ export async function createNearCache(options: NearCacheOptions): Promise<NearCa
     ...(options.shards !== undefined ? { shards: options.shards } : {}),
   });
   const handle: NearCacheHandle = {
-    map: map.handle, state: new SharedArrayBuffer(STATE_WORDS * 4), url, prefixes: [...prefixes], ttl, commandTimeout,
+    map: map.handle, state: new SharedArrayBuffer(STATE_WORDS * 4), mark: crypto.getRandomValues(new Uint8Array(MARK_BYTES)),
+    url, prefixes: [...prefixes], ttl, commandTimeout,
   };
   const onInvalidate = options.onInvalidate;
   if (onInvalidate !== undefined && typeof onInvalidate !== 'function') invalidOption('onInvalidate option must be a function');
@@ -234,7 +246,9 @@ interface Client {
 
 class Near implements NearCache {
   readonly handle: NearCacheHandle;
-  readonly #map: ShardedMap<Uint8Array | number>;
+  readonly #map: ShardedMap<unknown>;
+  /** The process's ticket mark (handle.mark). */
+  readonly #mark: Uint8Array;
   readonly #state: Int32Array;
   #data: Client | undefined;
   #tracker: Client | undefined;
@@ -243,8 +257,9 @@ class Near implements NearCache {
   readonly #count = { l1Hits: 0, l1Misses: 0, bypasses: 0, fills: 0, fillsDropped: 0 };
 
   constructor(map: ShardedMap<unknown>, handle: NearCacheHandle) {
-    this.#map = map as ShardedMap<Uint8Array | number>;
+    this.#map = map;
     this.handle = handle;
+    this.#mark = new Uint8Array(handle.mark);
     this.#state = new Int32Array(handle.state);
   }
 
@@ -354,6 +369,16 @@ class Near implements NearCache {
     return this.#data;
   }
 
+  peek(key: string): unknown {
+    checkKey(key, 'peek');
+    if (this.#closed) throw new ShardedMapError(ErrorCode.CLOSED, 'this near cache is closed');
+    if (!this.#cacheable(key) || !this.tracking) return undefined;
+    const v = this.#map.get(key);
+    if (v === undefined || this.#isTicket(v)) return undefined;
+    this.#count.l1Hits++;
+    return v;
+  }
+
   async get(key: string): Promise<unknown> {
     checkKey(key, 'get');
     const client = this.#client();
@@ -364,11 +389,11 @@ class Near implements NearCache {
     const deadline = Date.now() + this.handle.commandTimeout;
     for (;;) {
       const v = this.#map.get(key);
-      if (v instanceof Uint8Array) {
+      if (v !== undefined && !this.#isTicket(v)) {
         this.#count.l1Hits++;
-        return decode(v);
+        return v;
       }
-      if (typeof v === 'number') {
+      if (v !== undefined) {
         // Another caller is filling this key: wait for it, a while.
         if (Date.now() < deadline) {
           await this.#waitFill(Atomics.load(this.#state, STATE_FILLS));
@@ -396,16 +421,23 @@ class Near implements NearCache {
         this.#wakeWaiters();
         throw e;
       }
-      if (got.bytes === null) {
-        this.#map.compareAndDelete(key, ticket); // absent keys are not cached
+      const value = decode(got.bytes);
+      if (value === undefined) {
+        // Absent keys (and stored undefineds) are not cached.
+        this.#map.compareAndDelete(key, ticket);
       } else {
         // Never longer than the key lives in Redis (-1: no expiry there).
         const ttl = got.pttl > 0 ? Math.min(this.handle.ttl, got.pttl) : this.handle.ttl;
-        if (this.#map.compareAndSwap(key, ticket, got.bytes, { ttl })) this.#count.fills++;
-        else this.#count.fillsDropped++; // invalidated (or flushed) meanwhile
+        try {
+          if (this.#map.compareAndSwap(key, ticket, value, { ttl })) this.#count.fills++;
+          else this.#count.fillsDropped++; // invalidated (or flushed) meanwhile
+        } catch {
+          // Too large for the L1, say: served, not cached.
+          this.#map.compareAndDelete(key, ticket);
+        }
       }
       this.#wakeWaiters();
-      return decode(got.bytes);
+      return value;
     }
   }
 
@@ -482,10 +514,23 @@ class Near implements NearCache {
     }
   }
 
-  /** A number no other fill of this process uses: owner id and a count. */
-  #ticket(): number {
-    this.#tickets = (this.#tickets + 1) % 2 ** 20;
-    return this.#map.owner * 2 ** 20 + this.#tickets + 1;
+  /** A ticket no other fill of this process uses: the process's mark,
+   *  this instance's owner id and a count. */
+  #ticket(): Uint8Array {
+    const t = new Uint8Array(TICKET_BYTES);
+    t.set(this.#mark);
+    const view = new DataView(t.buffer);
+    view.setUint32(MARK_BYTES, this.#map.owner);
+    view.setUint32(MARK_BYTES + 4, ++this.#tickets);
+    return t;
+  }
+
+  /** Is this L1 value a fill's ticket (not data)? A data value that is a
+   *  Uint8Array of the same length and mark has a 2^-128 chance. */
+  #isTicket(v: unknown): boolean {
+    if (!(v instanceof Uint8Array) || v.length !== TICKET_BYTES) return false;
+    for (let i = 0; i < MARK_BYTES; i++) if (v[i] !== this.#mark[i]) return false;
+    return true;
   }
 
   #wakeWaiters(): void {

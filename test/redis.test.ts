@@ -148,7 +148,7 @@ describe('near cache: the read/invalidate race', () => {
       const read = (await raw.get('race:2')) as unknown as Buffer; // the GET ran before the write...
       await raw.set('race:2', packr.pack('new'));
       await until(() => invalidated === 4); // ...its reply came after the invalidation
-      l1.store('race:2', new Uint8Array(read), { ttl: 60_000 });
+      l1.store('race:2', packr.unpack(read), { ttl: 60_000 });
       expect(await near.get('race:2')).toBe('old'); // stale: what the ticket prevents
       l1.close();
     } finally {
