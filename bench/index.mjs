@@ -18,7 +18,8 @@ import { runCell } from './run.mjs';
 import { micro } from './micro.mjs';
 import { valuesMicro, batchMicro } from './values.mjs';
 import { chartSvg } from './chart.mjs';
-import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable, cacheTargets } from './report.mjs';
+import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable, cacheTargets, nearSection } from './report.mjs';
+import { nearBench } from './near.mjs';
 import { hitRatioTable } from './hitratio/run.mjs';
 import { shardedmapPolicy } from './hitratio/shardedmap-policy.mjs';
 
@@ -112,7 +113,17 @@ const hit = withCore
   ? await hitRatioTable({ quick: args.profile === 'quick', extraPolicies: [shardedmapPolicy()] })
   : null;
 
-const report = { machine, profile: args.profile, options: o, cells, contestants, micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, results };
+// The near cache in front of a redis-server of our own (bench/near.mjs).
+let near = null;
+if (withCore) {
+  try {
+    near = await nearBench({ quick: args.profile === 'quick' });
+  } catch (e) {
+    near = { error: String(e?.message ?? e) };
+  }
+}
+
+const report = { machine, profile: args.profile, options: o, cells, contestants, micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, near, results };
 const md = [
   `Profile \`${args.profile}\`, ${machine.date}: ${machine.cpu}, ${cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}).`,
   `Each cell: ${o.runs} timed windows of ${o.durationMs} ms after ${o.warmupMs} ms warm-up; ops/s is the median window, summed over workers; every ${o.sampleEvery}th op is timed for latencies.`,
@@ -122,6 +133,8 @@ const md = [
   '### Cache targets',
   cacheTargets(results, hit),
   ...(hit ? ['### Hit ratio', hit.markdown] : []),
+  '### Near cache (shardedmap/redis)',
+  nearSection(near),
   '### shardedmap ÷ each peer (ops/s)',
   ratioTable(results, cells, contestants),
   ...(microResult ? ['### Boundary costs', microTable(microResult)] : []),

@@ -1,13 +1,15 @@
 // The other process of bench/near.mjs's invalidation measure: a near cache
-// whose onInvalidate records when each write's key left the L1, and a
-// reader that checks it never reads a version older than one already
-// invalidated. Args: url, writes.
+// whose onInvalidate (in this main thread, as in a service) records when
+// each write's key left the L1, and a reader in a worker (as in a service)
+// that checks it never reads a version older than one already invalidated.
+// Args: url, writes.
+import { Worker } from 'node:worker_threads';
 import { createNearCache } from 'shardedmap/redis';
 
 const [url, n] = process.argv.slice(2);
 const now = () => performance.timeOrigin + performance.now();
 const arrivals = [];
-const seen = new Int32Array(100); // per key: versions invalidated so far
+const seen = new Int32Array(new SharedArrayBuffer(4 * 101)); // per key: writes invalidated so far; [100]: stop
 let count = 0;
 const near = await createNearCache({
   url,
@@ -15,26 +17,22 @@ const near = await createNearCache({
   onInvalidate: (key) => {
     if (key === null) return;
     const k = Number(key.slice(2));
-    seen[k]++;
+    Atomics.add(seen, k, 1);
     arrivals.push([count++, now()]);
   },
 });
-let stop = false;
-let stale = 0;
-let reads = 0;
-process.once('message', () => (stop = true));
+const reader = new Worker(new URL(import.meta.url.replace('near-child', 'near-reader')), {
+  workerData: { handle: near.handle, seen },
+});
+const result = new Promise((resolve) => reader.once('message', resolve));
+process.once('message', async () => {
+  // The writer is done: wait for its last invalidations, then stop.
+  while (arrivals.length < Number(n)) await new Promise((r) => setTimeout(r, 5));
+  Atomics.store(seen, 100, 1);
+  const { stale, reads } = await result;
+  process.send({ arrivals, stale, reads });
+  await near.close();
+  process.exit(0);
+});
+await new Promise((r) => setTimeout(r, 100)); // the reader attached
 process.send({ ready: true });
-// Reads until the writer is done and every invalidation arrived. The c-th
-// write to key k (1-based) stores i = (c - 1) * 100 + k: once c writes of
-// k were invalidated here, a read must give at least that.
-while (!stop || arrivals.length < Number(n)) {
-  const k = reads % 100;
-  const before = seen[k];
-  const v = await near.get(`k:${k}`);
-  reads++;
-  if (before > 0 && (v === undefined || v < (before - 1) * 100 + k)) stale++;
-  if ((reads & 63) === 0) await new Promise((r) => setImmediate(r));
-}
-process.send({ arrivals, stale, reads });
-await near.close();
-process.exit(0);

@@ -200,3 +200,31 @@ export function cacheTargets(results, hit) {
     return [what, Number.isFinite(x) ? fmt(x) : 'not measured', met === 'n/a' ? 'n/a' : met ? 'met' : '**missed**'];
   }));
 }
+
+/** The near-cache cell (bench/near.mjs): its table and the goals of
+ *  issue 13, or why it was not measured. */
+export function nearSection(near) {
+  if (!near) return 'not measured (no shardedmap contestant in this run)';
+  if (near.error) return `not measured: ${near.error}`;
+  const { ns, ops, inval } = near;
+  const us = (x) => (x >= 1000 ? `${(x / 1000).toFixed(1)} µs` : `${x.toFixed(0)} ns`);
+  const rows = [
+    ['near.get, L1 hit (awaited)', us(ns.l1), fmtOps(ops.l1[0]), fmtOps(ops.l1[1])],
+    ['near.peek, L1 hit (synchronous)', us(ns.peek), '-', '-'],
+    ['node-redis GET on loopback (awaited, one at a time)', us(ns.get), fmtOps(ops.get[0]), fmtOps(ops.get[1])],
+    ["node-redis's client-side cache, hit (one per connection)", us(ns.csc), '-', '-'],
+  ];
+  const goals = [
+    ['an L1 hit ≥ 50× faster than a loopback GET', ns.get / ns.l1, 50, true, (x) => `${x.toFixed(0)}×`],
+    ['p99 invalidation delay ≤ 5 ms on loopback', inval.p99, 5, false, (x) => `${x.toFixed(2)} ms`],
+    ['stale reads after an invalidation arrived = 0', inval.stale, 0, false, (x) => `${x} of ${inval.reads}`],
+  ];
+  return [
+    table(['per get, 1K keys', 'latency', 'ops/s, 1 worker', 'ops/s, 2 workers'], rows),
+    `Invalidation delay from a SET issued in one process to its key leaving the other process's L1, over ${inval.count} writes: p50 ${inval.p50.toFixed(2)} ms, p99 ${inval.p99.toFixed(2)} ms, max ${inval.max.toFixed(2)} ms; a reader there made ${inval.reads} reads meanwhile, ${inval.stale} stale.`,
+    table(['target', 'measured', ''], goals.map(([what, x, goal, higher, fmt]) => {
+      const met = higher ? x >= goal : x <= goal;
+      return [what, fmt(x), met ? 'met' : '**missed**'];
+    })),
+  ].join('\n\n');
+}

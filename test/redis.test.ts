@@ -9,7 +9,7 @@ import { fork } from 'node:child_process';
 import { createClient, RESP_TYPES } from '@redis/client';
 import { Packr } from 'msgpackr';
 import { ShardedMap } from 'shardedmap';
-import { createNearCache, type NearCache } from 'shardedmap/redis';
+import { createNearCache, attachNearCache, type NearCache } from 'shardedmap/redis';
 // @ts-expect-error: a plain .mjs helper without types
 import { startRedis } from '../scripts/redis-server.mjs';
 import { startProxy } from './helpers/proxy';
@@ -113,6 +113,36 @@ describe('near cache: coherence across processes', () => {
     b.start();
     const [, rb] = await Promise.all([a.done, b.done]);
     expect(rb.results.reduce((n, r) => n + (r.stale ?? 0), 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('near cache: misses', () => {
+  /** GET commands the server has run so far. */
+  async function gets(raw: Awaited<ReturnType<typeof rawClient>>): Promise<number> {
+    const info = String(await raw.sendCommand(['INFO', 'commandstats']));
+    return Number(/cmdstat_get:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  }
+
+  it('four instances miss the same key at once: one GET fills the L1 for all (control: keys outside the prefixes, one GET each)', async () => {
+    const raw = await rawClient();
+    let invalidated = 0;
+    const near = await createNearCache({ url: redis.url, prefixes: ['sf:'], onInvalidate: () => invalidated++ });
+    const others = await Promise.all([1, 2, 3].map(() => attachNearCache(near.handle)));
+    const all = [near, ...others];
+    await raw.set('sf:1', packr.pack({ v: 1 }));
+    await raw.set('nf:1', packr.pack({ v: 1 }));
+    await until(() => invalidated === 1);
+    let before = await gets(raw);
+    expect(await Promise.all(all.map((n) => n.get('sf:1')))).toEqual(Array(4).fill({ v: 1 }));
+    expect((await gets(raw)) - before).toBe(1);
+    expect(all.map((n) => n.peek('sf:1'))).toEqual(Array(4).fill({ v: 1 }));
+    before = await gets(raw);
+    expect(await Promise.all(all.map((n) => n.get('nf:1')))).toEqual(Array(4).fill({ v: 1 }));
+    expect((await gets(raw)) - before).toBe(4);
+    expect(near.peek('nf:1')).toBeUndefined();
+    for (const n of others) await n.close();
+    await near.close();
+    await raw.close();
   });
 });
 

@@ -1,2 +1,0 @@
-import { nearBench } from './near.mjs';
-console.log(JSON.stringify(await nearBench({ quick: true }), null, 1));
