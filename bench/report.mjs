@@ -114,6 +114,15 @@ export function targets(results, cells) {
   return table(['target', 'measured', ''], rows);
 }
 
+/** A targets table from rows [what, measured, goal, higher-is-better,
+ *  format?]: "met" or "**missed**" beside each, "n/a" when not measured. */
+function goalTable(rows) {
+  return table(['target', 'measured', ''], rows.map(([what, x, goal, higher, fmt = (y) => `${y.toFixed(2)}×`]) => {
+    const met = !Number.isFinite(x) ? 'n/a' : higher ? x >= goal : x <= goal;
+    return [what, Number.isFinite(x) ? fmt(x) : 'not measured', met === 'n/a' ? 'n/a' : met ? 'met' : '**missed**'];
+  }));
+}
+
 function avgKeyBytes(n) {
   let s = 0;
   for (let i = 0; i < n; i += 1) s += 4 + String(i).length;
@@ -153,10 +162,7 @@ export function valueTargets(v, results) {
     ['batch reads at 1K keys ≥ 1× Map.get per key', b1k.getPerKey / b1k.batchPerKey, 1, true],
     ['batch reads at 1M keys ≥ 1.5× Map.get per key', b1m.getPerKey / b1m.batchPerKey, 1.5, true],
   ];
-  return table(['target', 'measured', ''], rows.map(([what, x, goal, higher, fmt = (y) => `${y.toFixed(2)}×`]) => {
-    const met = !Number.isFinite(x) ? 'n/a' : higher ? x >= goal : x <= goal;
-    return [what, Number.isFinite(x) ? fmt(x) : 'not measured', met === 'n/a' ? 'n/a' : met ? 'met' : '**missed**'];
-  }));
+  return goalTable(rows);
 }
 
 /** The value microbenchmark rows and the batch rows (markdown). */
@@ -195,10 +201,7 @@ export function cacheTargets(results, hit) {
       ['Zipf 0.99 at 1%: ≥ LRU + 8 points', z ? 100 * (z.ratio.shardedmap - z.ratio[lru]) : NaN, 8, true, (x) => `+${x.toFixed(1)}`],
     );
   }
-  return table(['target', 'measured', ''], rows.map(([what, x, goal, higher, fmt = (y) => `${y.toFixed(2)}×`]) => {
-    const met = !Number.isFinite(x) ? 'n/a' : higher ? x >= goal : x <= goal;
-    return [what, Number.isFinite(x) ? fmt(x) : 'not measured', met === 'n/a' ? 'n/a' : met ? 'met' : '**missed**'];
-  }));
+  return goalTable(rows);
 }
 
 /** The near-cache cell (bench/near.mjs): its table and the goals of
@@ -222,9 +225,6 @@ export function nearSection(near) {
   return [
     table(['per get, 1K keys', 'latency', 'ops/s, 1 worker', 'ops/s, 2 workers'], rows),
     `Invalidation delay from a SET issued in one process to its key leaving the other process's L1, over ${inval.count} writes: p50 ${inval.p50.toFixed(2)} ms, p99 ${inval.p99.toFixed(2)} ms, max ${inval.max.toFixed(2)} ms; a reader there made ${inval.reads} reads meanwhile, ${inval.stale} stale.`,
-    table(['target', 'measured', ''], goals.map(([what, x, goal, higher, fmt]) => {
-      const met = higher ? x >= goal : x <= goal;
-      return [what, fmt(x), met ? 'met' : '**missed**'];
-    })),
+    goalTable(goals),
   ].join('\n\n');
 }

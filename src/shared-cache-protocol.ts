@@ -6,10 +6,10 @@
  */
 
 /** Operations a client can ask for: the map's whole single-key API, plus
- *  size, clear, range (in chunks) and stats. */
+ *  size, clear, range (in chunks), stats and the batch reads. */
 export const CACHE_OPS = [
   'load', 'loadNumber', 'has', 'store', 'storeNumber', 'tryStore', 'delete', 'loadOrStore', 'loadAndDelete', 'swap',
-  'compareAndSwap', 'compareAndDelete', 'size', 'clear', 'range', 'stats',
+  'compareAndSwap', 'compareAndDelete', 'size', 'clear', 'range', 'stats', 'getMany', 'loadNumbers',
 ] as const;
 
 export type CacheOp = (typeof CACHE_OPS)[number];

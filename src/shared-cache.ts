@@ -51,6 +51,11 @@ export interface SharedCache {
   swap(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<SwapResult<unknown>>;
   compareAndSwap(key: Key, expected: unknown, next: unknown, options?: SharedCacheWriteOptions): Promise<boolean>;
   compareAndDelete(key: Key, expected: unknown): Promise<boolean>;
+  /** The map's `getMany`: many loads in one request (and one batch read
+   *  in the worker). */
+  getMany(keys: readonly Key[]): Promise<unknown[]>;
+  /** The map's `loadNumbers`: `fallback` where a key is absent. */
+  loadNumbers(keys: readonly Key[], fallback?: number): Promise<Float64Array>;
   size(): Promise<number>;
   clear(): Promise<void>;
   /** The worker's map's `stats()`: counters (hits, misses, evictions,
@@ -226,6 +231,14 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     const problem = keyProblem(key) ?? values.map(valueProblem).find(Boolean);
     return problem ? Promise.reject(problem) : call<T>(op, key, ...values);
   };
+  /** A batch read: the keys checked here, then one request. */
+  const batched = <T>(op: CacheOp, keys: unknown, ...rest: unknown[]): Promise<T> => {
+    if (!Array.isArray(keys)) {
+      return Promise.reject(new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, `${op}: keys must be an array`));
+    }
+    const problem = keys.map(keyProblem).find(Boolean);
+    return problem ? Promise.reject(problem) : call<T>(op, keys, ...rest);
+  };
   /** A write with values and optional write options (sent as { ttl }). */
   const written = <T>(op: CacheOp, key: unknown, values: unknown[], options: unknown): Promise<T> => {
     const problem = writeOptionsProblem(options);
@@ -249,6 +262,8 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     swap: (k, v, o) => written('swap', k, [v], o),
     compareAndSwap: (k, a, b, o) => written('compareAndSwap', k, [a, b], o),
     compareAndDelete: (k, a) => keyed('compareAndDelete', k, a),
+    getMany: (keys) => batched('getMany', keys),
+    loadNumbers: (keys, fallback) => batched('loadNumbers', keys, ...(fallback === undefined ? [] : [fallback])),
     size: () => call('size'),
     clear: () => call('clear'),
     stats: () => call('stats'),

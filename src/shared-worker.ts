@@ -79,6 +79,8 @@ function exec(map: ShardedMap<unknown>, op: CacheOp, args: unknown[]): unknown {
     case 'clear': return map.clear();
     case 'range': return rangeChunk(map, a);
     case 'stats': return map.stats();
+    case 'getMany': return map.getMany(a);
+    case 'loadNumbers': return map.loadNumbers(a, undefined, b === undefined ? NaN : b);
   }
 }
 

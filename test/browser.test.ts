@@ -89,6 +89,16 @@ describe('browser', () => {
       return { ok: values.every((v, i) => v === i), messages: c.messagesSent - before };
     });
     expect(burst).toEqual({ ok: true, messages: 1 });
+    // The batch reads: one request each.
+    const batch = await b.evaluate(async () => {
+      const c = (window as unknown as W).cache;
+      const before = c.messagesSent;
+      const many = await c.getMany(['k1', 'k2', 'absent', 'greeting']);
+      const numbers = Array.from(await c.loadNumbers(['k3', 'absent', 'k4'], -1));
+      const bad = await c.getMany(['k1', {} as never]).then(() => 'resolved', (e: { code: string }) => e.code);
+      return { many, numbers, bad, messages: c.messagesSent - before };
+    });
+    expect(batch).toEqual({ many: [1, 2, undefined, { from: 'tab A' }], numbers: [3, -1, 4], bad: 'ERR_SHARDEDMAP_KEY_TYPE', messages: 2 });
     expect(await a.evaluate(() => (window as unknown as W).cache.size())).toBe(10_001);
     await context.close();
   });
