@@ -12,7 +12,7 @@ import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
   SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES, HDR_SEED, HDR_MIN_GROUPS,
   GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_KLEN, E_KEY, tableBytes, entryBytesAt, align64,
-  REBUILD_LOAD_NUM, REBUILD_LOAD_DEN, HEAP_SLACK_NUM, HEAP_SLACK_DEN, HEAP_ROOM_ENTRIES, MIN_HEAP_BYTES,
+  REBUILD_LOAD_NUM, REBUILD_LOAD_DEN, HEAP_SLACK_NUM, HEAP_SLACK_DEN, HEAP_ROOM_ENTRIES, MIN_HEAP_BYTES, crowdedGroups,
 } from "./layout";
 import { ST_OK, ST_BUSY, ST_FULL, CHECK_OK, CNT_RESIZES } from "./shared";
 import { count, scratchOfId } from "./counters";
@@ -159,9 +159,9 @@ export function rebuild(
       }
     }
     if (!fits) {
-      // A probe ran too long (never seen at this load): twice the groups.
+      // A probe ran too long: more groups (crowdedGroups).
       freeRegionWaiting(hdr, id, sh + SH_PENDING, <u32>total);
-      groupCount <<= 1;
+      groupCount = crowdedGroups(groupCount);
       continue;
     }
     // Switch: record the old region as retired, publish, make readers that

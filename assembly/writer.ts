@@ -11,7 +11,7 @@
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_DEAD, HDR_COUNT,
   GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_WORD, E_KLEN, E_KEY, MIN_ENTRY_BYTES,
-  firstGroup, nextGroup, entryBytes, valueOffset, LOAD_DEN, MAX_PROBE_GROUPS, maxLoadNum,
+  firstGroup, nextGroup, entryBytes, valueOffset, LOAD_DEN, MAX_PROBE_GROUPS, maxLoadNum, crowdedGroups,
 } from "./layout";
 import {
   ST_OK, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
@@ -147,11 +147,11 @@ export function insert(
   }
   let ref = findFree(tableLoad(sh), h);
   while (ref == 0) {
-    // The probe path is crowded (colliding hashes): double the groups until
-    // it is not; the memory maximum bounds this.
+    // The probe path is crowded (colliding hashes): more groups until it is
+    // not (crowdedGroups); the memory maximum bounds this.
     const n = tableGroupCount(tableLoad(sh));
     if (n >= MAX_GROUPS) return ST_FULL;
-    const st = rebuild(hdr, sh, id, count + 1, heapSize, n * 2, true);
+    const st = rebuild(hdr, sh, id, count + 1, heapSize, <u32>crowdedGroups(n), true);
     if (st != ST_OK) return st;
     ref = findFree(tableLoad(sh), h);
   }
