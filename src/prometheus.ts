@@ -13,6 +13,7 @@
 import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
 import type { ShardedMap } from './map.js';
 import type { Counters, MapStats } from './stats.js';
+import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
 
 /** Options of `collectMetrics`. */
 export interface MetricsOptions {
@@ -32,6 +33,12 @@ export interface MapMetrics {
   /** Remove them from the registry. */
   unregister(): void;
 }
+
+/** Prometheus's metric and label name rules (a prefix is a name's start). */
+const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** The faults counter's name (after the prefix). */
+const FAULTS = 'faults_total';
 
 const GAUGES: [string, string, (s: MapStats) => number][] = [
   ['entries', 'Live entries in the map.', (s) => s.entries],
@@ -77,12 +84,32 @@ const COUNTERS: [string, string, keyof Counters][] = [
  * Metric names and meanings: README, "Metrics".
  */
 export function collectMetrics(map: ShardedMap<unknown>, options: MetricsOptions = {}): MapMetrics {
-  if (typeof options !== 'object' || options === null) throw new TypeError('collectMetrics: options must be an object');
+  if (typeof (map as { stats?: unknown } | null)?.stats !== 'function') {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, 'collectMetrics: the first argument must be a ShardedMap');
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'collectMetrics: options must be an object like { registry, prefix, labels }');
+  }
   const registry = options.registry ?? defaultRegistry;
   const prefix = options.prefix ?? 'shardedmap_';
   const labels = options.labels ?? {};
-  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
-    throw new TypeError(`collectMetrics: prefix must be a valid metric name prefix, got ${String(prefix)}`);
+  if (typeof (registry as { getSingleMetric?: unknown } | null)?.getSingleMetric !== 'function') {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'collectMetrics: registry must be a prom-client Registry');
+  }
+  if (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix)) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, `collectMetrics: prefix must be a valid metric name prefix, got ${String(prefix)}`);
+  }
+  if (typeof labels !== 'object' || labels === null ||
+      !Object.entries(labels).every(([k, v]) => LABEL_NAME.test(k) && typeof v === 'string')) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'collectMetrics: labels must be an object of label names to strings, like { map: \'sessions\' }');
+  }
+  const metricNames = [...(map.isCache ? [...GAUGES, ...CACHE_GAUGES] : GAUGES), [FAULTS], ...COUNTERS]
+    .map(([name]) => prefix + name);
+  // All or nothing: a name already in the registry (the same map, or
+  // another with the same prefix and no telling labels) registers none.
+  const taken = metricNames.find((n) => registry.getSingleMetric(n) !== undefined);
+  if (taken !== undefined) {
+    throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `collectMetrics: a metric named ${taken} has already been registered in this registry; give this map another prefix`);
   }
   const labelNames = Object.keys(labels);
   // A scrape reads map.stats() once: prom-client runs every collector of
@@ -106,9 +133,9 @@ export function collectMetrics(map: ShardedMap<unknown>, options: MetricsOptions
       },
     });
   }
-  names.push(`${prefix}faults_total`);
+  names.push(prefix + FAULTS);
   new Counter({
-    name: `${prefix}faults_total`, help: 'Internal errors (Wasm traps or aborts, each repaired) any instance hit.',
+    name: prefix + FAULTS, help: 'Internal errors (Wasm traps or aborts, each repaired) any instance hit.',
     labelNames, registers: [registry],
     collect() {
       this.reset();

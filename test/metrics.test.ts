@@ -47,7 +47,7 @@ describe('prometheus metrics', () => {
     }
   });
 
-  it('two maps in one registry, told apart by labels or prefixes; unregister removes them', async () => {
+  it('two maps in one registry, told apart by prefixes; a clash or bad options register nothing and throw typed errors; unregister removes them', async () => {
     const registry = new Registry();
     const a = await ShardedMap.create({ shards: 2 });
     const b = await ShardedMap.create({ shards: 2 });
@@ -57,8 +57,25 @@ describe('prometheus metrics', () => {
     const m = parse(await registry.metrics());
     expect(m.get('a_entries')).toBe(1);
     expect(m.get('b_entries')).toBe(0);
-    expect(() => collectMetrics(a, { registry, prefix: 'a_' })).toThrow(/already been registered/);
-    expect(() => collectMetrics(a, { registry, prefix: '1bad' })).toThrow(TypeError);
+    // A clash registers nothing (all or nothing) and says which name.
+    const before = await registry.getMetricsAsJSON();
+    expect(() => collectMetrics(a, { registry, prefix: 'a_' })).toThrow(
+      expect.objectContaining({ name: 'ShardedMapRangeError', code: 'ERR_SHARDEDMAP_INVALID_OPTION', message: expect.stringMatching(/a_entries has already been registered/) }),
+    );
+    expect((await registry.getMetricsAsJSON()).length).toBe(before.length);
+    // Bad options are typed errors with stable codes, checked before anything is registered.
+    const bad: [unknown, unknown, string][] = [
+      [a, { registry, prefix: '1bad' }, 'ERR_SHARDEDMAP_INVALID_OPTION'],
+      [a, { registry, prefix: 'c_', labels: { 'bad-label': 'x' } }, 'ERR_SHARDEDMAP_INVALID_OPTION'],
+      [a, { registry, prefix: 'c_', labels: { map: 1 } }, 'ERR_SHARDEDMAP_INVALID_OPTION'],
+      [a, null, 'ERR_SHARDEDMAP_INVALID_OPTION'],
+      [a, { registry: {}, prefix: 'c_' }, 'ERR_SHARDEDMAP_INVALID_OPTION'],
+      [{}, { registry, prefix: 'c_' }, 'ERR_SHARDEDMAP_INVALID_ARGUMENT'],
+    ];
+    for (const [m, o, code] of bad) {
+      expect(() => collectMetrics(m as typeof a, o as object)).toThrow(expect.objectContaining({ name: 'ShardedMapTypeError', code }));
+    }
+    expect((await registry.getMetricsAsJSON()).length).toBe(before.length);
     ma.unregister();
     mb.unregister();
     expect(await registry.metrics()).toBe('\n');
