@@ -52,12 +52,13 @@ describe('layout', () => {
     map.close();
   });
 
-  it('a group is 16 slots; a table holds 33/40 to 36/40 of its slots before it grows, by 1.15-1.25x', async () => {
-    const map = await ShardedMap.create({ shards: 4 });
+  /** Store 20K numbers into a 4-shard map, noting each shard's load just
+   *  before and its growth factor at each growth (sampled every 50
+   *  stores, so "just before" is up to 50 entries early). */
+  async function growthOf(seed?: bigint) {
+    const map = await ShardedMap.create({ shards: 4, ...(seed === undefined ? {} : { seed }) });
     const before = map.stats({ perShard: true }).perShard!;
     for (const s of before) expect(s.slots).toBe(16);
-    // Grow every shard to a few thousand slots, noting each shard's entries
-    // just before and slots just after each growth.
     const last = before.map(() => ({ slots: 16, entries: 0 }));
     const ratios: number[] = [];
     const growth: number[] = [];
@@ -72,14 +73,30 @@ describe('layout', () => {
         last[k] = { slots: s.slots, entries: s.entries };
       });
     }
-    // Sampled every 50 stores, so "just before" is up to 50 entries early.
+    map.close();
+    return { ratios, growth };
+  }
+
+  function expectGrowth({ ratios, growth }: { ratios: number[]; growth: number[] }) {
     for (const r of ratios.filter((_, i) => i > 8)) expect(r).toBeLessThanOrEqual(36 / 40);
     for (const g of growth) {
       expect(g).toBeGreaterThan(1.1);
       expect(g).toBeLessThan(1.3);
     }
     expect(growth.length).toBeGreaterThan(8);
-    map.close();
+  }
+
+  it('a group is 16 slots; a table holds 33/40 to 36/40 of its slots before it grows, by 1.15-1.25x', async () => {
+    expectGrowth(await growthOf());
+  });
+
+  it('a probe past its bound grows the table by 1/4 too, not 2x', async () => {
+    // Seeds under which some insert of these keys meets a crowded probe
+    // path in the test build (found by search; the release build's shard
+    // headers sit elsewhere, so its shards' max loads, and its seeds,
+    // differ): when such a probe doubled the table, each of them showed a
+    // 2x growth here.
+    for (const seed of [56n, 89n, 96n]) expectGrowth(await growthOf(seed));
   });
 
   it('a table costs 33 bytes per slot: a 32-byte cell and a control byte', async () => {
