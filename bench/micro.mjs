@@ -11,17 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ShardedMap } from 'shardedmap';
 import { makeKeys } from './workloads.mjs';
-import { median } from './run.mjs';
+import { nsPerCall } from './run.mjs';
 
-function time(fn, n) {
-  const xs = [];
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    fn(n);
-    xs.push(((performance.now() - t0) / n) * 1e6);
-  }
-  return median(xs.slice(1));
-}
 
 /** Run the microbenchmarks in a child process with the internals door. */
 export function micro() {
@@ -43,19 +34,19 @@ async function measure() {
   let sink = 0;
   const klen = encodeKey('key:500');
   const out = {
-    'empty Wasm call (nop export)': time((n) => {
+    'empty Wasm call (nop export)': nsPerCall((n) => {
       for (let i = 0; i < n; i++) core.nop();
     }, N),
-    'encode a key into scratch (JS)': time((n) => {
+    'encode a key into scratch (JS)': nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += encodeKey(keys[i % 1000]);
     }, N),
-    'bare Wasm lookup, pre-encoded key (core.get)': time((n) => {
+    'bare Wasm lookup, pre-encoded key (core.get)': nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += core.get(token, klen);
     }, N),
-    'facade loadNumber(key) (encode + lookup + read)': time((n) => {
+    'facade loadNumber(key) (encode + lookup + read)': nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += m.loadNumber(keys[i % 1000]);
     }, N),
-    'Map.get(key), same keys': time((n) => {
+    'Map.get(key), same keys': nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += map.get(keys[i % 1000]);
     }, N),
   };

@@ -10,6 +10,18 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** ns per call of `fn(n)` (which makes n calls), median of 5 rounds, the
+ *  first dropped (warm-up): the one-thread micro-benchmarks' timer. */
+export function nsPerCall(fn, n) {
+  const xs = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    fn(n);
+    xs.push(((performance.now() - t0) / n) * 1e6);
+  }
+  return median(xs.slice(1));
+}
+
 /**
  * @param contestant one of CONTESTANTS
  * @param cell one workload cell

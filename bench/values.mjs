@@ -8,18 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { ShardedMap } from 'shardedmap';
 import { makeKeys, rng } from './workloads.mjs';
-import { median } from './run.mjs';
+import { nsPerCall } from './run.mjs';
 
-/** ns per call of fn over n calls, median of 5 rounds (the first dropped). */
-function time(fn, n) {
-  const xs = [];
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    fn(n);
-    xs.push(((performance.now() - t0) / n) * 1e6);
-  }
-  return median(xs.slice(1));
-}
 
 export const OBJECT = (i) => ({ id: i, name: `user ${i}`, score: i * 1.5, tags: ['alpha', 'beta', 'gamma'] });
 export const STRING16 = (i) => `s${String(i).padStart(15, '-')}`; // 16 chars
@@ -50,22 +40,22 @@ export async function valuesMicro() {
       jsMap.set(key, value(i));
     });
     const n = name === 'string4k' ? N >> 2 : N;
-    out[`Map.get, ${name}`] = time((n) => {
+    out[`Map.get, ${name}`] = nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += jsMap.get(keys[idx[i & MASK]]) === undefined ? 0 : 1;
     }, n);
-    out[`map.load, ${name}`] = time((n) => {
+    out[`map.load, ${name}`] = nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += map.load(keys[idx[i & MASK]]) === undefined ? 0 : 1;
     }, n);
     if (name === 'number') {
-      out['map.loadNumber'] = time((n) => {
+      out['map.loadNumber'] = nsPerCall((n) => {
         for (let i = 0; i < n; i++) sink += map.loadNumber(keys[idx[i & MASK]]);
       }, n);
-      out['map.storeNumber'] = time((n) => {
+      out['map.storeNumber'] = nsPerCall((n) => {
         for (let i = 0; i < n; i++) map.storeNumber(keys[idx[i & MASK]], i + 0.25);
       }, n);
     }
     // Stores of a key's own value again: the encode and write cost.
-    out[`map.store, ${name}`] = time((n) => {
+    out[`map.store, ${name}`] = nsPerCall((n) => {
       for (let i = 0; i < n; i++) {
         const k = idx[i & MASK];
         map.store(keys[k], value(k));
@@ -74,10 +64,10 @@ export async function valuesMicro() {
     // A load right after a store of a new value: a decode every time (no
     // cache can help), minus the store.
     const vals = Array.from({ length: 64 }, (_, i) => value(i + 5000));
-    out[`map.store of a new value, ${name}`] = time((n) => {
+    out[`map.store of a new value, ${name}`] = nsPerCall((n) => {
       for (let i = 0; i < n; i++) map.store(keys[idx[i & MASK]], vals[i & 63]);
     }, n >> 2);
-    out[`map.load of a changed value, ${name}`] = time((n) => {
+    out[`map.load of a changed value, ${name}`] = nsPerCall((n) => {
       for (let i = 0; i < n; i++) {
         const k = keys[idx[i & MASK]];
         map.store(k, vals[i & 63]);
@@ -89,10 +79,10 @@ export async function valuesMicro() {
   const packr = new Packr({ useRecords: false, moreTypes: true });
   const objs = Array.from({ length: 64 }, (_, i) => OBJECT(i + 5000));
   const packed = objs.map((o) => packr.pack(o));
-  out['msgpackr pack alone, object'] = time((n) => {
+  out['msgpackr pack alone, object'] = nsPerCall((n) => {
     for (let i = 0; i < n; i++) sink += packr.pack(objs[i & 63]).length;
   }, N >> 2);
-  out['msgpackr unpack alone, object'] = time((n) => {
+  out['msgpackr unpack alone, object'] = nsPerCall((n) => {
     for (let i = 0; i < n; i++) sink += packr.unpack(packed[i & 63]).id;
   }, N >> 2);
   return { ns: out, sink };
@@ -115,16 +105,16 @@ export async function batchMicro(count) {
   const outArr = new Float64Array(B);
   let sink = 0;
   const rounds = count > 100_000 ? 1 << 10 : 1 << 12;
-  const getPerKey = time((n) => {
+  const getPerKey = nsPerCall((n) => {
     for (let r = 0; r < n; r++) {
       const list = lists[r & (batches - 1)];
       for (let i = 0; i < B; i++) sink += jsMap.get(list[i]);
     }
   }, rounds) / B;
-  const batchPerKey = time((n) => {
+  const batchPerKey = nsPerCall((n) => {
     for (let r = 0; r < n; r++) sink += map.loadNumbers(lists[r & (batches - 1)], outArr)[0];
   }, rounds) / B;
-  const singlePerKey = time((n) => {
+  const singlePerKey = nsPerCall((n) => {
     for (let r = 0; r < n; r++) {
       const list = lists[r & (batches - 1)];
       for (let i = 0; i < B; i++) sink += map.loadNumber(list[i]);
