@@ -23,9 +23,11 @@
  * every read (store-then-load churn) would otherwise fill the cache with
  * large strings that survive a few scavenges and die old: with 4 KB
  * strings that made V8 spend 80 % of the time in mark-compact (12.9 us per
- * store+load, 1.9 us with the mark). Objects are deep-frozen
- * before they are cached (they are shared by every later hit); Uint8Array
- * values are never cached (each load returns a fresh, mutable copy).
+ * store+load, 1.9 us with the mark). Objects of plain data are
+ * deep-frozen before they are cached (they are shared by every later hit);
+ * Uint8Array values, and objects holding anything freezing cannot make
+ * immutable (a Date, Set, typed array...), are never cached: each load
+ * returns a fresh, mutable copy.
  */
 import { T_F64, T_BYTES, T_PACKED, TAG_MIN_VLEN } from '../assembly/shared.js';
 import { decodeValue, type MemIO } from './codec.js';
@@ -40,16 +42,29 @@ const ADMIT_AFTER_SEEN_VLEN = 512;
 /** The value of a slot whose tag has been read once. */
 const SEEN: unique symbol = Symbol('DecodedCache.seen');
 
-/** Freeze `v` and everything it holds (plain data from msgpack). */
-function deepFreeze(v: unknown): unknown {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    if (ArrayBuffer.isView(v)) return v;
-    if (v instanceof Map) v.forEach((x, k) => (deepFreeze(k), deepFreeze(x)));
-    else if (v instanceof Set) v.forEach(deepFreeze);
-    else for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+/** Is `v` plain data, which freezing makes immutable: primitives, and
+ *  plain objects and arrays of plain data? A Date, Set, typed array or
+ *  other class instance that msgpackr returns keeps state Object.freeze
+ *  cannot fix (setTime, add; a typed array with elements cannot be frozen
+ *  at all), so a value holding one is never shared. */
+function plainData(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+    for (let i = 0; i < v.length; i++) if (!plainData(v[i])) return false;
+    return true;
   }
-  return v;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k of Object.keys(v)) if (!plainData((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+/** Freeze plain data `v` and everything it holds. */
+function deepFreeze(v: unknown): void {
+  if (typeof v !== 'object' || v === null) return;
+  Object.freeze(v);
+  for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
 }
 
 /** Can a decoded value of this type be shared between loads? */
@@ -116,7 +131,8 @@ export class DecodedCache {
       for (let k = 0; k < full && same; k++) same = bytes[at + k] === i32[base + k];
       if (same && (tail === 0 || bytes[at + full] === last)) return this.#cValue[s];
     }
-    const v = this.#decode(p, w);
+    const v = decodeValue(this.#io, p, w);
+    if (!this.#share(v, w)) return v;
     const slot = set | this.#victim(this.#cNext, set);
     const at = slot * CONTENT_WORDS;
     this.#cWord[slot] = w;
@@ -161,8 +177,8 @@ export class DecodedCache {
 
   /** Decode the tagged value the core just copied to `p`, and remember it. */
   fillTag(addr: number, epoch: number, w: number, p: number): unknown {
-    const v = this.#decode(p, w);
-    if (!cacheable(vtypeOf(w))) return v;
+    const v = decodeValue(this.#io, p, w);
+    if (!cacheable(vtypeOf(w)) || !this.#share(v, w)) return v;
     const set = this.#tagSet(addr, epoch);
     if (vlenOf(w) > ADMIT_AFTER_SEEN_VLEN) {
       for (let way = 0; way < WAYS; way++) {
@@ -181,9 +197,13 @@ export class DecodedCache {
     return v;
   }
 
-  #decode(p: number, w: number): unknown {
-    const v = decodeValue(this.#io, p, w);
-    return vtypeOf(w) === T_PACKED ? deepFreeze(v) : v;
+  /** Can decoded value `v` (word `w`) be shared between loads? Objects
+   *  only if they are plain data, which this deep-freezes. */
+  #share(v: unknown, w: number): boolean {
+    if (vtypeOf(w) !== T_PACKED) return true;
+    if (!plainData(v)) return false;
+    deepFreeze(v);
+    return true;
   }
 }
 

@@ -66,9 +66,10 @@ export interface CreateOptions {
    * from 4 to 2^20; 0 turns it off). A repeat `load` of a string, bigint or
    * object that has not changed since this instance last loaded it returns
    * the value it decoded then, without decoding (or, for a long value,
-   * copying) anything. Objects and arrays it returns are therefore deeply
-   * frozen and shared by the loads that hit; with 0, every load returns a
-   * fresh, mutable copy. Uint8Array values are always fresh copies. Costs
+   * copying) anything. Objects and arrays of plain data it returns are
+   * therefore deeply frozen and shared by the loads that hit; with 0, every
+   * load returns a fresh, mutable copy. Uint8Array values, and objects
+   * holding a Date, Set or typed array, are always fresh copies. Costs
    * about 40 bytes per slot of private (non-shared) memory. Per instance.
    * @default 4096
    */

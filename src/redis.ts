@@ -111,7 +111,7 @@ export interface NearCache {
   readonly handle: NearCacheHandle;
   /** The value of `key` (from the L1, else from Redis, filling the L1), or
    *  undefined if Redis has no such key. Values served by the L1 are as a
-   *  ShardedMap load returns them (objects deeply frozen, shared). */
+   *  ShardedMap load returns them (objects of plain data deeply frozen, shared). */
   get(key: string): Promise<unknown>;
   /** The L1's copy of `key` if it has one, synchronously, else undefined
    *  (no Redis call): `near.peek(k) ?? await near.get(k)` saves the

@@ -60,4 +60,42 @@ describe('decoded-value cache', () => {
     expect(map.load('long')).toEqual(long);
     map.close();
   });
+
+  it('objects of plain data come back deep-frozen and shared; ones holding a Date, Set or typed array come back fresh and mutable', async () => {
+    const map = await ShardedMap.create({ shards: 2 });
+    const plain = { id: 1, tags: ['a', 'b'], nested: { ok: true, n: null } };
+    const withBytes = { id: 2, raw: new Uint8Array(40).fill(7) }; // tagged (out of line)
+    const shortBytes = { b: new Uint8Array([1, 2, 3]) }; // by content (short)
+    const withDate = { at: new Date(1_700_000_000_000) };
+    const withSet = { s: new Set(['x', 'y']) };
+    const withTyped = [new Float64Array([1.5, 2.5])];
+    map.store('plain', plain);
+    const mutable = { withBytes, shortBytes, withDate, withSet, withTyped };
+    for (const [k, v] of Object.entries(mutable)) map.store(k, v);
+
+    const p = map.load('plain') as typeof plain;
+    expect(p).toEqual(plain);
+    expect(Object.isFrozen(p) && Object.isFrozen(p.tags) && Object.isFrozen(p.nested)).toBe(true);
+    expect(map.load('plain')).toBe(p);
+
+    for (const [k, v] of Object.entries(mutable)) {
+      const a = map.load(k);
+      const b = map.load(k);
+      expect(a).toEqual(v);
+      expect(b).not.toBe(a); // never shared, so never frozen under the caller
+      expect(Object.isFrozen(a)).toBe(false);
+      expect(map.getMany([k])[0]).toEqual(v);
+    }
+    // Changing what one load returned changes nothing for the next.
+    const d = map.load('withDate') as typeof withDate;
+    d.at.setTime(0);
+    expect((map.load('withDate') as typeof withDate).at.getTime()).toBe(1_700_000_000_000);
+    const st = map.load('withSet') as typeof withSet;
+    st.s.add('z');
+    expect([...(map.load('withSet') as typeof withSet).s]).toEqual(['x', 'y']);
+    const wb = map.load('withBytes') as typeof withBytes;
+    wb.raw[0] = 0;
+    expect((map.load('withBytes') as typeof withBytes).raw[0]).toBe(7);
+    map.close();
+  });
 });

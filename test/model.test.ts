@@ -44,6 +44,12 @@ const valueArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.uint8Array({ maxLength: 20 }),
   fc.array(fc.integer(), { maxLength: 5 }),
   fc.record({ a: fc.integer(), b: fc.string({ maxLength: 5 }) }),
+  // Objects holding what freezing cannot make immutable: never shared by
+  // the decoded-value cache (short ones by content, long ones by tag).
+  fc.record({
+    at: fc.date({ min: new Date(0), max: new Date(4_102_444_800_000), noInvalidDate: true }),
+    raw: fc.uint8Array({ maxLength: 40 }),
+  }),
 );
 
 type Op =
