@@ -338,7 +338,7 @@ describe('get', () => {
 
   it('returns an object value equal by content, never the stored object (documented difference: no identity)', async () => {
     const map = await ShardedMap.create({ shards: 4 });
-    const obj = { a: 1, list: [1, 2], when: new Date(0) };
+    const obj = { a: 1, list: [1, 2], name: 'o' };
     map.set('o', obj);
     const a = map.get('o');
     expect(a).toEqual(obj);
@@ -347,6 +347,14 @@ describe('get', () => {
     // (from the decoded-value cache; frozen, since other loads share it).
     expect(map.get('o')).toBe(a);
     expect(Object.isFrozen(a)).toBe(true);
+    // Unless it holds something freezing cannot make immutable (a Date):
+    // then every get is a fresh, mutable copy (documented).
+    const dated = { a: 1, when: new Date(0) };
+    map.set('d', dated);
+    const d = map.get('d');
+    expect(d).toEqual(dated);
+    expect(map.get('d')).not.toBe(d);
+    expect(Object.isFrozen(d)).toBe(false);
     map.close();
   });
 
