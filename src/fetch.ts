@@ -18,6 +18,7 @@ import {
   FLIGHT_EMPTY, FLIGHT_FREE, FLIGHT_MSG_MAX, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS,
 } from '../assembly/shared.js';
 import { encodeKey, type Key } from './codec.js';
+import { ttlValue } from './options.js';
 import type { CoreExports } from './core.js';
 import { ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError } from './errors.js';
 
@@ -255,5 +256,7 @@ function checkFetchOptions(
   if (typeof loadTimeout !== 'number' || !(loadTimeout > 0) || loadTimeout > 2 ** 31 - 1) {
     throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `fetch: loadTimeout option must be a number of milliseconds from 1 to 2^31 - 1, got ${String(loadTimeout)}`);
   }
+  // Checked before any loader runs (the store after it would refuse it).
+  if (ttl !== undefined) ttlValue(ttl, 'fetch: ttl option');
   return { signal, loadTimeout, ttl };
 }

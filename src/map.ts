@@ -12,7 +12,7 @@ import {
   SCRATCH_BUSY, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_TEST, TEST_FAULT_ABORT, TEST_FAULT_TRAP,
   TEST_FAULT_STAGED, OWNER_ID_MASK, SCRATCH_COUNTERS, SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, ST_STALE,
   BATCH_RECORD_SHIFT, BATCH_WHERE, BATCH_TAG_EPOCH, BATCH_F64, BATCH_BUSY, BATCH_NOT_COPIED, CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS,
-  CNT_LOCK_TIMEOUTS, CNT_RELEASED, ST_TOO_LARGE, CACHE_ON, CACHE_TTL_SEEN, SCRATCH_EXPIRY, SCRATCH_NOW, BATCH_EXPIRY,
+  CNT_LOCK_TIMEOUTS, CNT_RELEASED, ST_TOO_LARGE, CACHE_ON, CACHE_TTL_SEEN, SCRATCH_EXPIRY, SCRATCH_NOW, BATCH_EXPIRY, PAGE_BYTES,
 } from '../assembly/shared.js';
 import { coreModule, instantiate, guardedCore, type CoreExports, type TestDoors } from './core.js';
 import { encodeKey, decodeKey, encodeValue, decodeValue, describe, memIO, type Key, type MemIO } from './codec.js';
@@ -239,6 +239,8 @@ export class ShardedMap<V = unknown> {
     if (!(handle.memory instanceof WebAssembly.Memory)) bad('memory is not a WebAssembly.Memory');
     // Not `instanceof SharedArrayBuffer`: a SharedWorker has no such global.
     if (Object.prototype.toString.call(handle.memory.buffer) !== '[object SharedArrayBuffer]') bad('memory is not shared');
+    // The core imports at least one page (instantiating with less is a LinkError).
+    if (handle.memory.buffer.byteLength < PAGE_BYTES) bad('its memory is too small to hold a map');
     const id = handle.mapId;
     if (!Array.isArray(id) || id.length !== 2 || !id.every((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32)) {
       bad('mapId is not two uint32');
@@ -424,13 +426,17 @@ export class ShardedMap<V = unknown> {
   }
 
   // ---- writes ------------------------------------------------------------------
+  // Values are encoded before the key: packing an object runs its getters,
+  // and a getter that reads this map encodes its own key into the same
+  // scratch area (a load also fills the aux area, hence next before
+  // expected in compareAndSwap).
 
   /** Store `value` for `key` (in a cache map, living `options.ttl` ms or
    *  the map's default ttl). */
   store(key: Key, value: V, options?: WriteOptions): void {
     this.#alive();
-    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     this.#write(OP_STORE, klen, word, 0, options);
   }
 
@@ -441,8 +447,8 @@ export class ShardedMap<V = unknown> {
    */
   tryStore(key: Key, value: V, options?: { ttl?: number }): boolean {
     this.#alive();
-    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     return this.#write(OP_STORE, klen, word, 0, options, true) !== ST_BUSY;
   }
 
@@ -467,8 +473,8 @@ export class ShardedMap<V = unknown> {
    */
   loadOrStore(key: Key, value: V, options?: WriteOptions): LoadOrStoreResult<V> {
     this.#alive();
-    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const st = this.#write(OP_LOAD_OR_STORE, klen, word, 0, options);
     if (st > 0) return { value: decodeValue(this.#io, this.#aux, st) as V, loaded: true };
     return { value, loaded: false };
@@ -486,8 +492,8 @@ export class ShardedMap<V = unknown> {
   /** Store `value` for `key`, returning the previous value if there was one. */
   swap(key: Key, value: V, options?: WriteOptions): SwapResult<V> {
     this.#alive();
-    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(value, this.#io, this.#val, this.#maxValue);
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const st = this.#write(OP_SWAP, klen, word, 0, options);
     if (st > 0) return { previous: decodeValue(this.#io, this.#aux, st) as V, loaded: true };
     return { previous: undefined, loaded: false };
@@ -501,17 +507,17 @@ export class ShardedMap<V = unknown> {
    */
   compareAndSwap(key: Key, expected: V, next: V, options?: WriteOptions): boolean {
     this.#alive();
-    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const word = encodeValue(next, this.#io, this.#val, this.#maxValue);
     const eword = encodeValue(expected, this.#io, this.#aux, this.#maxValue);
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     return this.#write(OP_CAS, klen, word, eword, options) === ST_OK;
   }
 
   /** Delete `key` if its value equals `expected` (as in compareAndSwap). */
   compareAndDelete(key: Key, expected: V, options?: WaitOptions): boolean {
     this.#alive();
-    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     const eword = encodeValue(expected, this.#io, this.#aux, this.#maxValue);
+    const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
     return this.#write(OP_CAD, klen, 0, eword, options) === ST_OK;
   }
 

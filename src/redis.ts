@@ -34,9 +34,8 @@
  * export needs it.
  */
 import { createClient, RESP_TYPES } from '@redis/client';
-import { Packr } from 'msgpackr';
 import { ShardedMap, type ShardedMapHandle } from './map.js';
-import { MSGPACK_OPTIONS } from './codec.js';
+import { pack, unpackBytes } from './codec.js';
 import { ErrorCode, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
 import type { MapStats } from './stats.js';
 
@@ -152,7 +151,6 @@ const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_0
 /** Reconnect backoff of both connections: 50 ms doubling up to 2 s. */
 const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 2000);
 
-const packr = new Packr(MSGPACK_OPTIONS);
 
 function redisError(what: string, e: unknown): ShardedMapError {
   const err = new ShardedMapError(ErrorCode.REDIS, `near cache: Redis ${what} failed: ${(e as Error)?.message ?? String(e)}`);
@@ -384,7 +382,7 @@ class Near implements NearCache {
     const client = this.#client();
     if (!this.#cacheable(key) || !this.tracking) {
       this.#count.bypasses++;
-      return decode((await this.#read(client, key)).bytes);
+      return decode(key, (await this.#read(client, key)).bytes);
     }
     const deadline = Date.now() + this.handle.commandTimeout;
     for (;;) {
@@ -400,7 +398,7 @@ class Near implements NearCache {
           continue;
         }
         this.#count.bypasses++;
-        return decode((await this.#read(client, key)).bytes);
+        return decode(key, (await this.#read(client, key)).bytes);
       }
       const epoch = Atomics.load(this.#state, STATE_EPOCH);
       const ticket = this.#ticket();
@@ -411,7 +409,7 @@ class Near implements NearCache {
       if (!this.tracking || Atomics.load(this.#state, STATE_EPOCH) !== epoch) {
         this.#map.compareAndDelete(key, ticket);
         this.#count.bypasses++;
-        return decode((await this.#read(client, key)).bytes);
+        return decode(key, (await this.#read(client, key)).bytes);
       }
       let got: { bytes: Uint8Array | null; pttl: number };
       try {
@@ -421,7 +419,14 @@ class Near implements NearCache {
         this.#wakeWaiters();
         throw e;
       }
-      const value = decode(got.bytes);
+      let value: unknown;
+      try {
+        value = decode(key, got.bytes);
+      } catch (e) {
+        this.#map.compareAndDelete(key, ticket);
+        this.#wakeWaiters();
+        throw e;
+      }
       if (value === undefined) {
         // Absent keys (and stored undefineds) are not cached.
         this.#map.compareAndDelete(key, ticket);
@@ -451,7 +456,7 @@ class Near implements NearCache {
     let bytes: Buffer;
     try {
       if (typeof value === 'symbol' || typeof value === 'function') throw new TypeError(`a ${typeof value}`);
-      bytes = packr.pack(value);
+      bytes = Buffer.from(pack(value as object));
     } catch (e) {
       throw new ShardedMapTypeError(ErrorCode.VALUE_TYPE, `near cache: this value cannot be encoded as MessagePack (${(e as Error).message}); store plain data`);
     }
@@ -549,8 +554,21 @@ class Near implements NearCache {
   }
 }
 
-function decode(bytes: Uint8Array | null): unknown {
-  return bytes === null ? undefined : packr.unpack(bytes);
+/** The value of `key` from its bytes in Redis (null: no such key). Bytes
+ *  that are not MessagePack (another client wrote the key) reject with
+ *  ERR_SHARDEDMAP_REDIS. */
+function decode(key: string, bytes: Uint8Array | null): unknown {
+  if (bytes === null) return undefined;
+  try {
+    return unpackBytes(bytes);
+  } catch (e) {
+    const err = new ShardedMapError(
+      ErrorCode.REDIS,
+      `near cache: the value of ${JSON.stringify(key)} in Redis is not MessagePack (${(e as Error)?.message ?? String(e)}); write it with near.set, or a MessagePack client`,
+    );
+    (err as { cause?: unknown }).cause = e;
+    throw err;
+  }
 }
 
 function checkKey(key: unknown, method: string): asserts key is string {

@@ -165,6 +165,12 @@ describe('fetch: leaders that die or run late', () => {
     await expect(map.fetch('k', 'nope' as never)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_ARGUMENT' });
     await expect(map.fetch('k', async () => 1, { loadTimeout: 0 })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
     await expect(map.fetch({} as never, async () => 1)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_KEY_TYPE' });
+    // A bad ttl is refused before the loader runs (it used to run it first).
+    let loads = 0;
+    for (const ttl of [-5, NaN, '1' as never]) {
+      await expect(map.fetch('k', async () => ++loads, { ttl })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    }
+    expect(loads).toBe(0);
     map.set('k', 'cached');
     let ran = false;
     await expect(map.fetch('k', async () => {

@@ -18,6 +18,8 @@ describe('handles', () => {
       null, {}, { memory: {} }, { ...m.handle, memory: new WebAssembly.Memory({ initial: 1 }) },
       { ...m.handle, memory: new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true }) },
       { ...m.handle, mapId: [1] }, { ...m.handle, memory: other.handle.memory },
+      // Smaller than the core's memory import (a raw LinkError before).
+      { ...m.handle, memory: new WebAssembly.Memory({ initial: 0, maximum: 1, shared: true }) },
     ];
     for (const h of bad) {
       await expect(ShardedMap.attach(h as never)).rejects.toEqual(code('ERR_SHARDEDMAP_BAD_HANDLE'));

@@ -292,6 +292,22 @@ describe('near cache: doubt flushes and bypasses', () => {
     await open();
     await expect(near.get(5 as never)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_KEY_TYPE' });
     await expect(near.set('d:f', () => 1)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_VALUE_TYPE' });
+    // A value another client wrote that is not MessagePack: a typed error,
+    // and the fill leaves no ticket behind (the next get does not wait out
+    // commandTimeout for it).
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    await raw.set('d:foreign', 'legacy plain text');
+    const before = near.stats();
+    for (let i = 0; i < 2; i++) {
+      await expect(near.get('d:foreign')).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_REDIS', message: expect.stringMatching(/not MessagePack/) });
+    }
+    // Both were fills of their own; a left ticket would have made the
+    // second wait for it, then bypass the L1.
+    expect(near.stats().l1Misses - before.l1Misses).toBe(2);
+    expect(near.stats().bypasses - before.bypasses).toBe(0);
+    await raw.del('d:foreign');
+    await raw.close();
     await near.set('other:1', 'o');
     expect(await near.get('other:1')).toBe('o');
     expect(await near.get('other:1')).toBe('o');

@@ -46,6 +46,65 @@ describe('values', async () => {
     off.close();
   });
 
+  it('a Buffer inside an object is a copy of its own, not a view of a buffer later decodes reuse', async () => {
+    for (const decodedCache of [0, 4096]) {
+      const map = await ShardedMap.create({ shards: 1, decodedCache });
+      for (const w of ['alpha', 'bravo', 'charl']) map.store(w, { data: Buffer.from(w) });
+      const a = map.load('alpha') as { data: Uint8Array };
+      map.load('bravo');
+      map.getMany(['charl', 'bravo']);
+      expect(Buffer.from(a.data).toString()).toBe('alpha');
+      expect(a.data.buffer.byteLength).toBe(5);
+      for (const [k, v] of map) expect(Buffer.from((v as { data: Uint8Array }).data).toString()).toBe(k);
+      map.close();
+    }
+  });
+
+  it('a Map with keys no object can have (objects, arrays) comes back as a Map; the others as objects', () => {
+    const key = { role: 'admin' };
+    m.store('ok', 1);
+    m.store('plain', new Map([['s', 1], [2, 'two']]));
+    expect(m.load('plain')).toEqual({ s: 1, 2: 'two' }); // as documented: a Map comes back as a plain object
+    m.store('acl', { rules: new Map<unknown, unknown>([[key, true], [['a', 1], 'x']]) });
+    const got = m.load('acl') as { rules: Map<unknown, unknown> };
+    expect(got.rules).toBeInstanceOf(Map);
+    expect([...got.rules]).toEqual([[{ role: 'admin' }, true], [['a', 1], 'x']]);
+    // Iteration, swap and compareAndSwap with the loaded value all work.
+    expect([...m.keys()]).toContain('acl');
+    expect(m.compareAndSwap('acl', got, { rules: got.rules, n: 1 })).toBe(true);
+    const prev = m.swap('acl', 'new');
+    expect(prev.loaded).toBe(true);
+    expect((prev.previous as { n: number }).n).toBe(1);
+    expect(m.load('acl')).toBe('new');
+  });
+
+  it('a lone surrogate inside an object is stored as U+FFFD (as UTF-8 writes it), so compareAndSwap with a loaded value succeeds', () => {
+    const title = '😀 hello'.slice(0, 1); // a lone high surrogate
+    m.store('post', { n: 0, title, tags: ['\udc00x'], [`k\ud800`]: 1, long: `${title}${'y'.repeat(100)}` });
+    const first = m.load('post') as Record<string, unknown>;
+    expect(first).toEqual({ n: 0, title: '\ufffd', tags: ['\ufffdx'], [`k\ufffd`]: 1, long: `\ufffd${'y'.repeat(100)}` });
+    let ok = 0;
+    for (let i = 0; i < 20; i++) {
+      const c = m.load('post') as { n: number };
+      if (m.compareAndSwap('post', c, { ...c, n: c.n + 1 })) ok++;
+    }
+    expect(ok).toBe(20);
+    // Hangul (0xED lead bytes) is untouched; a top-level string keeps its lone surrogate.
+    m.store('ko', { s: '한국어 텍스트' });
+    expect(m.load('ko')).toEqual({ s: '한국어 텍스트' });
+    m.store('top', title);
+    expect(m.load('top')).toBe(title);
+  });
+
+  it('a getter that reads the map while its object is being stored does not change the key stored', () => {
+    m.store('rate', 3);
+    m.store('order:1', { id: 7, get total() { return 10 * (m.load('rate') as number); } });
+    expect(m.load('order:1')).toEqual({ id: 7, total: 30 });
+    expect(m.compareAndSwap('order:1', { id: 7, total: 30 }, { id: 7, get total() { return m.load('rate'); } })).toBe(true);
+    expect(m.load('order:1')).toEqual({ id: 7, total: 3 });
+    expect([...m.keys()].filter((k) => String(k).startsWith('rate'))).toEqual(['rate']);
+  });
+
   it('plain JSON-like data round-trips (property)', () => {
     // Through JSON first: msgpack has no integer -0, so inside an object -0
     // comes back as 0 (documented); a top-level -0 is kept (above). And
