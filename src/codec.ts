@@ -354,7 +354,7 @@ export function pack(value: object): Uint8Array {
     throw new ShardedMapTypeError(
       ErrorCode.VALUE_TYPE,
       cycle
-        ? 'a value must not contain a cycle (an object that contains itself)'
+        ? 'a value must not contain a cycle (an object that contains itself) nor nest deeper than msgpackr can pack (about a thousand levels)'
         : `this value cannot be encoded with msgpack (${(e as Error).message}); store plain data without cycles, functions or symbols`,
     );
   }

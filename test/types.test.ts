@@ -28,7 +28,9 @@ describe('wrong types', () => {
     const m = await mapWithOneEntry();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    for (const v of [Symbol('s'), () => 1, cyclic, { s: Symbol('x') }, { f() {} }, [1, [() => 2]], { a: { b: cyclic } }]) {
+    let deep: unknown = 1;
+    for (let i = 0; i < 50_000; i++) deep = [deep]; // no cycle, just too deep for msgpackr
+    for (const v of [Symbol('s'), () => 1, cyclic, { s: Symbol('x') }, { f() {} }, [1, [() => 2]], { a: { b: cyclic } }, deep]) {
       expect(() => m.store('keep', v)).toThrow(code('ERR_SHARDEDMAP_VALUE_TYPE'));
       expect(() => m.swap('keep', v)).toThrow(TypeError);
       expect(() => m.compareAndSwap('keep', v, 1)).toThrow(TypeError);
