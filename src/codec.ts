@@ -76,7 +76,7 @@ function refuseFunction(): never {
  *  as copies (by default msgpackr returns views of its input, which is a
  *  reused private buffer here). Also the near cache's Redis format
  *  (redis.ts). */
-export const MSGPACK_OPTIONS = {
+const MSGPACK_OPTIONS = {
   useRecords: false, moreTypes: true, copyBuffers: true, writeFunction: refuseFunction,
 } as ConstructorParameters<typeof Packr>[0];
 const packr = new Packr(MSGPACK_OPTIONS);
@@ -333,9 +333,10 @@ export function describe(x: unknown): string {
   return `a ${typeof x}`;
 }
 
-/** msgpack of an object or array, or the typed error msgpackr's failure
- *  means (a symbol, a cycle, a function: see refuseFunction). The bytes are
- *  msgpackr's reusable buffer: copy them before the next pack. */
+/** msgpack of a value (an object or array here; any value for the near
+ *  cache), or the typed error msgpackr's failure means (a symbol, a cycle,
+ *  a function: see refuseFunction). The bytes are msgpackr's reusable
+ *  buffer: copy them before the next pack. */
 export function pack(value: object): Uint8Array {
   try {
     const bytes = packr.pack(value);
