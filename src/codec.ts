@@ -361,7 +361,8 @@ export function pack(value: object): Uint8Array {
   }
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** A lone surrogate (no pair) in a JS string. */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 /** Deeper than msgpackr packs (it throws first): the walks stop here. */
 const WALK_DEPTH_MAX = 4096;

@@ -199,6 +199,18 @@ function perShardCapacity(total: number, shards: number): number {
   return Math.ceil(mean + 4 * Math.sqrt(mean * (1 - 1 / shards)));
 }
 
+/** Shared memory a cache needs per byte of maxBytes. Measured, 16 MiB
+ *  maxBytes, 400K stores each: 50-150-byte strings committed 2.95x
+ *  maxBytes (2.83x without the creator's 2 MiB scratch area), 10-30-byte
+ *  strings 2.63-2.95x, 200-1000-byte 2.34x, a mixed churn with deletes and
+ *  3 KB values 2.34x; with maxMemory at 2x and 2.5x the first kind threw
+ *  MEMORY_FULL from store 102K and 142K on. */
+export const CACHE_MEMORY_PER_BYTE = 3.5;
+
+/** The default maxKeyBytes (also the near cache's, which skips the L1 for
+ *  longer keys). */
+export const DEFAULT_MAX_KEY_BYTES = 1024;
+
 /** A ttl (option or write option): ms >= 0; 0 and Infinity mean none (0). */
 export function ttlValue(v: unknown, what: string): number {
   if (typeof v !== 'number' || Number.isNaN(v)) invalid('type', `${what} must be a number of milliseconds, got ${String(v)}`);
@@ -247,13 +259,19 @@ export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
   if (maxEntries > 0 && maxEntries < shards) invalid('range', `maxEntries option must be at least shards (${shards}), got ${maxEntries}`);
   if (maxBytes > 0 && maxBytes < shards) invalid('range', `maxBytes option must be at least shards (${shards}), got ${maxBytes}`);
   const maxValueBytes = integer(o, 'maxValueBytes', 1 << 20, 8, cache ? MAX_CACHE_VALUE_BYTES : MAX_VALUE_BYTES_LIMIT);
+  // A cache full to maxBytes must fit its memory, or its stores would fail
+  // for lack of memory instead of evicting.
+  const needed = Math.ceil(maxBytes * CACHE_MEMORY_PER_BYTE) + 2 * maxValueBytes;
+  if (maxBytes > 0 && maxMemory < needed) {
+    invalid('range', `maxBytes option ${maxBytes} needs maxMemory of at least ${needed} (${CACHE_MEMORY_PER_BYTE}x maxBytes: tables, heap slack and eviction state, plus the creator's scratch area), got ${maxMemory}; raise maxMemory or lower maxBytes`);
+  }
   if (o.seed !== undefined && typeof o.seed !== 'bigint') invalid('type', 'seed option must be a bigint');
   const initialCapacity = integer(o, 'initialCapacity', 0, 0, 2 ** 31);
   return {
     shards,
     initialCapacity,
     perShard: perShardCapacity(initialCapacity, shards),
-    maxKeyBytes: integer(o, 'maxKeyBytes', 1024, 2, MAX_KEY_BYTES_LIMIT),
+    maxKeyBytes: integer(o, 'maxKeyBytes', DEFAULT_MAX_KEY_BYTES, 2, MAX_KEY_BYTES_LIMIT),
     maxValueBytes,
     maxPages: Math.ceil(maxMemory / PAGE_BYTES),
     maxWorkers: integer(o, 'maxWorkers', 64, 1, MAX_OWNERS),

@@ -35,7 +35,8 @@
  */
 import { createClient, RESP_TYPES } from '@redis/client';
 import { ShardedMap, type ShardedMapHandle } from './map.js';
-import { pack, unpackBytes } from './codec.js';
+import { pack, unpackBytes, LONE_SURROGATE } from './codec.js';
+import { DEFAULT_MAX_KEY_BYTES } from './options.js';
 import { ErrorCode, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
 import type { MapStats } from './stats.js';
 
@@ -52,7 +53,9 @@ export interface NearCacheOptions {
   /** L1 bounds (see ShardedMap's cache options). @default maxEntries 100000 */
   maxEntries?: number;
   maxBytes?: number;
-  /** Passed to ShardedMap.create for the L1. */
+  /** Passed to ShardedMap.create for the L1. A key longer than the L1's
+   *  `maxKeyBytes` (1 + its UTF-8 bytes) is read from Redis every time. */
+  maxKeyBytes?: number;
   maxMemory?: number;
   maxValueBytes?: number;
   maxWorkers?: number;
@@ -82,6 +85,8 @@ export interface NearCacheHandle {
   readonly prefixes: readonly string[];
   readonly ttl: number;
   readonly commandTimeout: number;
+  /** The L1's maxKeyBytes: longer keys are not cached. */
+  readonly maxKeyBytes: number;
 }
 
 /** What one instance counted, plus the process-wide coherence counts. */
@@ -181,6 +186,15 @@ export async function createNearCache(options: NearCacheOptions): Promise<NearCa
   if (!Array.isArray(prefixes) || prefixes.length === 0 || !prefixes.every((p) => typeof p === 'string' && p.length > 0)) {
     invalidOption('prefixes option must be a non-empty array of non-empty strings (the key prefixes the L1 caches)');
   }
+  // Redis refuses BCAST prefixes of which one starts another (and then
+  // tracking would be off for good): one prefix covers both.
+  for (const p of prefixes) {
+    if (LONE_SURROGATE.test(p)) invalidOption(`prefixes: ${JSON.stringify(p)} has a lone surrogate (Redis keys are UTF-8)`);
+    const q = prefixes.find((o) => o !== p && o.startsWith(p));
+    if (q !== undefined || prefixes.indexOf(p) !== prefixes.lastIndexOf(p)) {
+      invalidOption(`prefixes: ${JSON.stringify(p)} overlaps ${JSON.stringify(q ?? p)} (Redis refuses overlapping tracking prefixes); keep the shorter one`);
+    }
+  }
   const url = options.url ?? DEFAULTS.url;
   if (typeof url !== 'string') invalidOption('url option must be a string like redis://127.0.0.1:6379');
   const ttl = positive(options.ttl, 'ttl', DEFAULTS.ttl);
@@ -190,6 +204,7 @@ export async function createNearCache(options: NearCacheOptions): Promise<NearCa
     maxEntries: options.maxEntries ?? (options.maxBytes === undefined ? DEFAULTS.maxEntries : undefined),
     maxBytes: options.maxBytes,
     ttl,
+    ...(options.maxKeyBytes !== undefined ? { maxKeyBytes: options.maxKeyBytes } : {}),
     ...(options.maxMemory !== undefined ? { maxMemory: options.maxMemory } : {}),
     ...(options.maxValueBytes !== undefined ? { maxValueBytes: options.maxValueBytes } : {}),
     ...(options.maxWorkers !== undefined ? { maxWorkers: options.maxWorkers } : {}),
@@ -197,7 +212,7 @@ export async function createNearCache(options: NearCacheOptions): Promise<NearCa
   });
   const handle: NearCacheHandle = {
     map: map.handle, state: new SharedArrayBuffer(STATE_WORDS * 4), mark: crypto.getRandomValues(new Uint8Array(MARK_BYTES)),
-    url, prefixes: [...prefixes], ttl, commandTimeout,
+    url, prefixes: [...prefixes], ttl, commandTimeout, maxKeyBytes: options.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES,
   };
   const onInvalidate = options.onInvalidate;
   if (onInvalidate !== undefined && typeof onInvalidate !== 'function') invalidOption('onInvalidate option must be a function');
@@ -358,8 +373,9 @@ class Near implements NearCache {
     this.#wakeWaiters();
   }
 
+  /** Does the L1 cache `key`: under a prefix, and short enough for it? */
   #cacheable(key: string): boolean {
-    return this.handle.prefixes.some((p) => key.startsWith(p));
+    return this.handle.prefixes.some((p) => key.startsWith(p)) && 1 + utf8Length(key) <= this.handle.maxKeyBytes;
   }
 
   #client(): Client {
@@ -404,7 +420,16 @@ class Near implements NearCache {
       const ticket = this.#ticket();
       // The ticket lives at most as long as a command may: a filler that
       // dies leaves nothing behind for long.
-      if (this.#map.loadOrStore(key, ticket, { ttl: 2 * this.handle.commandTimeout }).loaded) continue;
+      let taken: boolean;
+      try {
+        taken = this.#map.loadOrStore(key, ticket, { ttl: 2 * this.handle.commandTimeout }).loaded;
+      } catch {
+        // No room for the ticket (an entry over the L1 shard's byte share):
+        // served from Redis, not cached.
+        this.#count.bypasses++;
+        return decode(key, (await this.#read(client, key)).bytes);
+      }
+      if (taken) continue;
       this.#count.l1Misses++;
       if (!this.tracking || Atomics.load(this.#state, STATE_EPOCH) !== epoch) {
         this.#map.compareAndDelete(key, ticket);
@@ -431,8 +456,14 @@ class Near implements NearCache {
         // Absent keys (and stored undefineds) are not cached.
         this.#map.compareAndDelete(key, ticket);
       } else {
-        // Never longer than the key lives in Redis (-1: no expiry there).
-        const ttl = got.pttl > 0 ? Math.min(this.handle.ttl, got.pttl) : this.handle.ttl;
+        // Never longer than the key lives in Redis (-1: no expiry there;
+        // 0 or -2: it expires this millisecond, or already did: not cached).
+        const ttl = got.pttl === -1 ? this.handle.ttl : got.pttl > 0 ? Math.min(this.handle.ttl, got.pttl) : 0;
+        if (ttl === 0) {
+          this.#map.compareAndDelete(key, ticket);
+          this.#wakeWaiters();
+          return value;
+        }
         try {
           if (this.#map.compareAndSwap(key, ticket, value, { ttl })) this.#count.fills++;
           else this.#count.fillsDropped++; // invalidated (or flushed) meanwhile
@@ -466,7 +497,7 @@ class Near implements NearCache {
       throw redisError('SET', e);
     } finally {
       // Read-your-writes in this process at once (the invalidation follows).
-      this.#map.delete(key);
+      if (this.#cacheable(key)) this.#map.delete(key);
     }
   }
 
@@ -478,7 +509,7 @@ class Near implements NearCache {
     } catch (e) {
       throw redisError('DEL', e);
     } finally {
-      this.#map.delete(key);
+      if (this.#cacheable(key)) this.#map.delete(key);
     }
   }
 
@@ -499,13 +530,21 @@ class Near implements NearCache {
       Atomics.store(this.#state, STATE_UP, 0);
       Atomics.add(this.#state, STATE_EPOCH, 1);
     }
-    for (const c of [this.#data, this.#tracker]) {
+    // A graceful close waits for queued commands; while a connection is
+    // down, those wait for a reconnect that may not come: after
+    // commandTimeout the connection is dropped instead.
+    await Promise.all([this.#data, this.#tracker].map(async (c) => {
+      if (!c?.isOpen) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise((resolve) => (timer = setTimeout(resolve, this.handle.commandTimeout, LATE)));
       try {
-        if (c?.isOpen) await c.close();
+        if ((await Promise.race([c.close(), late])) === LATE) c.destroy();
       } catch {
-        c?.destroy();
+        c.destroy();
+      } finally {
+        clearTimeout(timer);
       }
-    }
+    }));
     this.#map.close();
   }
 
@@ -575,6 +614,24 @@ function checkKey(key: unknown, method: string): asserts key is string {
   if (typeof key !== 'string') {
     throw new ShardedMapTypeError(ErrorCode.KEY_TYPE, `near cache ${method}: a key must be a string (a Redis key), not ${typeof key}`);
   }
+  // Redis keys are UTF-8 bytes: a lone surrogate would name another key
+  // (U+FFFD), whose invalidations would never reach this one.
+  if (LONE_SURROGATE.test(key)) {
+    throw new ShardedMapTypeError(ErrorCode.KEY_TYPE, `near cache ${method}: a key must not hold a lone surrogate (Redis keys are UTF-8)`);
+  }
+}
+
+/** close()'s "the graceful close took too long". */
+const LATE: unique symbol = Symbol('late');
+
+/** UTF-8 bytes of a well-formed string. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 && (c & 0xfc00) !== 0xd800 && (c & 0xfc00) !== 0xdc00 ? 2 : 1;
+  }
+  return n;
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -61,6 +61,25 @@ describe('cache: bounds', () => {
     cache.close();
   });
 
+  it('a cache filled far past maxBytes in the least maxMemory it accepts evicts, never runs out of memory', async () => {
+    // (Before create checked maxMemory against maxBytes, a cache of 16 MiB
+    // maxBytes in 32 MiB threw MEMORY_FULL on most stores past ~100K.)
+    const maxBytes = 4 << 20;
+    const maxValueBytes = 4096;
+    const maxMemory = Math.ceil(maxBytes * 3.5) + 2 * maxValueBytes;
+    await expect(ShardedMap.create({ maxBytes, maxValueBytes, maxMemory: maxMemory - 1 })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    for (const [lo, span] of [[50, 100], [10, 20], [200, 800]] as const) {
+      const cache = await ShardedMap.create({ maxBytes, maxValueBytes, maxMemory });
+      for (let i = 0; i < 150_000; i++) cache.store(`session:${i}`, 'v'.repeat(lo + (i % span)));
+      const s = cache.stats();
+      expect(s.cache!.bytes).toBeLessThanOrEqual(maxBytes);
+      expect(s.counters.evictions).toBeGreaterThan(0);
+      expect(s.memoryBytes).toBeLessThanOrEqual(maxMemory);
+      expectSound(cache);
+      cache.close();
+    }
+  });
+
   it('options are checked eagerly', async () => {
     const bad: [object, string][] = [
       [{ maxEntries: 0 }, 'maxEntries'],
@@ -71,6 +90,8 @@ describe('cache: bounds', () => {
       [{ ttl: 'soon' }, 'ttl'],
       [{ ttl: 10, clock: 5 }, 'clock'],
       [{ maxEntries: 10, maxValueBytes: 16777215 }, 'maxValueBytes'],
+      // A full cache would not fit: stores would fail instead of evicting.
+      [{ maxBytes: 16 << 20, maxMemory: 32 << 20 }, 'needs maxMemory'],
     ];
     for (const [o, what] of bad) {
       await expect(ShardedMap.create(o as never)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION', message: expect.stringContaining(what) });

@@ -247,11 +247,16 @@ describe('near cache: doubt flushes and bypasses', () => {
     try {
       await n.set('d:3', 'v1');
       expect(await n.get('d:3')).toBe('v1');
+      const w = await attachNearCache(n.handle);
       await own.stop();
       await until(() => !n.tracking);
       // Rejected, not left hanging (commandTimeout bounds every call).
       await expect(n.get('d:3')).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_REDIS' });
       await expect(n.set('d:3', 'v2')).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_REDIS' });
+      // A worker's instance that failed a call while Redis is down still
+      // closes (its graceful close waited forever for a reconnect).
+      await expect(w.get('d:3')).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_REDIS' });
+      await w.close();
       // The same port again: an empty server (nothing on disk).
       const again = await startRedis({ port: own.port });
       try {
@@ -282,15 +287,36 @@ describe('near cache: doubt flushes and bypasses', () => {
     expect(await near.get('d:ttl2')).toBe('x');
     await sleep(350);
     expect(await near.get('d:ttl2')).toBeUndefined();
+    // Keys read in their last millisecond: Redis answers PTTL 0 (or -2,
+    // gone meanwhile); such a copy is not cached (it was, for the L1's
+    // whole ttl).
+    let late = 0;
+    // (20 rounds: before the fix, 2 to 9 of 20 rounds left such copies.)
+    for (let round = 0; round < 20; round++) {
+      const keys = Array.from({ length: 200 }, (_, i) => `d:late:${round}:${i}`);
+      await Promise.all(keys.map((k, i) => near.set(k, k, { ttl: 2 + (i % 10) })));
+      for (const end = Date.now() + 20; Date.now() < end;) await Promise.all(keys.map((k) => near.get(k)));
+      await sleep(50);
+      late += keys.filter((k) => near.peek(k) !== undefined).length;
+    }
+    expect(late).toBe(0);
     await raw.close();
     await near.close();
   });
 
   it('bad input: typed errors; keys outside the prefixes always go to Redis', async () => {
     await expect(createNearCache({ url: redis.url, prefixes: [] })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    // Redis refuses overlapping BCAST prefixes (tracking would stay off).
+    for (const prefixes of [['user:', 'user:admin:'], ['user:', 'user:'], ['a:\ud800']]) {
+      await expect(createNearCache({ url: redis.url, prefixes })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    }
     await expect(createNearCache({ url: 'redis://127.0.0.1:1', prefixes: ['x:'], commandTimeout: 300 })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_REDIS' });
     await open();
     await expect(near.get(5 as never)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_KEY_TYPE' });
+    // Redis keys are UTF-8: a lone surrogate would name another key, whose
+    // invalidations never reach this one.
+    await expect(near.get('d:\ud800')).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_KEY_TYPE' });
+    await expect(near.set('d:\udc00', 1)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_KEY_TYPE' });
     await expect(near.set('d:f', () => 1)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_VALUE_TYPE' });
     // A value another client wrote that is not MessagePack: a typed error,
     // and the fill leaves no ticket behind (the next get does not wait out
@@ -312,6 +338,15 @@ describe('near cache: doubt flushes and bypasses', () => {
     expect(await near.get('other:1')).toBe('o');
     expect(await near.get('other:1')).toBe('o');
     expect(near.stats()).toMatchObject({ l1Hits: 0, bypasses: 2 });
+    // Keys longer than the L1's maxKeyBytes go to Redis every time; set and
+    // delete work (they changed Redis, then threw KEY_TOO_LARGE).
+    for (const long of ['d:' + 'x'.repeat(1100), 'other:' + 'y'.repeat(1100)]) {
+      await near.set(long, 42);
+      expect(await near.get(long)).toBe(42);
+      expect(near.peek(long)).toBeUndefined();
+      expect(await near.delete(long)).toBe(true);
+      expect(await near.get(long)).toBeUndefined();
+    }
     expect(await near.delete('other:1')).toBe(true);
     await near.close();
   });
