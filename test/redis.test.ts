@@ -349,5 +349,17 @@ describe('near cache: doubt flushes and bypasses', () => {
     }
     expect(await near.delete('other:1')).toBe(true);
     await near.close();
+    // An L1 whose shards hold 256 bytes each: a key whose fill ticket does
+    // not fit is served from Redis (its get rejected ENTRY_TOO_LARGE), as
+    // is a value that does not fit.
+    const small = await createNearCache({ url: redis.url, prefixes: ['d:'], maxBytes: 65536, shards: 256 });
+    const k = 'd:' + 'x'.repeat(240);
+    await small.set(k, 1);
+    expect(await small.get(k)).toBe(1);
+    await small.set('d:big', 'y'.repeat(1000));
+    expect(await small.get('d:big')).toBe('y'.repeat(1000));
+    await small.delete(k);
+    await small.delete('d:big');
+    await small.close();
   });
 });
