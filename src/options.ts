@@ -174,7 +174,7 @@ function integer(options: Record<string, unknown>, name: string, dflt: number, m
 
 function checkObject(options: unknown, known: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) invalid('type', 'options must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('type', 'options must be an object');
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) invalid('type', `unknown option ${k}; known options: ${known.join(', ')}`);
   }
@@ -266,6 +266,7 @@ export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
     invalid('range', `maxBytes option ${maxBytes} needs maxMemory of at least ${needed} (${CACHE_MEMORY_PER_BYTE}x maxBytes: tables, heap slack and eviction state, plus the creator's scratch area), got ${maxMemory}; raise maxMemory or lower maxBytes`);
   }
   if (o.seed !== undefined && typeof o.seed !== 'bigint') invalid('type', 'seed option must be a bigint');
+  if (typeof o.seed === 'bigint' && (o.seed < 0n || o.seed >= 1n << 64n)) invalid('range', `seed option must be from 0n to 2n ** 64n - 1n, got ${o.seed}`);
   const initialCapacity = integer(o, 'initialCapacity', 0, 0, 2 ** 31);
   return {
     shards,

@@ -22,6 +22,8 @@ describe('options', () => {
     [{ lockTimeout: -1 }, 'lockTimeout', RangeError],
     [{ lockTimeout: 'soon' }, 'lockTimeout', TypeError],
     [{ seed: 5 }, 'seed', TypeError],
+    [{ seed: -1n }, 'seed', RangeError],
+    [{ seed: 1n << 64n }, 'seed', RangeError],
     [{ shard: 4 }, 'shard', TypeError],
   ];
   it.each(bad)('%o is refused naming the option', async (options, name, cls) => {
@@ -32,6 +34,10 @@ describe('options', () => {
   });
   it('a non-object is refused', async () => {
     await expect(ShardedMap.create(5 as never)).rejects.toThrow(TypeError);
+    await expect(ShardedMap.create([] as never)).rejects.toEqual(code('ERR_SHARDEDMAP_INVALID_OPTION'));
+    const m = await ShardedMap.create({ shards: 2 });
+    await expect(ShardedMap.attach(m.handle, [] as never)).rejects.toEqual(code('ERR_SHARDEDMAP_INVALID_OPTION'));
+    m.close();
   });
 });
 
