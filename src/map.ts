@@ -74,6 +74,12 @@ export interface WriteOptions extends WaitOptions {
 export type SwapResult<V> = { previous: V; loaded: true } | { previous: undefined; loaded: false };
 
 const token = Symbol('ShardedMap.internal');
+/** watch(): tries at releasing exited workers, this far apart, before it
+ *  gives up with a warning (a failure means another dead worker's lock is
+ *  in the way until its own exit is seen, or a live instance holds shard
+ *  locks for long, e.g. a check() waiting for the dead one). */
+const WATCH_RETRIES = 20;
+const WATCH_RETRY_MS = 50;
 
 /** TEST ONLY (the test bundle): what `internalsOf` exposes (src/internals.ts). */
 export interface Internals {
@@ -131,6 +137,8 @@ export class ShardedMap<V = unknown> {
   readonly #lockTimeout: number;
   /** Workers being watched (`watch`), each with its unwatch function. */
   readonly #watched = new WeakMap<WatchableWorker, () => void>();
+  /** Thread ids of watched workers that exited, not released yet. */
+  readonly #exited = new Set<number>();
   /** Index (in #f64) of this instance's counter 0 (CNT_*). */
   readonly #cnt: number;
   /** Cache maps: index (in #i32) of the map's HDR_CACHE word; -1 for a
@@ -557,7 +565,7 @@ export class ShardedMap<V = unknown> {
   release(...owners: number[]): void {
     this.#alive();
     for (const owner of owners) {
-      if (!Number.isInteger(owner) || owner < 1 || owner > OWNER_ID_MASK) {
+      if (!Number.isInteger(owner) || owner < 1 || owner > Math.min(OWNER_ID_MASK, this.#x.maxOwners())) {
         throw new ShardedMapRangeError(ErrorCode.BAD_OWNER, `release: an owner must be an owner id (map.owner of the dead instance), got ${String(owner)}`);
       }
       if (owner === this.owner) {
@@ -595,7 +603,9 @@ export class ShardedMap<V = unknown> {
     if (!watched) {
       const onExit = () => {
         this.#watched.delete(worker);
-        if (!this.#closed) this.releaseThread(tid);
+        this.#exited.add(tid);
+        // After the other exits of this turn (workers terminated together).
+        if (this.#exited.size === 1) setImmediate(() => this.#releaseExited(0));
       };
       worker.once('exit', onExit);
       watched = () => {
@@ -605,6 +615,31 @@ export class ShardedMap<V = unknown> {
       this.#watched.set(worker, watched);
     }
     return watched;
+  }
+
+  /** Release the instances of every watched worker that exited, in one
+   *  call: workers that died together, each holding a lock, must be
+   *  released together (releasing one waits for the other's lock). Never
+   *  throws (it runs in an 'exit' listener): a release that fails, say
+   *  because another watched worker died holding a lock and its exit has
+   *  not been seen yet, is tried again shortly, with that one. */
+  #releaseExited(attempt: number): void {
+    if (this.#closed || this.#exited.size === 0) return;
+    const tids = [...this.#exited];
+    try {
+      this.release(...tids.flatMap((t) => this.#ownersOf(t)));
+      for (const t of tids) this.#exited.delete(t);
+    } catch (e) {
+      if (this.#closed) return;
+      if (attempt >= WATCH_RETRIES) {
+        this.#exited.clear();
+        (globalThis as { process?: { emitWarning?: (m: string) => void } }).process?.emitWarning?.(
+          `shardedmap: releasing exited workers failed (${(e as Error).message}); call map.release or map.releaseThread`);
+        return;
+      }
+      const t = setTimeout(() => this.#releaseExited(attempt + 1), WATCH_RETRY_MS);
+      (t as { unref?: () => void }).unref?.();
+    }
   }
 
   /**
@@ -619,12 +654,18 @@ export class ShardedMap<V = unknown> {
     if (!Number.isInteger(threadId) || threadId < 0) {
       throw new ShardedMapRangeError(ErrorCode.INVALID_ARGUMENT, `releaseThread: threadId must be an integer >= 0, got ${String(threadId)}`);
     }
+    const owners = this.#ownersOf(threadId);
+    this.release(...owners);
+    return owners;
+  }
+
+  /** The owner ids (but this instance's) attached from thread `threadId`. */
+  #ownersOf(threadId: number): number[] {
     const owners: number[] = [];
     const n = this.#x.maxOwners();
     for (let id = 1; id <= n; id++) {
       if (id !== this.owner && this.#x.ownerThread(id) === threadId + 1) owners.push(id);
     }
-    this.release(...owners);
     return owners;
   }
 
@@ -1018,7 +1059,8 @@ export class ShardedMap<V = unknown> {
    *  shard, or the normal way), free the victims if asked, recount, unlock. */
   #recover(victims: number[], freeVictims: boolean): void {
     for (const v of victims) {
-      if (this.#x.recoverBegin(this.#token, v) !== ST_OK) throw internalError('recoverBegin');
+      const st = this.#x.recoverBegin(this.#token, v);
+      if (st !== ST_OK) throw this.#refused('recoverBegin', st);
     }
     const take = (s: number) => this.#retry(() => {
       const holder = this.#x.shardLockOwner(s);

@@ -62,14 +62,22 @@ describe('waiting for a held shard', () => {
   });
 
   it('release() refuses itself and non-owners; a released live instance is closed', async () => {
-    const map = await ShardedMap.create({ shards: 2 });
+    const map = await ShardedMap.create({ shards: 2, maxWorkers: 4 });
     const other = await ShardedMap.attach(map.handle);
+    const third = await ShardedMap.attach(map.handle);
     expect(() => map.release(map.owner)).toThrow(expect.objectContaining({ code: 'ERR_SHARDEDMAP_BAD_OWNER' }));
     expect(() => map.release(0)).toThrow(RangeError);
     expect(() => map.release(1.5)).toThrow(RangeError);
+    // Past maxWorkers there is no owner (it was silently ignored up to 8191).
+    for (const id of [5, 100, 8191]) expect(() => map.release(id)).toThrow(expect.objectContaining({ code: 'ERR_SHARDEDMAP_BAD_OWNER' }));
     map.release(other.owner);
     expect(() => other.store('x', 1)).toThrow(expect.objectContaining({ code: 'ERR_SHARDEDMAP_CLOSED' }));
     expect(() => other.load('x')).toThrow(expect.objectContaining({ code: 'ERR_SHARDEDMAP_CLOSED' }));
+    // Released, it cannot release others either (it threw INTERNAL).
+    const other2 = await ShardedMap.attach(map.handle);
+    map.release(other2.owner);
+    expect(() => other2.release(third.owner)).toThrow(expect.objectContaining({ code: 'ERR_SHARDEDMAP_CLOSED' }));
+    third.close();
     map.store('x', 1);
     expect(map.load('x')).toBe(1);
   });

@@ -10,10 +10,10 @@ import { expectSound } from './helpers/sound';
 
 const LONG_TIMEOUT = 20_000;
 
-/** A worker that takes shard 0's lock and holds it until terminated. */
-async function holder(map: ShardedMap<unknown>) {
+/** A worker that takes shard `shard`'s lock and holds it until terminated. */
+async function holder(map: ShardedMap<unknown>, shard = 0) {
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  const h = startAttached('holder', { handle: map.handle, flag });
+  const h = startAttached('holder', { handle: map.handle, flag, shard });
   return { ...h, owner: await h.owner };
 }
 
@@ -55,6 +55,22 @@ describe('watch(worker)', () => {
     expect(map.stats().counters.releasedOwners).toBe(1);
     expectSound(map);
     console.log(`watch: the blocked writer resumed ${resumedAfter} ms after the holder was terminated`);
+  });
+
+  it('workers that die together, each holding a shard, are released together (no uncaught LOCK_TIMEOUT from the exit listener)', async () => {
+    // Before: the first exit's release waited for the other dead worker's
+    // lock, timed out, and its LockTimeoutError escaped the 'exit'
+    // listener (an uncaught exception that ended the process).
+    const map = await ShardedMap.create({ shards: 2, lockTimeout: 300 });
+    for (let round = 0; round < 3; round++) {
+      const hs = await Promise.all([holder(map, 0), holder(map, 1)]);
+      for (const h of hs) map.watch(h.worker);
+      await Promise.all(hs.map((h) => h.worker.terminate()));
+      expect(await until(() => hs.every((h) => internalsOf(map).core.ownerAlive(h.owner) === 0), 5000)).toBe(true);
+      for (let i = 0; i < 20; i++) expect(map.tryStore(`k${i}`, round)).toBe(true); // both shards free
+    }
+    expect(map.stats().counters.releasedOwners).toBe(6);
+    expectSound(map);
   });
 
   it('control: without watch the same writer waits out its lockTimeout and fails', async () => {
