@@ -375,7 +375,7 @@ class Near implements NearCache {
 
   /** Does the L1 cache `key`: under a prefix, and short enough for it? */
   #cacheable(key: string): boolean {
-    return this.handle.prefixes.some((p) => key.startsWith(p)) && 1 + utf8Length(key) <= this.handle.maxKeyBytes;
+    return this.handle.prefixes.some((p) => key.startsWith(p)) && 1 + Buffer.byteLength(key) <= this.handle.maxKeyBytes;
   }
 
   #client(): Client {
@@ -535,14 +535,10 @@ class Near implements NearCache {
     // commandTimeout the connection is dropped instead.
     await Promise.all([this.#data, this.#tracker].map(async (c) => {
       if (!c?.isOpen) return;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise((resolve) => (timer = setTimeout(resolve, this.handle.commandTimeout, LATE)));
       try {
-        if ((await Promise.race([c.close(), late])) === LATE) c.destroy();
+        await withTimeout(c.close(), this.handle.commandTimeout, 'close');
       } catch {
         c.destroy();
-      } finally {
-        clearTimeout(timer);
       }
     }));
     this.#map.close();
@@ -621,18 +617,6 @@ function checkKey(key: unknown, method: string): asserts key is string {
   }
 }
 
-/** close()'s "the graceful close took too long". */
-const LATE: unique symbol = Symbol('late');
-
-/** UTF-8 bytes of a well-formed string. */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) n += c >= 0x800 && (c & 0xfc00) !== 0xd800 && (c & 0xfc00) !== 0xdc00 ? 2 : 1;
-  }
-  return n;
-}
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
