@@ -299,19 +299,19 @@ export class ShardedMap<V = unknown> {
 
   /** Number of entries in the whole map, O(1). */
   get size(): number {
-    this.#alive();
+    this.#ownSlot();
     return this.#x.size();
   }
 
   /** Bytes of shared memory the map holds now (header, tables, scratch). */
   get memoryBytes(): number {
-    this.#alive();
+    this.#ownSlot();
     return this.#x.committedBytes();
   }
 
   /** Bytes of that memory in use (the rest is free for reuse). */
   get usedBytes(): number {
-    this.#alive();
+    this.#ownSlot();
     return this.#x.usedBytes();
   }
 
@@ -748,7 +748,7 @@ export class ShardedMap<V = unknown> {
    * time): for callers that want `size` and memory to drop right away.
    */
   purgeStale(options?: WaitOptions): number {
-    this.#alive();
+    this.#ownSlot();
     if (options !== undefined) checkWaitOptions(options);
     if (this.#cacheIdx < 0) return 0;
     let n = 0;
@@ -824,7 +824,7 @@ export class ShardedMap<V = unknown> {
 
   /** Number of shards (for `rangeShard`). */
   get shardCount(): number {
-    this.#alive();
+    this.#ownSlot();
     return this.#x.shardCount();
   }
 
@@ -884,7 +884,7 @@ export class ShardedMap<V = unknown> {
    * mode is off. Entries written while this runs may be missing or torn.
    */
   debug(): DebugShard[] {
-    this.#alive();
+    this.#ownSlot();
     return readRings(this.#x, this.#token, this.#i32, this.#scratch);
   }
 
@@ -911,6 +911,13 @@ export class ShardedMap<V = unknown> {
 
   #alive(): void {
     if (this.#closed) throw closedError();
+  }
+
+  /** #alive, and the instance was not released: for calls that read only
+   *  shared state, which the core answers without checking the token. */
+  #ownSlot(): void {
+    this.#alive();
+    if (!this.#x.scratchOf(this.#token)) throw this.#refused('scratchOf', ST_BAD_ARG);
   }
 
   /** Add `n` to this instance's counter `i` (CNT_*, in its own scratch). */

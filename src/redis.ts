@@ -152,6 +152,11 @@ const STATE_WORDS = 8;
 const MARK_BYTES = 16;
 const TICKET_BYTES = MARK_BYTES + 8;
 
+/** The tracking socket times out after this many ping intervals without
+ *  data; so the longest pingInterval is what keeps that within a timer's
+ *  range (2^31 - 1 ms). */
+const SOCKET_TIMEOUT_PINGS = 3;
+const PING_INTERVAL_MAX = Math.floor((2 ** 31 - 1) / SOCKET_TIMEOUT_PINGS);
 const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_000, commandTimeout: 2000, pingInterval: 1000 };
 /** Reconnect backoff of both connections: 50 ms doubling up to 2 s. */
 const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 2000);
@@ -200,6 +205,7 @@ export async function createNearCache(options: NearCacheOptions): Promise<NearCa
   const ttl = positive(options.ttl, 'ttl', DEFAULTS.ttl);
   const commandTimeout = positive(options.commandTimeout, 'commandTimeout', DEFAULTS.commandTimeout);
   const pingInterval = positive(options.pingInterval, 'pingInterval', DEFAULTS.pingInterval);
+  if (pingInterval > PING_INTERVAL_MAX) invalidOption(`pingInterval option must be at most ${PING_INTERVAL_MAX} ms, got ${pingInterval}`);
   const map = await ShardedMap.create({
     maxEntries: options.maxEntries ?? (options.maxBytes === undefined ? DEFAULTS.maxEntries : undefined),
     maxBytes: options.maxBytes,
@@ -307,7 +313,7 @@ class Near implements NearCache {
       emitInvalidate: true,
       disableOfflineQueue: true,
       pingInterval,
-      socket: { reconnectStrategy, connectTimeout: this.handle.commandTimeout, socketTimeout: Math.max(3 * pingInterval, 1000) },
+      socket: { reconnectStrategy, connectTimeout: this.handle.commandTimeout, socketTimeout: Math.max(SOCKET_TIMEOUT_PINGS * pingInterval, 1000) },
     });
     const tracker = t as unknown as Client;
     this.#tracker = tracker;

@@ -310,6 +310,8 @@ describe('near cache: doubt flushes and bypasses', () => {
     for (const prefixes of [['user:', 'user:admin:'], ['user:', 'user:'], ['a:\ud800']]) {
       await expect(createNearCache({ url: redis.url, prefixes })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
     }
+    // A ping interval whose socket timeout (3x) would overflow a timer.
+    await expect(createNearCache({ url: redis.url, prefixes: ['d:'], pingInterval: 8e8 })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
     await expect(createNearCache({ url: 'redis://127.0.0.1:1', prefixes: ['x:'], commandTimeout: 300 })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_REDIS' });
     await open();
     await expect(near.get(5 as never)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_KEY_TYPE' });

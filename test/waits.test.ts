@@ -73,6 +73,13 @@ describe('waiting for a held shard', () => {
     map.release(other.owner);
     expect(() => other.store('x', 1)).toThrow(expect.objectContaining({ code: 'ERR_SHARDEDMAP_CLOSED' }));
     expect(() => other.load('x')).toThrow(expect.objectContaining({ code: 'ERR_SHARDEDMAP_CLOSED' }));
+    // Calls that only read shared state too (they answered before).
+    const released = await ShardedMap.attach(map.handle);
+    map.release(released.owner);
+    for (const read of [() => released.size, () => released.memoryBytes, () => released.usedBytes, () => released.shardCount,
+      () => released.purgeStale(), () => released.debug()]) {
+      expect(read).toThrow(expect.objectContaining({ code: 'ERR_SHARDEDMAP_CLOSED' }));
+    }
     // Released, it cannot release others either (it threw INTERNAL).
     const other2 = await ShardedMap.attach(map.handle);
     map.release(other2.owner);
