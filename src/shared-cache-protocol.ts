@@ -1,7 +1,10 @@
 /**
  * The messages between a SharedWorker cache and its clients. A client sends
- * one array of requests per tick; the worker answers with one array of
- * replies, in the same order. Either side treats anything else it receives
+ * one array of requests per tick; the worker answers every message with
+ * exactly one message, in order: the array of its replies, or
+ * `CacheUndeliverable` when the message could not be received (the client
+ * then sends that batch's requests one by one, so only the bad one
+ * fails), or `CacheFatal`. Either side treats anything else it receives
  * as a protocol error, never as a reason to stop answering.
  */
 
@@ -38,4 +41,10 @@ export interface CacheFatal {
 export interface RangeChunk {
   entries: [unknown, unknown][];
   next: number;
+}
+
+/** The worker's answer to a message it could not receive (a value the page
+ *  could clone but the worker cannot take). */
+export interface CacheUndeliverable {
+  undeliverable: true;
 }

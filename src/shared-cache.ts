@@ -110,6 +110,17 @@ function writeOptionsProblem(o: unknown): Error | undefined {
   return undefined;
 }
 
+/** The problem `check` finds, or the typed error (`code`) for what it
+ *  threw: a key or an options object whose inspection throws (a revoked
+ *  proxy, a throwing getter) rejects like any bad input, never throws. */
+function checked(check: () => Error | undefined, code: string): Error | undefined {
+  try {
+    return check();
+  } catch (e) {
+    return new ShardedMapTypeError(code as never, `this argument cannot be inspected (${(e as Error)?.message ?? String(e)})`);
+  }
+}
+
 /** Values that cannot even be sent (the map refuses them as well). */
 function valueProblem(value: unknown): Error | undefined {
   if (typeof value === 'function' || typeof value === 'symbol') {
@@ -132,6 +143,9 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
   /** Set once the worker cannot serve: every call fails with it. */
   let broken: Error | undefined;
   let queue: CacheRequest[] = [];
+  /** Batches posted and not answered yet, oldest first: the worker answers
+   *  each message it receives with exactly one message, in order. */
+  const inflight: CacheRequest[][] = [];
   let nextId = 1;
   let sent = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -171,6 +185,21 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
       failAll(typedError((data as { fatal: ErrorReply }).fatal));
       return;
     }
+    const batch = inflight.shift();
+    if (data !== null && typeof data === 'object' && 'undeliverable' in data) {
+      // The worker could not receive that batch (a value the page could
+      // clone but the worker cannot take: a WebAssembly.Module, a shared
+      // view, very deep nesting). Alone, each request fails or goes.
+      if (!batch) return;
+      if (batch.length > 1) {
+        for (const req of batch) post([req]);
+      } else {
+        const p = pending.get(batch[0]![0]);
+        pending.delete(batch[0]![0]);
+        p?.reject(new ShardedMapTypeError(ErrorCode.VALUE_TYPE, 'this value cannot be received by the cache worker (a WebAssembly.Module, a view of shared memory, or nesting too deep); store plain data'));
+      }
+      return;
+    }
     if (!Array.isArray(data)) return;
     for (const reply of data as CacheReply[]) {
       const p = pending.get(reply[0]);
@@ -195,26 +224,30 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     }
   };
 
+  /** Post a batch; false (nothing posted) if it cannot be cloned. */
+  const post = (batch: CacheRequest[]): boolean => {
+    try {
+      port.postMessage(batch);
+    } catch (e) {
+      if (batch.length === 1) {
+        const p = pending.get(batch[0]![0]);
+        pending.delete(batch[0]![0]);
+        p?.reject(new ShardedMapTypeError(ErrorCode.VALUE_TYPE, `this value cannot be sent to the cache worker (${(e as Error).message}); store plain data`));
+      }
+      return false;
+    }
+    inflight.push(batch);
+    return true;
+  };
+
   const flush = () => {
     const batch = queue;
     queue = [];
     if (broken || batch.length === 0) return;
     sent++;
-    try {
-      port.postMessage(batch);
-    } catch {
-      // Something in the batch cannot be cloned: send each request alone so
-      // that only the bad ones fail.
-      for (const req of batch) {
-        try {
-          port.postMessage([req]);
-        } catch (e) {
-          const p = pending.get(req[0]);
-          pending.delete(req[0]);
-          p?.reject(new ShardedMapTypeError(ErrorCode.VALUE_TYPE, `this value cannot be sent to the cache worker (${(e as Error).message}); store plain data`));
-        }
-      }
-    }
+    // Something in the batch cannot be cloned: send each request alone so
+    // that only the bad ones fail.
+    if (!post(batch)) for (const req of batch) post([req]);
   };
 
   const call = <T>(op: CacheOp, ...args: unknown[]): Promise<T> =>
@@ -228,7 +261,7 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     });
   /** A call on `key` (checked here first), with values checked too. */
   const keyed = <T>(op: CacheOp, key: unknown, ...values: unknown[]): Promise<T> => {
-    const problem = keyProblem(key) ?? values.map(valueProblem).find(Boolean);
+    const problem = checked(() => keyProblem(key) ?? values.map(valueProblem).find(Boolean), ErrorCode.KEY_TYPE);
     return problem ? Promise.reject(problem) : call<T>(op, key, ...values);
   };
   /** A batch read: the keys checked here, then one request. */
@@ -236,14 +269,14 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     if (!Array.isArray(keys)) {
       return Promise.reject(new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, `${op}: keys must be an array`));
     }
-    const problem = keys.map(keyProblem).find(Boolean);
+    const problem = checked(() => keys.map(keyProblem).find(Boolean), ErrorCode.KEY_TYPE);
     return problem ? Promise.reject(problem) : call<T>(op, keys, ...rest);
   };
   /** A write with values and optional write options (sent as { ttl }). */
   const written = <T>(op: CacheOp, key: unknown, values: unknown[], options: unknown): Promise<T> => {
-    const problem = writeOptionsProblem(options);
+    let ttl: unknown;
+    const problem = checked(() => writeOptionsProblem(options) ?? void (ttl = (options as SharedCacheWriteOptions | undefined)?.ttl), ErrorCode.INVALID_OPTION);
     if (problem) return Promise.reject(problem);
-    const ttl = (options as SharedCacheWriteOptions | undefined)?.ttl;
     return keyed<T>(op, key, ...values, ...(ttl === undefined ? [] : [{ ttl }]));
   };
 

@@ -113,12 +113,19 @@ function answer(map: ShardedMap<unknown>, req: unknown): CacheReply | undefined 
 /** A MessagePort, or a dedicated worker's global scope (same surface). */
 interface Endpoint {
   onmessage: ((ev: MessageEvent<unknown>) => void) | null;
+  onmessageerror: ((ev: MessageEvent<unknown>) => void) | null;
   postMessage(message: unknown): void;
 }
 
+/** Answer every message on `port` with exactly one message, in order (the
+ *  client pairs them with the batches it sent): the replies of a batch; or
+ *  `{ undeliverable }` for a message that could not be received (it could
+ *  be cloned in the page but not here: a WebAssembly.Module, a view of
+ *  shared memory, nesting too deep), whose requests the client then sends
+ *  one by one. */
 function serve(port: Endpoint): void {
   ports.add(port);
-  port.onmessage = async (ev) => {
+  const handle = async (batch: unknown) => {
     let map: ShardedMap<unknown>;
     try {
       map = await mapPromise;
@@ -126,7 +133,10 @@ function serve(port: Endpoint): void {
       port.postMessage({ fatal: toReply(e) });
       return;
     }
-    const batch = Array.isArray(ev.data) ? ev.data : [];
+    if (!Array.isArray(batch)) {
+      port.postMessage({ undeliverable: true });
+      return;
+    }
     const replies: CacheReply[] = [];
     for (const req of batch) {
       const r = answer(map, req);
@@ -136,16 +146,19 @@ function serve(port: Endpoint): void {
       port.postMessage(replies);
     } catch {
       // A result that cannot cross a port (it should not happen: results
-      // are decoded values): answer each alone, failing only that one.
-      for (const r of replies) {
+      // are decoded values): that one fails, in the same one message.
+      port.postMessage(replies.map((r): CacheReply => {
         try {
-          port.postMessage([r]);
+          structuredClone(r);
+          return r;
         } catch (e) {
-          port.postMessage([[r[0], false, toReply(e)]]);
+          return [r[0], false, toReply(e)];
         }
-      }
+      }));
     }
   };
+  port.onmessage = (ev) => void handle(ev.data);
+  port.onmessageerror = () => void handle(undefined);
 }
 
 /** An error nobody caught: tell every client, which fails what it waits for. */

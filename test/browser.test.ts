@@ -199,6 +199,40 @@ describe('browser', () => {
     ]);
     expect(r.good2).toEqual([1, 2]);
     expect(r.size).toBe(2); // t and good2
+    // Values the page can clone but the worker cannot receive (the whole
+    // batch was lost, and every request in it waited out the timeout), and
+    // arguments whose inspection throws (they threw synchronously).
+    const r2 = await page.evaluate(async () => {
+      const c = (window as unknown as { cache: import('shardedmap').SharedCache }).cache;
+      const settle = (p: () => Promise<unknown>) => {
+        try {
+          return p().then((v) => ({ ok: v }), (e: { code?: string; name?: string }) => ({ code: e.code, name: e.name }));
+        } catch (e) {
+          return Promise.resolve({ threw: String(e) });
+        }
+      };
+      let deep: object = {};
+      for (let i = 0; i < 3000; i++) deep = { d: deep };
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      const results = await Promise.all([
+        settle(() => c.store('w1', 'one')),
+        settle(() => c.store('wasm', new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) as never)),
+        settle(() => c.store('deep', deep)),
+        settle(() => c.load(proxy as never)),
+        settle(() => c.store('k', 1, { get ttl(): number { throw new Error('boom'); } })),
+        settle(() => c.load('w1')),
+      ]);
+      return { results };
+    });
+    expect(r2.results).toEqual([
+      { ok: undefined },
+      { code: 'ERR_SHARDEDMAP_VALUE_TYPE', name: 'ShardedMapTypeError' },
+      { code: 'ERR_SHARDEDMAP_VALUE_TYPE', name: 'ShardedMapTypeError' },
+      { code: 'ERR_SHARDEDMAP_KEY_TYPE', name: 'ShardedMapTypeError' },
+      { code: 'ERR_SHARDEDMAP_INVALID_OPTION', name: 'ShardedMapTypeError' },
+      { ok: 'one' },
+    ]);
     await page.close();
   });
 
