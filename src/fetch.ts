@@ -133,8 +133,20 @@ export class Fetcher<V> {
     signal?.addEventListener('abort', onAbort, { once: true });
     let value: V | undefined;
     try {
-      value = await loader(key, { signal: ac.signal });
+      // The call ends when its signal aborts (or loadTimeout passes), even
+      // if the loader ignores its own signal: the flight is handed over
+      // then, not when the loader gets round to settling.
+      const run = (async () => loader(key, { signal: ac.signal }))();
+      run.catch(() => {}); // settles after an abort, unheard
+      value = await Promise.race([run, aborted(ac.signal)]);
       ac.signal.throwIfAborted();
+      // Late on the map's clock (its `clock`, a jump, a blocked event
+      // loop) though the timer has not fired: a waiter may lead already,
+      // and its value must not be overwritten by this one.
+      if (io.retry(() => io.core.flightWatch(io.token, slot, seq, io.now())) !== FLIGHT_LOADING) {
+        ac.abort(new ShardedMapError(ErrorCode.TIMEOUT, `fetch: the loader ran longer than loadTimeout (${loadTimeout} ms) on the map's clock; another caller loads instead`));
+        ac.signal.throwIfAborted();
+      }
     } catch (e) {
       if (signal?.aborted || ac.signal.aborted) {
         // Abandoned (this caller's signal) or late (its deadline passed: a
@@ -259,4 +271,12 @@ function checkFetchOptions(
   // Checked before any loader runs (the store after it would refuse it).
   if (ttl !== undefined) ttlValue(ttl, 'fetch: ttl option');
   return { signal, loadTimeout, ttl };
+}
+
+/** A promise that rejects with `signal`'s reason when it aborts. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }

@@ -160,6 +160,45 @@ describe('fetch: leaders that die or run late', () => {
     map.close();
   });
 
+  it('a leader whose caller aborts hands over at once, even when its loader ignores its signal; its late value is not stored', async () => {
+    // Before: the leader's call (and every waiter) waited for the loader.
+    const map = await ShardedMap.create({ maxEntries: 1000 });
+    let slowDone = false;
+    const leaderAc = new AbortController();
+    const lead = map.fetch('x', () => new Promise((res) => setTimeout(() => {
+      slowDone = true;
+      res('from the slow leader');
+    }, 1500)), { signal: leaderAc.signal });
+    const other = await ShardedMap.attach(map.handle);
+    const waiter = other.fetch('x', async () => 'from the waiter');
+    leaderAc.abort(new Error('leader gave up'));
+    await expect(lead).rejects.toThrow('leader gave up');
+    await expect(waiter).resolves.toBe('from the waiter');
+    expect(slowDone).toBe(false); // both settled before the slow loader did
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(slowDone).toBe(true);
+    expect(map.load('x')).toBe('from the waiter');
+    other.close();
+    map.close();
+  });
+
+  it('a leader late on the map\'s clock (not the timer\'s) does not store over the caller that took over', async () => {
+    // The flight's deadline is on the map's clock; the leader's timer is
+    // real time. Before: the late leader's value overwrote the takeover's.
+    const t = new Float64Array(new SharedArrayBuffer(8));
+    t[0] = 1.7e12;
+    const clock = () => t[0]!;
+    const map = await ShardedMap.create({ maxEntries: 1000, clock });
+    const lead = map.fetch('x', () => new Promise((res) => setTimeout(() => res('late leader'), 200)), { loadTimeout: 1000 });
+    t[0]! += 5000; // past the flight's deadline at once
+    const other = await ShardedMap.attach(map.handle, { clock });
+    await expect(other.fetch('x', async () => 'took over', { loadTimeout: 1000 })).resolves.toBe('took over');
+    await expect(lead).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_TIMEOUT' });
+    expect(map.load('x')).toBe('took over');
+    other.close();
+    map.close();
+  });
+
   it('bad arguments reject with typed errors; a hit returns at once without the loader', async () => {
     const map = await ShardedMap.create({ ttl: 1000 });
     await expect(map.fetch('k', 'nope' as never)).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_ARGUMENT' });
