@@ -74,7 +74,6 @@ function cacheable(vtype: number): boolean {
 
 export class DecodedCache {
   readonly #io: MemIO;
-  readonly #mask: number;
   readonly #bits: number;
   // By content: the value word (0 = empty slot) and the bytes.
   readonly #cWord: Int32Array;
@@ -92,7 +91,6 @@ export class DecodedCache {
   /** `size`: slots of each table, a power of two >= WAYS. */
   constructor(io: MemIO, size: number) {
     this.#io = io;
-    this.#mask = size - 1;
     this.#bits = 32 - Math.log2(size);
     this.#cWord = new Int32Array(size);
     this.#cBytes = new Int32Array(size * CONTENT_WORDS);
