@@ -214,27 +214,10 @@ export function counter(i: u32): f64 {
 export function usedBytes(): u32 {
   return allocatedBytes(headerBase());
 }
-/** Bytes of all shard regions (tables and heaps): what the entries cost,
- *  without the header and the scratch areas. Reads racy counters; exact
- *  when no write is in flight. */
-export function tablesBytes(): u32 {
-  const hdr = headerBase();
-  const n = shardCountOf(hdr);
-  let total: u64 = 0;
-  for (let i: u32 = 0; i < n; i++) total += load<u32>(shardAt(hdr, i), SH_REGION_BYTES);
-  return <u32>min(total, <u64>0xffffffff);
-}
 /** Bytes the memory holds now (all agents see the same). */
 export function committedBytes(): u32 {
   return <u32>memBytes(headerBase());
 }
-/** Groups in a shard's table now (16 slots each): one atomic load. */
-export function shardGroups(shard: u32): u32 {
-  const hdr = headerBase();
-  if (shard >= shardCountOf(hdr)) return 0;
-  return tableGroupCount(tableLoad(shardAt(hdr, shard)));
-}
-
 /** Statistics of a shard that the owner has locked (lockShard), written to
  *  its scratch at SCRATCH_STATS (STAT_*). ST_OK or ST_BAD_ARG. */
 export function shardStats(token: u32, shard: u32): i32 {
@@ -284,14 +267,14 @@ export function shardStats(token: u32, shard: u32): i32 {
 
 /** load: the value's word (bytes in the aux area) or ST_NOT_FOUND,
  *  ST_BUSY (fell back to the lock and it is held), ST_BAD_ARG. Hot path. */
-export function get(token: u32, klen: u32): i32 {
+export function loadValue(token: u32, klen: u32): i32 {
   return read(token, klen, true);
 }
 
-/** loadNumber's path: the stored f64, or NaN with the status (what `get`
+/** loadNumber's path: the stored f64, or NaN with the status (what `loadValue`
  *  returns: a value word, ST_NOT_FOUND, ST_BUSY...) in scratch word 2.
  *  A stored NaN also returns NaN: the caller tells them apart by the word. */
-export function getF64(token: u32, klen: u32): f64 {
+export function loadNumber(token: u32, klen: u32): f64 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0) return NaN; // the caller finds ST_BAD_ARG by asking again
@@ -306,7 +289,7 @@ export function getF64(token: u32, klen: u32): f64 {
   return NaN;
 }
 
-/** After a `get` that tagged its value (SCRATCH_TAG_ADDR != 0): copy the
+/** After a `loadValue` that tagged its value (SCRATCH_TAG_ADDR != 0): copy the
  *  tagged value (`vlen` bytes) to the aux area, if it is still the shard's
  *  (see reader.ts). ST_OK, ST_STALE (get again), ST_BUSY, ST_BAD_ARG. */
 export function copyTaggedValue(token: u32, shard: u32, addr: u32, epoch: u32, vlen: u32): i32 {
@@ -322,7 +305,7 @@ export function copyTaggedValue(token: u32, shard: u32, addr: u32, epoch: u32, v
  *  see BATCH_* in shared.ts and readBatch in reader.ts), from record
  *  `start` on; numbers = 1 for f64 results. Returns how many records are
  *  done (n, or fewer with the reason in scratch word 2), or ST_BAD_ARG. */
-export function getBatch(token: u32, n: u32, start: u32, numbers: u32): i32 {
+export function getMany(token: u32, n: u32, start: u32, numbers: u32): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0 || start > n || (<u64>n << BATCH_RECORD_SHIFT) > <u64>load<u32>(hdr, HDR_MAX_VALUE)) return ST_BAD_ARG;
@@ -343,7 +326,7 @@ export function getBatch(token: u32, n: u32, start: u32, numbers: u32): i32 {
 }
 
 /** has: 1 if present, ST_NOT_FOUND if not (or ST_BUSY, ST_BAD_ARG). */
-export function contains(token: u32, klen: u32): i32 {
+export function has(token: u32, klen: u32): i32 {
   return read(token, klen, false);
 }
 
@@ -704,19 +687,19 @@ function logKey(token: u32, klen: u32, op: u32, result: i32): void {
   logOp(hdr, shardIndexOfHash(hdr, h), op, tokenId(token), <u32>h, result);
 }
 
-export function getLogged(token: u32, klen: u32): i32 {
-  const r = get(token, klen);
+export function loadValueLogged(token: u32, klen: u32): i32 {
+  const r = loadValue(token, klen);
   logKey(token, klen, LOG_LOAD, r);
   return r;
 }
-export function getF64Logged(token: u32, klen: u32): f64 {
-  const r = getF64(token, klen);
+export function loadNumberLogged(token: u32, klen: u32): f64 {
+  const r = loadNumber(token, klen);
   const scratch = ownerScratch(headerBase(), token);
   logKey(token, klen, LOG_LOAD_NUMBER, scratch == 0 ? ST_BAD_ARG : load<i32>(scratch, SCRATCH_WORD));
   return r;
 }
-export function containsLogged(token: u32, klen: u32): i32 {
-  const r = contains(token, klen);
+export function hasLogged(token: u32, klen: u32): i32 {
+  const r = has(token, klen);
   logKey(token, klen, LOG_HAS, r);
   return r;
 }

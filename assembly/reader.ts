@@ -113,7 +113,7 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
  *  tag (value address, shard epoch `epoch`) at `tagOut` instead (the
  *  facade copies it with copyTagged only if it has no decoded copy of that
  *  tag); `tagOut`'s address word is 0 when the value was copied, and
- *  NOT_COPIED if it is longer than `room` (the bytes `out` has). A cache
+ *  BATCH_NOT_COPIED if it is longer than `room` (the bytes `out` has). A cache
  *  entry's meta word is not copied: its expiry goes to `expiryOut`, and
  *  the word returned does not count it (publicWord). Returns the value
  *  word, or 0 if the entry is implausible (torn): an address outside
@@ -144,7 +144,7 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
     return w;
   }
   if (vlen > room) {
-    store<u32>(tagOut, NOT_COPIED, TAG_ADDR);
+    store<u32>(tagOut, BATCH_NOT_COPIED, TAG_ADDR);
     return w;
   }
   store<u32>(tagOut, 0, TAG_ADDR);
@@ -181,10 +181,6 @@ export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
 // Where copyValue puts a tag: [value address][shard heap epoch].
 const TAG_ADDR = 0;
 const TAG_EPOCH = 4;
-/** The tag address of a value that was neither copied nor tagged: it did
- *  not fit the room given (no value address is 1). */
-export const NOT_COPIED: u32 = BATCH_NOT_COPIED;
-
 /** Read key bytes [key, key + klen) of hash h in shard header `sh`.
  *  copy: copy the value to `out` (or tag it at `tagOut`, see copyValue),
  *  and count the read in a cache shard's sketch; else only look (has).
@@ -232,7 +228,7 @@ export const NOT_COPIED: u32 = BATCH_NOT_COPIED;
     const raw = load<u32>(e, E_WORD);
     w = <i32>publicWord(raw);
     if (hasMeta(raw)) store<f64>(expiryOut, <f64>metaExpiry(load<u64>(<usize>e + valueOffset(klen))));
-    if (!copy || vlenOf(<u32>w) > room) store<u32>(tagOut, NOT_COPIED, TAG_ADDR);
+    if (!copy || vlenOf(<u32>w) > room) store<u32>(tagOut, BATCH_NOT_COPIED, TAG_ADDR);
     else copyOut(ref, klen, out, 0);
   }
   unlock(sh + SH_LOCK);
@@ -302,7 +298,7 @@ export function readBatch(hdr: usize, scratch: usize, id: u32, n: u32, start: u3
       hdr, scratch, id, shardAt(hdr, shard), key, klen, h, true, out, rec + BATCH_WHERE, room, rec + BATCH_EXPIRY,
     );
     const stop = w == ST_BUSY ? BATCH_BUSY
-      : !numbers && w > 0 && load<u32>(rec, BATCH_WHERE) == NOT_COPIED && i > start ? BATCH_MORE : BATCH_DONE;
+      : !numbers && w > 0 && load<u32>(rec, BATCH_WHERE) == BATCH_NOT_COPIED && i > start ? BATCH_MORE : BATCH_DONE;
     if (stop != BATCH_DONE) {
       // A lock to wait for, or no room left for this value: the facade
       // takes what is done and calls again from here, so this record gets
@@ -341,7 +337,7 @@ function touch(hdr: usize, h: u64): u32 {
 
 /** Copy `vlen` bytes of the value at `addr` in shard `shard` to `out`, if
  *  the shard's heap epoch is still `epoch` (then the bytes are those a
- *  `get` tagged: an out-of-line value never changes within an epoch).
+ *  `loadValue` tagged: an out-of-line value never changes within an epoch).
  *  ST_OK, ST_STALE (the epoch moved on: read the key again), or ST_BUSY
  *  (fell back to the lock and it is held). Arguments checked by the caller. */
 export function copyTagged(

@@ -146,7 +146,7 @@ export const CHECK_CACHE_BOUND = 20;
 /** Cache maps: a live entry is in neither queue. */
 export const CHECK_CACHE_QUEUE = 21;
 
-/** Values longer than this, out of line, are not copied by `get`: it hands
+/** Values longer than this, out of line, are not copied by `loadValue`: it hands
  *  back their (address, epoch) tag, and the facade copies them
  *  (copyTagged) only when its decoded-value cache has no entry for the
  *  tag. Shorter ones are copied and compared by content. */
@@ -217,7 +217,7 @@ export const FLIGHT_MSG_MAX = 224;
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;
 // word 1: iteration: key length of the entry copied out;
-// word 2: iteration: header word of the entry copied out; getF64's status;
+// word 2: iteration: header word of the entry copied out; loadNumber's status;
 //         checkAllocator's leaked bytes;
 // word 3: private word for the read fence (an idempotent RMW);
 // word 4: the test build's fault door (TEST_FAULT_*; unused in a release
@@ -303,7 +303,6 @@ export const STAT_HEAP_LIVE = 16;
 export const STAT_HEAP_DEAD = 20;
 /** Longest probe of any key, in groups (1 = found in its first group). */
 export const STAT_MAX_PROBE = 24;
-export const STAT_WORDS = 7;
 
 // ---- The test build's doors (absent from the release build) --------------
 /** scratch word SCRATCH_TEST: what the next write does while locked. */

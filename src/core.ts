@@ -33,16 +33,14 @@ export interface CoreExports {
   lockShardIndex(addr: number): number;
   size(): number;
   usedBytes(): number;
-  tablesBytes(): number;
   committedBytes(): number;
-  shardGroups(shard: number): number;
   counter(i: number): number;
   shardStats(token: number, shard: number): number;
-  get(token: number, klen: number): number;
-  getF64(token: number, klen: number): number;
-  contains(token: number, klen: number): number;
+  loadValue(token: number, klen: number): number;
+  loadNumber(token: number, klen: number): number;
+  has(token: number, klen: number): number;
   copyTaggedValue(token: number, shard: number, addr: number, epoch: number, vlen: number): number;
-  getBatch(token: number, n: number, start: number, numbers: number): number;
+  getMany(token: number, n: number, start: number, numbers: number): number;
   write(token: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
   clearShard(token: number, shard: number): number;
   purgeShardExpired(token: number, shard: number, now: number): number;
@@ -71,9 +69,9 @@ export interface CoreExports {
   ownerAlive(id: number): number;
   ownerThread(id: number): number;
   attachedCount(): number;
-  getLogged(token: number, klen: number): number;
-  getF64Logged(token: number, klen: number): number;
-  containsLogged(token: number, klen: number): number;
+  loadValueLogged(token: number, klen: number): number;
+  loadNumberLogged(token: number, klen: number): number;
+  hasLogged(token: number, klen: number): number;
   writeLogged(token: number, op: number, klen: number, vtype: number, vlen: number, eword: number): number;
   debugEntries(): number;
   debugRead(token: number, shard: number, i: number): number;
@@ -184,8 +182,8 @@ function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
 /** Exports that can fail inside the core on a bug (they run table code),
  *  with their arities; the rest only read header words. */
 const GUARDED: [keyof CoreExports, number][] = [
-  ['get', 2], ['getF64', 2], ['contains', 2], ['copyTaggedValue', 5], ['getBatch', 4], ['write', 6], ['clearShard', 2], ['purgeShardExpired', 3], ['flightBegin', 4], ['flightEnd', 5], ['flightWatch', 4], ['next', 3], ['checkShard', 2],
-  ['checkAllocator', 1], ['shardStats', 2], ['getLogged', 2], ['getF64Logged', 2], ['containsLogged', 2],
+  ['loadValue', 2], ['loadNumber', 2], ['has', 2], ['copyTaggedValue', 5], ['getMany', 4], ['write', 6], ['clearShard', 2], ['purgeShardExpired', 3], ['flightBegin', 4], ['flightEnd', 5], ['flightWatch', 4], ['next', 3], ['checkShard', 2],
+  ['checkAllocator', 1], ['shardStats', 2], ['loadValueLogged', 2], ['loadNumberLogged', 2], ['hasLogged', 2],
   ['writeLogged', 6],
 ];
 
@@ -200,9 +198,9 @@ export function guardedCore(x: CoreExports, logged: boolean, onFault: (e: unknow
   const g: Record<string, unknown> = { ...x };
   for (const [name, arity] of GUARDED) g[name] = guard(x[name] as Fn, arity, onFault);
   if (logged) {
-    g.get = g.getLogged;
-    g.getF64 = g.getF64Logged;
-    g.contains = g.containsLogged;
+    g.loadValue = g.loadValueLogged;
+    g.loadNumber = g.loadNumberLogged;
+    g.has = g.hasLogged;
     g.write = g.writeLogged;
   }
   return g as unknown as CoreExports;

@@ -321,7 +321,7 @@ export class ShardedMap<V = unknown> {
   load(key: Key): V | undefined {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const w = this.#x.get(this.#token, klen);
+    const w = this.#x.loadValue(this.#token, klen);
     if (w > 0 && !(hasExpiry(w) && this.#expired(this.#expIdx))) {
       this.#count(CNT_HITS);
       // Numbers straight from the aux area; the rest through the cache.
@@ -339,14 +339,14 @@ export class ShardedMap<V = unknown> {
   loadNumber(key: Key, fallback = NaN): number {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    const v = this.#x.getF64(this.#token, klen);
+    const v = this.#x.loadNumber(this.#token, klen);
     if (v === v) {
       this.#count(CNT_HITS);
       return v;
     }
     // NaN: a stored NaN, a miss, another type, busy (the status is in the
-    // scratch word, see getF64), or this instance was released.
-    if (!this.#x.scratchOf(this.#token)) throw this.#refused('getF64', ST_BAD_ARG);
+    // scratch word, see loadNumber), or this instance was released.
+    if (!this.#x.scratchOf(this.#token)) throw this.#refused('loadNumber', ST_BAD_ARG);
     let w = this.#i32[(this.#scratch + SCRATCH_WORD) >>> 2]!;
     if (w < 0 && w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
     if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired(this.#expIdx))) {
@@ -364,7 +364,7 @@ export class ShardedMap<V = unknown> {
   has(key: Key): boolean {
     this.#alive();
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let w = this.#x.contains(this.#token, klen);
+    let w = this.#x.has(this.#token, klen);
     if (w === ST_BUSY || w === ST_BAD_ARG) w = this.#readSlow(w, klen, false);
     const found = w > 0 && !(hasExpiry(w) && this.#expired(this.#expIdx));
     this.#count(found ? CNT_HITS : CNT_MISSES);
@@ -795,7 +795,7 @@ export class ShardedMap<V = unknown> {
   /** load, telling a stored `undefined` from a miss: [found, value]. */
   #lookup(key: Key): [boolean, V | undefined] {
     const klen = encodeKey(key, this.#u8, this.#key, this.#maxKey);
-    let w = this.#x.get(this.#token, klen);
+    let w = this.#x.loadValue(this.#token, klen);
     if (w < 0 && w !== ST_NOT_FOUND) w = this.#readSlow(w, klen, true);
     if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired(this.#expIdx))) {
       this.#count(CNT_MISSES);
@@ -1091,7 +1091,7 @@ export class ShardedMap<V = unknown> {
     return this.#loaded(w, klen) as V;
   }
 
-  /** The value `get` found (word `w`): copied to the aux area and looked up
+  /** The value `loadValue` found (word `w`): copied to the aux area and looked up
    *  by content, or (long and out of line) tagged and looked up by tag,
    *  copied only on a miss (see decoded.ts). A tag gone stale (the shard
    *  moved its entries meanwhile) reads the key again. */
@@ -1110,7 +1110,7 @@ export class ShardedMap<V = unknown> {
         return this.#cache ? this.#cache.fillTag(addr, epoch, w, this.#aux) : decodeValue(this.#io, this.#aux, w);
       }
       if (st !== ST_STALE) throw this.#refused('copyTaggedValue', st);
-      w = this.#x.get(this.#token, klen);
+      w = this.#x.loadValue(this.#token, klen);
       if (w < 0) w = this.#readSlow(w, klen, true);
       // Deleted (or expired) meanwhile: a miss after all.
       if (w === ST_NOT_FOUND || (hasExpiry(w) && this.#expired(this.#expIdx))) return undefined;
@@ -1137,10 +1137,10 @@ export class ShardedMap<V = unknown> {
         // Busy with nothing done: wait and call again; busy after some
         // records: take those, the next call waits.
         const done = this.#retry(() => {
-          const k = this.#x.getBatch(this.#token, n, start, numbers ? 1 : 0);
+          const k = this.#x.getMany(this.#token, n, start, numbers ? 1 : 0);
           return k === start && this.#i32[reason] === BATCH_BUSY ? ST_BUSY : k;
         });
-        if (done < 0) throw this.#refused('getBatch', done);
+        if (done < 0) throw this.#refused('getMany', done);
         for (let i = start; i < done; i++) each(from + i, this.#aux + (i << BATCH_RECORD_SHIFT));
         start = done;
       }
@@ -1197,7 +1197,7 @@ export class ShardedMap<V = unknown> {
 
   /** A read that fell back to the lock and found it taken: wait, retry. */
   #readSlow(st: number, klen: number, copy: boolean): number {
-    st = this.#retry(() => (copy ? this.#x.get(this.#token, klen) : this.#x.contains(this.#token, klen)), undefined, st);
+    st = this.#retry(() => (copy ? this.#x.loadValue(this.#token, klen) : this.#x.has(this.#token, klen)), undefined, st);
     if (st === ST_BAD_ARG) throw this.#refused('a read', st);
     return st;
   }

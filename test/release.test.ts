@@ -9,11 +9,11 @@ const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.ur
 /** Every export of the release core, and only these. */
 const RELEASE_EXPORTS = [
   'init', 'checkLayout', 'attach', 'detach', 'nop', 'scratchOf', 'shardCount', 'maxKeyBytes', 'maxValueBytes',
-  'maxOwners', 'valueOffset', 'auxOffset', 'allocLockAddress', 'lockShardIndex', 'size', 'usedBytes', 'tablesBytes',
-  'committedBytes', 'counter', 'shardGroups', 'shardStats', 'get', 'getF64', 'contains', 'write', 'clearShard', 'lockShard',
+  'maxOwners', 'valueOffset', 'auxOffset', 'allocLockAddress', 'lockShardIndex', 'size', 'usedBytes',
+  'committedBytes', 'counter', 'shardStats', 'loadValue', 'loadNumber', 'has', 'write', 'clearShard', 'lockShard',
   'unlockShard', 'next', 'checkShard', 'checkAllocator', 'noteFault', 'faults', 'recoverBegin', 'recoverShard',
-  'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'attachedCount', 'getLogged',
-  'getF64Logged', 'containsLogged', 'writeLogged', 'debugEntries', 'debugRead', 'copyTaggedValue', 'getBatch', 'memory',
+  'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'attachedCount', 'loadValueLogged',
+  'loadNumberLogged', 'hasLogged', 'writeLogged', 'debugEntries', 'debugRead', 'copyTaggedValue', 'getMany', 'memory',
   'purgeShardExpired', 'cacheBytes', 'cacheFlagsAddress', 'cacheMaxEntries', 'cacheMaxBytes', 'cacheTtl', 'flightBegin',
   'flightEnd', 'flightWatch', 'flightEpochAddress',
 ];
