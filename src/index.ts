@@ -1,13 +1,13 @@
-export { ShardedMap } from './map.js';
+/** The package's main entry (`shardedmap`): the map, its errors and types,
+ *  and the browser's SharedWorker cache client. Only entries re-export. */
+export { ShardedMap } from './map/map.js';
 export type {
-  ShardedMapHandle, WatchableWorker, LoadResult, LoadOrStoreResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key, CheckReport, CheckProblem,
-  MapStats, ShardStats, Counters, WriteOptions,
-} from './map.js';
-export type { FetchOptions, Loader } from './fetch.js';
-export type { CreateOptions, AttachOptions } from './options.js';
+  ShardedMapHandle, WatchableWorker, LoadResult, LoadOrStoreResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key,
+  CheckReport, CheckProblem, MapStats, ShardStats, Counters, WriteOptions, FetchOptions, Loader, CreateOptions, AttachOptions,
+} from './map/map.js';
 export {
   ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,
-} from './errors.js';
-export type { ErrorCodeValue } from './errors.js';
-export { connectSharedCache } from './shared-cache.js';
-export type { SharedCache, SharedCacheOptions, SharedCacheWriteOptions } from './shared-cache.js';
+} from './base/errors.js';
+export type { ErrorCodeValue } from './base/errors.js';
+export { connectSharedCache } from './browser/client.js';
+export type { SharedCache, SharedCacheOptions, SharedCacheWriteOptions } from './browser/client.js';

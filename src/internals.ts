@@ -5,8 +5,8 @@
  * reached through the `shardedmap:test` export condition); the release
  * bundle has no such door.
  */
-export { internalsOf } from './map.js';
-export type { Internals } from './map.js';
+export { internalsOf } from './map/map.js';
+export type { Internals } from './map/map.js';
 /** The codes shared with the core (assembly/shared.ts), for test workers
  *  written in plain JavaScript. */
 export * as codes from '../assembly/shared.js';

@@ -29,7 +29,7 @@
  * immutable (a Date, Set, typed array...), are never cached: each load
  * returns a fresh, mutable copy.
  */
-import { T_F64, T_BYTES, T_PACKED, TAG_MIN_VLEN } from '../assembly/shared.js';
+import { T_F64, T_BYTES, T_PACKED, TAG_MIN_VLEN } from '../../assembly/shared.js';
 import { decodeValue, type MemIO } from './codec.js';
 import { vtypeOf, vlenOf } from './words.js';
 

@@ -1,13 +1,18 @@
 /**
- * What `map.check()` reports: the rules the core checks (assembly/check.ts),
- * by the stable names and messages a user sees.
+ * `map.check()`: run the core's checks (assembly/check.ts) over every shard
+ * (under its lock, in order) and the allocator, and report the broken
+ * rules by the stable names and messages a user sees.
  */
 import {
   CHECK_SEQ_ODD, CHECK_TABLE_REGION, CHECK_HEAP_BOUNDS, CHECK_ENTRY_OUTSIDE_HEAP, CHECK_HEAP_PARSE,
   CHECK_DEAD_BYTES, CHECK_LIVE_COUNT, CHECK_USED_COUNT, CHECK_INLINE_SIZE, CHECK_KEY_UNREACHABLE,
   CHECK_STAGED, CHECK_PENDING, CHECK_FREE_ORDER, CHECK_FREE_ADJACENT, CHECK_FREE_BYTES,
   CHECK_FREE_AT_TOP, CHECK_OVERLAP, CHECK_OUTSIDE_HEAP_AREA, CHECK_CACHE_COUNTS, CHECK_CACHE_BOUND, CHECK_CACHE_QUEUE,
-} from '../assembly/shared.js';
+  SCRATCH_WORD,
+} from '../../assembly/shared.js';
+import { checkWaitOptions, type WaitOptions } from '../base/wait.js';
+import { withAllShards } from './recovery.js';
+import type { Session } from './session.js';
 
 /** One broken rule found by `check()`. */
 export interface CheckProblem {
@@ -64,4 +69,22 @@ const RULES: Record<number, [string, string]> = {
 export function checkProblem(shard: number, code: number): CheckProblem {
   const [rule, message] = RULES[code] ?? [`RULE_${code}`, `rule ${code} is broken`];
   return { shard, rule, message };
+}
+
+/** Check the map through session `s` (see `ShardedMap.check`). */
+export function checkMap(s: Session, options: WaitOptions | undefined): CheckReport {
+  if (options !== undefined) checkWaitOptions(options);
+  const problems: CheckProblem[] = [];
+  let leakedBytes = 0;
+  withAllShards(s, options, (shard) => {
+    const rule = s.core.checkShard(s.token, shard);
+    if (rule < 0) throw s.refused('checkShard', rule);
+    if (rule > 0) problems.push(checkProblem(shard, rule));
+  }, () => {
+    const rule = s.retry(() => s.core.checkAllocator(s.token), options);
+    if (rule < 0) throw s.refused('checkAllocator', rule);
+    if (rule > 0) problems.push(checkProblem(-1, rule));
+    else leakedBytes = s.i32[(s.scratch + SCRATCH_WORD) >>> 2]! >>> 0;
+  });
+  return { ok: problems.length === 0, problems, faults: s.core.faults(), leakedBytes };
 }

@@ -6,7 +6,7 @@ import {
   ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
   OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, SCRATCH_DEBUG, RING_OP_OWNER,
   RING_HASH, RING_RESULT, RING_SEQ, RING_OWNER_SHIFT, RING_OP_MASK,
-} from '../assembly/shared.js';
+} from '../../assembly/shared.js';
 import type { CoreExports } from './core.js';
 
 /** One recorded operation of the debug ring (see `debug()`). */

@@ -3,7 +3,7 @@
 import {
   MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT, MAX_CACHE_VALUE_BYTES, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES,
   PAGE_BYTES, IMPLIED_ENTRY_BYTES,
-} from '../assembly/shared.js';
+} from '../../assembly/shared.js';
 import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
 
 /** Options of `ShardedMap.create`. Every one is optional. */

@@ -8,7 +8,10 @@ import {
   CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_READ_RETRIES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CNT_RESIZES,
   CNT_RELEASED, CNT_EVICTIONS, CNT_EXPIRATIONS, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES, STAT_HEAP_LIVE,
   STAT_HEAP_DEAD, STAT_MAX_PROBE,
-} from '../assembly/shared.js';
+  ST_OK,
+} from '../../assembly/shared.js';
+import { checkWaitOptions, type WaitOptions } from '../base/wait.js';
+import type { Session } from './session.js';
 
 /** One shard's figures (`stats({ perShard: true })`). */
 export interface ShardStats {
@@ -159,4 +162,32 @@ export function sumStats(
     maxProbe,
     ...(perShard ? { perShard: shards } : {}),
   };
+}
+
+/** The figures of the map through session `s` (see `ShardedMap.stats`):
+ *  each shard's table read under its lock, briefly. */
+export function mapStats(s: Session, options: ({ perShard?: boolean } & WaitOptions) | undefined): MapStats {
+  if (options !== undefined) checkWaitOptions(options);
+  const shards: ShardStats[] = [];
+  const x = s.core;
+  const n = x.shardCount();
+  for (let i = 0; i < n; i++) {
+    s.lockShard(i, options);
+    try {
+      const r = x.shardStats(s.token, i);
+      if (r !== ST_OK) throw s.refused('shardStats', r);
+      shards.push(readShardStats(s.i32, s.scratch));
+    } finally {
+      x.unlockShard(s.token, i);
+    }
+  }
+  const head = {
+    entries: x.size(), attached: x.attachedCount(), memoryBytes: x.committedBytes(), usedBytes: x.usedBytes(),
+    faults: x.faults(), counters: readCounters((i) => x.counter(i)), instance: readCounters((i) => s.f64[s.cnt + i]!),
+    cache: s.cacheFlags < 0 ? null : {
+      maxEntries: x.cacheMaxEntries() || Infinity, maxBytes: x.cacheMaxBytes() || Infinity, ttl: s.ttl || Infinity,
+      bytes: x.cacheBytes(),
+    },
+  };
+  return sumStats(shards, head, options?.perShard === true);
 }

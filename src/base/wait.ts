@@ -3,7 +3,7 @@
  * deadline and an AbortSignal; and the eager checks of the options that
  * control it.
  */
-import { LOCK_CONTENDED } from '../assembly/shared.js';
+import { LOCK_CONTENDED } from '../../assembly/shared.js';
 import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
 import { canBlock, now } from './platform.js';
 

@@ -5,9 +5,9 @@
  * the test build of the core (test doors, assertions) in place of the
  * release one.
  */
-import wasmBytes from '../build/core.wasm';
-import { ErrorCode, ShardedMapError } from './errors.js';
-import { avoidV8Bugs } from './platform.js';
+import wasmBytes from '../../build/core.wasm';
+import { ErrorCode, ShardedMapError } from '../base/errors.js';
+import { avoidV8Bugs } from '../base/platform.js';
 
 /** The core's exports (see assembly/index.ts). All return i32 status codes
  *  from assembly/shared.ts unless said otherwise. `token` is an owner token

@@ -13,11 +13,11 @@
  * dies, or ERR_SHARDEDMAP_TIMEOUT when no reply came within `timeout`. A bad
  * request fails alone: the others sent in the same tick go on.
  */
-import type { CacheOp, CacheReply, CacheRequest, ErrorReply, RangeChunk } from './shared-cache-protocol.js';
-import { ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, ErrorCode, type ErrorCodeValue } from './errors.js';
-import type { Key } from './codec.js';
-import type { LoadResult, LoadOrStoreResult, SwapResult } from './map.js';
-import type { MapStats } from './stats.js';
+import type { CacheOp, CacheReply, CacheRequest, ErrorReply, RangeChunk } from './protocol.js';
+import { ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, ErrorCode, type ErrorCodeValue } from '../base/errors.js';
+import type { Key } from '../map/map.js';
+import type { LoadResult, LoadOrStoreResult, SwapResult } from '../map/map.js';
+import type { MapStats } from '../map/map.js';
 
 /** Options of `connectSharedCache`. */
 export interface SharedCacheOptions {

@@ -14,13 +14,13 @@
  * dead instance, and look again at most every WAIT_SLICE_MS.
  */
 import {
-  ST_FULL, ST_MISMATCH, SCRATCH_KEY, SCRATCH_WORD, SCRATCH_KLEN, FLIGHT_LEAD, FLIGHT_LOADING, FLIGHT_FAILED,
+  ST_FULL, ST_MISMATCH, SCRATCH_WORD, SCRATCH_KLEN, FLIGHT_LEAD, FLIGHT_LOADING, FLIGHT_FAILED,
   FLIGHT_EMPTY, FLIGHT_FREE, FLIGHT_MSG_MAX, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS,
-} from '../assembly/shared.js';
-import { encodeKey, type Key } from './codec.js';
-import { ttlValue } from './options.js';
-import type { CoreExports } from './core.js';
-import { ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError } from './errors.js';
+} from '../../assembly/shared.js';
+import type { Key } from '../codec/codec.js';
+import { ttlValue } from '../base/options.js';
+import type { Session } from '../core/session.js';
+import { ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError } from '../base/errors.js';
 
 /** What fetch calls on a miss: the value to store for `key` (undefined:
  *  store nothing). `signal` aborts when the load is given up (see
@@ -40,24 +40,9 @@ export interface FetchOptions {
   loadTimeout?: number;
 }
 
-/** What the fetcher needs of its map instance. */
-export interface FetchIO {
-  core: CoreExports;
-  token: number;
-  i32: Int32Array;
-  u8: Uint8Array;
-  scratch: number;
-  val: number;
-  aux: number;
-  maxKey: number;
-  maxValue: number;
-  now(): number;
-  count(i: number): void;
-  retry(f: () => number): number;
-  refused(what: string, st: number): Error;
-  lookup(key: Key): [boolean, unknown];
-  store(key: Key, value: unknown, ttl: number | undefined): void;
-}
+/** How the fetcher stores a loaded value: the map's own store (so a
+ *  value is encoded and counted as any store). */
+export type StoreLoaded = (key: Key, value: unknown, ttl: number | undefined) => void;
 
 const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
 /** Longest sleep of a waiter between two looks at its flight: a missed
@@ -74,13 +59,15 @@ type WaitAsync = (i32: Int32Array, idx: number, value: number, timeout: number) 
 const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
 export class Fetcher<V> {
-  readonly #io: FetchIO;
+  readonly #io: Session;
+  readonly #store: StoreLoaded;
   /** Index (in i32) of the flight epoch word. */
   readonly #epoch: number;
 
-  constructor(io: FetchIO) {
-    this.#io = io;
-    this.#epoch = io.core.flightEpochAddress() >>> 2;
+  constructor(session: Session, store: StoreLoaded) {
+    this.#io = session;
+    this.#store = store;
+    this.#epoch = session.core.flightEpochAddress() >>> 2;
   }
 
   async fetch(key: Key, loader: Loader<V>, options?: FetchOptions): Promise<V | undefined> {
@@ -91,7 +78,7 @@ export class Fetcher<V> {
       signal?.throwIfAborted();
       const [found, value] = io.lookup(key);
       if (found) return value as V;
-      const klen = encodeKey(key, io.u8, io.scratch + SCRATCH_KEY, io.maxKey);
+      const klen = io.encodeKey(key);
       const now = io.now();
       const r = io.retry(() => io.core.flightBegin(io.token, klen, now, now + loadTimeout));
       if (r === ST_FULL) {
@@ -166,7 +153,7 @@ export class Fetcher<V> {
       return undefined;
     }
     try {
-      io.store(key, value, ttl);
+      this.#store(key, value, ttl);
     } catch (e) {
       io.count(CNT_FETCH_ERRORS);
       this.#end(slot, seq, FLIGHT_FAILED, describeError(e));

@@ -21,12 +21,12 @@
  * fastest for them (measured: 48 ns per facade lookup with it, 57 with
  * encodeInto), and TextEncoder cannot keep lone surrogates.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { pack, unpackBytes } from './msgpack.js';
 import {
   K_STRING, K_NUMBER, K_BIGINT, K_BYTES,
   T_UNDEFINED, T_NULL, T_FALSE, T_TRUE, T_F64, T_STRING, T_WTF8, T_BIGINT, T_BYTES, T_PACKED,
-} from '../assembly/shared.js';
-import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
+} from '../../assembly/shared.js';
+import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from '../base/errors.js';
 import { valueWord, vtypeOf, vlenOf } from './words.js';
 
 /** A key the map accepts. */
@@ -61,30 +61,6 @@ export function memIO(buffer: ArrayBufferLike): MemIO {
     buf: BufferCtor?.from(buffer),
   };
 }
-
-/** Raised (as a typed error) for a function anywhere in a value: msgpack
- *  would silently drop it. */
-function refuseFunction(): never {
-  throw new ShardedMapTypeError(
-    ErrorCode.VALUE_TYPE,
-    'a value must not contain a function; store plain data (msgpack would drop it)',
-  );
-}
-
-/** msgpackr's options for values: plain MessagePack (no records, which
- *  other libraries cannot read), functions refused, binary fields decoded
- *  as copies (by default msgpackr returns views of its input, which is a
- *  reused private buffer here). Also the near cache's Redis format
- *  (redis.ts). */
-const MSGPACK_OPTIONS = {
-  useRecords: false, moreTypes: true, copyBuffers: true, writeFunction: refuseFunction,
-} as ConstructorParameters<typeof Packr>[0];
-const packr = new Packr(MSGPACK_OPTIONS);
-/** For msgpack maps whose keys a JS object cannot have (a Map stored with
- *  object keys): every map decodes as a Map, then objectsFromMaps. */
-const mapUnpackr = new Unpackr({ ...MSGPACK_OPTIONS, mapsAsObjects: false });
-/** msgpackr's options for reading from [start, end) of a source, reused. */
-const span = { start: 0, end: 0 };
 
 // Private (non-shared) buffers: number bit patterns, hand decoding, and
 // copies of shared bytes for APIs that refuse shared views.
@@ -333,75 +309,6 @@ export function describe(x: unknown): string {
   return `a ${typeof x}`;
 }
 
-/** msgpack of a value (an object or array here; any value for the near
- *  cache), or the typed error msgpackr's failure means (a symbol, a cycle,
- *  a function: see refuseFunction). The bytes are msgpackr's reusable
- *  buffer: copy them before the next pack. */
-export function pack(value: object): Uint8Array {
-  try {
-    const bytes = packr.pack(value);
-    // msgpackr writes a lone surrogate in a short string as its 3-byte form
-    // (0xED 0xA0-0xBF ..), which every UTF-8 decoder (its own included)
-    // reads back as three U+FFFD: then the value read would not encode to
-    // the bytes stored, and a compareAndSwap with it could never succeed.
-    // Such strings are stored as UTF-8 does (one U+FFFD per lone
-    // surrogate), a fixed point. 0xED is also Hangul's lead byte, and any
-    // binary byte: the walk tells.
-    if (bytes.indexOf(0xed) >= 0 && hasLoneSurrogate(value, 0)) return packr.pack(wellFormed(value));
-    return bytes;
-  } catch (e) {
-    if (e instanceof ShardedMapTypeError) throw e;
-    const cycle = e instanceof RangeError;
-    throw new ShardedMapTypeError(
-      ErrorCode.VALUE_TYPE,
-      cycle
-        ? 'a value must not contain a cycle (an object that contains itself) nor nest deeper than msgpackr can pack (about a thousand levels)'
-        : `this value cannot be encoded with msgpack (${(e as Error).message}); store plain data without cycles, functions or symbols`,
-    );
-  }
-}
-
-/** A lone surrogate (no pair) in a JS string. */
-export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
-/** Deeper than msgpackr packs (it throws first): the walks stop here. */
-const WALK_DEPTH_MAX = 4096;
-
-/** Does `v` hold a string (or a property name) with a lone surrogate, in
- *  what msgpackr packs as strings: object keys and values, arrays, Sets,
- *  Maps? */
-function hasLoneSurrogate(v: unknown, depth: number): boolean {
-  if (typeof v === 'string') return LONE_SURROGATE.test(v);
-  if (typeof v !== 'object' || v === null || depth > WALK_DEPTH_MAX) return false;
-  if (Array.isArray(v)) return v.some((x) => hasLoneSurrogate(x, depth + 1));
-  if (v instanceof Set) return [...v].some((x) => hasLoneSurrogate(x, depth + 1));
-  if (v instanceof Map) return [...v].some(([k, x]) => hasLoneSurrogate(k, depth + 1) || hasLoneSurrogate(x, depth + 1));
-  if (ArrayBuffer.isView(v) || v instanceof Date) return false;
-  for (const k of Object.keys(v)) {
-    if (LONE_SURROGATE.test(k) || hasLoneSurrogate((v as Record<string, unknown>)[k], depth + 1)) return true;
-  }
-  return false;
-}
-
-/** A copy of `v` with every lone surrogate in its strings replaced by
- *  U+FFFD (what UTF-8 encoders write), as far as hasLoneSurrogate looks. */
-function wellFormed(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(LONE_SURROGATES, '\ufffd');
-  if (typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map(wellFormed);
-  if (v instanceof Set) return new Set([...v].map(wellFormed));
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [wellFormed(k), wellFormed(x)]));
-  if (ArrayBuffer.isView(v) || v instanceof Date || (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null)) return v;
-  const o: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) {
-    // defineProperty: an own "__proto__" (from JSON.parse) stays a property.
-    Object.defineProperty(o, wellFormed(k) as string, {
-      value: wellFormed((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true,
-    });
-  }
-  return o;
-}
-
 /**
  * Encode a value at [p, p + max). Returns its value word (words.ts).
  * @throws ShardedMapTypeError if it cannot be stored, ShardedMapRangeError if too long.
@@ -452,62 +359,6 @@ export function encodeValue(value: unknown, io: MemIO, p: number, max: number): 
  *  alone on its own Buffer). */
 function unpack(io: MemIO, p: number, n: number): unknown {
   return unpackBytes(privateCopy(io.u8, p, n), n);
-}
-
-/** Decode msgpack bytes [0, n) of `bytes` (all of them by default) as
- *  values are decoded: maps as plain objects, except a map with a key no
- *  object can have (an object, an array), which comes back as a Map. */
-export function unpackBytes(bytes: Uint8Array, n = bytes.length): unknown {
-  span.start = 0;
-  span.end = n;
-  try {
-    return packr.unpack(bytes, span);
-  } catch (e) {
-    // msgpackr's mapsAsObjects refuses such keys (and only that fails on
-    // bytes packr wrote); anything else fails here too.
-    span.start = 0;
-    span.end = n;
-    let v: unknown;
-    try {
-      v = mapUnpackr.unpack(bytes, span);
-    } catch {
-      throw e;
-    }
-    return objectsFromMaps(v);
-  }
-}
-
-/** A key mapsAsObjects turns into a property name. */
-function propertyKey(k: unknown): boolean {
-  const t = typeof k;
-  return t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint' || k == null;
-}
-
-/** What mapsAsObjects would have made of a value decoded with Maps:
- *  objects for maps whose keys can be property names (as msgpackr names
- *  them), Maps for the others. */
-function objectsFromMaps(v: unknown): unknown {
-  if (v instanceof Map) {
-    let plain = true;
-    for (const k of v.keys()) if (!propertyKey(k)) plain = false;
-    if (plain) {
-      const o: Record<string, unknown> = {};
-      for (const [k, x] of v) {
-        const name = String(k);
-        o[name === '__proto__' ? '__proto_' : name] = objectsFromMaps(x);
-      }
-      return o;
-    }
-    const m = new Map<unknown, unknown>();
-    for (const [k, x] of v) m.set(objectsFromMaps(k), objectsFromMaps(x));
-    return m;
-  }
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = objectsFromMaps(v[i]);
-    return v;
-  }
-  if (v instanceof Set) return new Set([...v].map(objectsFromMaps));
-  return v;
 }
 
 /** Decode a value with value word `w` at p; a fresh copy. */

@@ -1,8 +1,9 @@
 /**
- * The packed words the facade reads, through one helper each (every packed
- * word is documented in assembly/words.ts; the numbers are shared.ts's).
+ * The value word, the one packed word the codec reads and writes: through
+ * one helper each (documented in assembly/words.ts; the numbers are
+ * shared.ts's).
  */
-import { VTYPE_SHIFT, VLEN_MASK, VTYPE_MASK, VTYPE_META, OWNER_ID_MASK } from '../assembly/shared.js';
+import { VTYPE_SHIFT, VLEN_MASK, VTYPE_MASK, VTYPE_META } from '../../assembly/shared.js';
 
 /** A value word: vtype << VTYPE_SHIFT | vlen. */
 export function valueWord(vtype: number, vlen: number): number {
@@ -22,9 +23,4 @@ export function hasExpiry(w: number): boolean {
 
 export function vlenOf(w: number): number {
   return w & VLEN_MASK;
-}
-
-/** The owner id (what lock words hold, what `release` takes) of a token. */
-export function tokenId(token: number): number {
-  return token & OWNER_ID_MASK;
 }
