@@ -10,3 +10,6 @@ export type { Internals } from './map/map.js';
 /** The codes shared with the core (assembly/shared.ts), for test workers
  *  written in plain JavaScript. */
 export * as codes from '../assembly/shared.js';
+/** The core's export list with arities (core/core.ts), for the test that
+ *  checks it against the Wasm binaries. */
+export { CORE_ARITY, GUARDED } from './core/core.js';

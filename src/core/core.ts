@@ -179,12 +179,31 @@ function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
   }
 }
 
-/** Exports that can fail inside the core on a bug (they run table code),
- *  with their arities; the rest only read header words. */
-const GUARDED: [keyof CoreExports, number][] = [
-  ['loadValue', 2], ['loadNumber', 2], ['has', 2], ['copyTaggedValue', 5], ['getMany', 4], ['write', 6], ['clearShard', 2], ['purgeShardExpired', 3], ['flightBegin', 4], ['flightEnd', 5], ['flightWatch', 4], ['next', 3], ['checkShard', 2],
-  ['checkAllocator', 1], ['shardStats', 2], ['loadValueLogged', 2], ['loadNumberLogged', 2], ['hasLogged', 2],
-  ['writeLogged', 6],
+/**
+ * The core's export list, once: every export of CoreExports with its
+ * arity. The type makes the compiler check it against CoreExports (a name
+ * missing, extra, or with another parameter count does not compile), and
+ * the release test checks it against the Wasm module's own exports and
+ * their `length`: so the interface, this list and the binary agree.
+ */
+export const CORE_ARITY: { readonly [K in keyof CoreExports]: Parameters<CoreExports[K]>['length'] } = {
+  init: 15, checkLayout: 2, attach: 1, detach: 1, nop: 0, scratchOf: 1, shardCount: 0, maxKeyBytes: 0,
+  maxValueBytes: 0, maxOwners: 0, valueOffset: 0, auxOffset: 0, allocLockAddress: 0, lockShardIndex: 1, size: 0,
+  usedBytes: 0, committedBytes: 0, counter: 1, shardStats: 2, loadValue: 2, loadNumber: 2, has: 2,
+  copyTaggedValue: 5, getMany: 4, write: 6, clearShard: 2, purgeShardExpired: 3, cacheBytes: 0,
+  cacheFlagsAddress: 0, cacheMaxEntries: 0, cacheMaxBytes: 0, cacheTtl: 0, flightBegin: 4, flightEnd: 5,
+  flightWatch: 4, flightEpochAddress: 0, lockShard: 2, unlockShard: 2, next: 3, checkShard: 2, checkAllocator: 1,
+  noteFault: 0, faults: 0, recoverBegin: 2, recoverShard: 3, freeOwner: 2, recoverEnd: 1, shardLockOwner: 1,
+  locksHeldBy: 1, ownerAlive: 1, ownerThread: 1, attachedCount: 0, loadValueLogged: 2, loadNumberLogged: 2,
+  hasLogged: 2, writeLogged: 6, debugEntries: 0, debugRead: 3,
+};
+
+/** Exports that can fail inside the core on a bug (they run table code);
+ *  the rest only read header words. */
+export const GUARDED: readonly (keyof CoreExports)[] = [
+  'loadValue', 'loadNumber', 'has', 'copyTaggedValue', 'getMany', 'write', 'clearShard', 'purgeShardExpired',
+  'flightBegin', 'flightEnd', 'flightWatch', 'next', 'checkShard', 'checkAllocator', 'shardStats', 'loadValueLogged',
+  'loadNumberLogged', 'hasLogged', 'writeLogged',
 ];
 
 /**
@@ -196,7 +215,7 @@ const GUARDED: [keyof CoreExports, number][] = [
  */
 export function guardedCore(x: CoreExports, logged: boolean, onFault: (e: unknown) => Error): CoreExports {
   const g: Record<string, unknown> = { ...x };
-  for (const [name, arity] of GUARDED) g[name] = guard(x[name] as Fn, arity, onFault);
+  for (const name of GUARDED) g[name] = guard(x[name] as Fn, CORE_ARITY[name], onFault);
   if (logged) {
     g.loadValue = g.loadValueLogged;
     g.loadNumber = g.loadNumberLogged;

@@ -8,9 +8,9 @@
  * it, each in its own module.
  */
 import {
-  LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_BAD_LAYOUT, ST_NO_OWNER,
+  LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_BAD_ARG, ST_BAD_LAYOUT, ST_NO_OWNER,
   T_F64, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_WORD, SCRATCH_TEST,
-  TEST_FAULT_ABORT, TEST_FAULT_TRAP, TEST_FAULT_STAGED, CNT_HITS, CNT_MISSES, CACHE_ON, PAGE_BYTES,
+  TEST_FAULT_ABORT, TEST_FAULT_TRAP, TEST_FAULT_STAGED, CNT_HITS, CNT_MISSES, CACHE_ON,
 } from '../../assembly/shared.js';
 import { coreModule, instantiate, type CoreExports, type TestDoors } from '../core/core.js';
 import { Session, type WriteOptions } from '../core/session.js';
@@ -33,19 +33,7 @@ import { randomU32, now, isolationProblem, currentThread } from '../base/platfor
 import { checkWaitOptions, waitWord, type WaitOptions } from '../base/wait.js';
 import { ShardedMapIterator, ITER_KEYS, ITER_VALUES, ITER_ENTRIES } from './iterator.js';
 import { Watcher, type WatchableWorker } from './watch.js';
-
-/**
- * What `attach` needs: a plain, structured-cloneable object. Post it to a
- * worker (`workerData`, `postMessage`) and call `ShardedMap.attach` there.
- */
-export interface ShardedMapHandle {
-  /** The shared memory holding the whole map. */
-  readonly memory: WebAssembly.Memory;
-  /** The map's random id, as two uint32 (low, high). */
-  readonly mapId: readonly [number, number];
-  /** Memory layout version of the build that created the map. */
-  readonly layoutVersion: number;
-}
+import { checkHandle, badHandle, type ShardedMapHandle } from './handle.js';
 
 /** Result of `loadAndDelete`: the value it had, if there was one. */
 export type LoadResult<V> = { value: V; loaded: true } | { value: undefined; loaded: false };
@@ -165,30 +153,12 @@ export class ShardedMap<V = unknown> {
    */
   static async attach<V = unknown>(handle: ShardedMapHandle, options?: AttachOptions): Promise<ShardedMap<V>> {
     const o = resolveAttachOptions(options);
-    const bad = (why: string): never => {
-      throw new ShardedMapError(ErrorCode.BAD_HANDLE, `not a ShardedMap handle: ${why}; pass map.handle from ShardedMap.create`);
-    };
-    if (typeof handle !== 'object' || handle === null) bad('expected an object');
-    if (!(handle.memory instanceof WebAssembly.Memory)) bad('memory is not a WebAssembly.Memory');
-    // Not `instanceof SharedArrayBuffer`: a SharedWorker has no such global.
-    if (Object.prototype.toString.call(handle.memory.buffer) !== '[object SharedArrayBuffer]') bad('memory is not shared');
-    // The core imports at least one page (instantiating with less is a LinkError).
-    if (handle.memory.buffer.byteLength < PAGE_BYTES) bad('its memory is too small to hold a map');
-    const id = handle.mapId;
-    if (!Array.isArray(id) || id.length !== 2 || !id.every((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32)) {
-      bad('mapId is not two uint32');
-    }
-    if (handle.layoutVersion !== LAYOUT_VERSION) {
-      throw new ShardedMapError(
-        ErrorCode.LAYOUT_VERSION,
-        `the map was created with memory layout ${String(handle.layoutVersion)}, this build reads layout ${LAYOUT_VERSION}; use the same shardedmap version in every worker`,
-      );
-    }
+    const id = checkHandle(handle);
     const x = await instantiate(await coreModule(), handle.memory);
     const st = x.checkLayout(id[0], id[1]);
-    if (st === ST_BAD_LAYOUT) bad(`its memory holds no map of layout ${LAYOUT_VERSION}`);
-    if (st !== ST_OK) bad('its memory belongs to another map (mapId differs)');
-    return ShardedMap.#open<V>(x, handle.memory, [id[0], id[1]], o);
+    if (st === ST_BAD_LAYOUT) badHandle(`its memory holds no map of layout ${LAYOUT_VERSION}`);
+    if (st !== ST_OK) badHandle('its memory belongs to another map (mapId differs)');
+    return ShardedMap.#open<V>(x, handle.memory, id, o);
   }
 
   static #open<V>(x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], o: InstanceOptions): ShardedMap<V> {
@@ -722,6 +692,6 @@ function checkCallback(fn: unknown, method: string): void {
   }
 }
 
-export type { Key, WaitOptions, WriteOptions, WatchableWorker, CheckReport, CheckProblem, FetchOptions, Loader, CreateOptions, AttachOptions };
+export type { ShardedMapHandle, Key, WaitOptions, WriteOptions, WatchableWorker, CheckReport, CheckProblem, FetchOptions, Loader, CreateOptions, AttachOptions };
 export type { DebugEntry, DebugShard } from '../core/debug.js';
 export type { MapStats, ShardStats, Counters } from '../core/stats.js';

@@ -2,7 +2,7 @@
  * Type test: lines that must NOT compile. Each is preceded by a
  * `// @ts-expect-error -- TSnnnn: why` comment, so this file compiles only
  * if each of those lines really is an error (an unused directive is error
- * TS2578). test/typings.test.ts also compiles a copy with the comments
+ * TS2578). test/unit/typings.test.ts also compiles a copy with the comments
  * removed and checks that each such line then gives exactly one error, of
  * the code named in its comment: the type test can fail.
  *

@@ -2,7 +2,7 @@
  * Type test: README.md's Quick start and API sections as a TypeScript user
  * would write them, checked against the published declarations
  * (dist/types, through package.json `exports` "types"). Never run: only
- * compiled, by test/typings.test.ts (tsc with ./tsconfig.json and
+ * compiled, by test/unit/typings.test.ts (tsc with ./tsconfig.json and
  * ./tsconfig.nodenext.json; `noEmit`). A README example that stops compiling,
  * or a result type that changes (or turns into `any`), fails that test.
  *

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 
-const { handle, committed, stop, keys, mode } = workerData;
+const { handle, committed, stop, keys, mode, progress } = workerData;
 const map = await ShardedMap.attach(handle);
 const memo = new Map();
 const seqOf = (v) => (typeof v === 'string' ? Number(v.slice(0, v.indexOf(':'))) : v?.seq ?? 0);
@@ -25,6 +25,7 @@ while (!Atomics.load(stop, 0)) {
   }
   if (seqOf(v) < before) stale++;
   reads++;
+  progress[1] = reads;
 }
 hits = map.stats().instance.hits;
 map.close();

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 
-const { handle, committed, stop, keys } = workerData;
+const { handle, committed, stop, keys, progress } = workerData;
 const map = await ShardedMap.attach(handle);
 let seq = 0;
 while (!Atomics.load(stop, 0)) {
@@ -13,6 +13,7 @@ while (!Atomics.load(stop, 0)) {
   const pad = 'x'.repeat((seq * 37) % 300);
   map.store(`K${k}`, seq % 3 === 0 ? `${seq}:${pad}` : { seq, pad });
   Atomics.store(committed, k, seq);
+  progress[0] = seq;
 }
 map.close();
 parentPort.postMessage({ writes: seq });

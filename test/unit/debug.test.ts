@@ -2,7 +2,7 @@
 // readable from any instance; off by default.
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
-import { runWorker } from './helpers/workers';
+import { runWorker } from '../helpers/workers';
 
 describe('debug ring', () => {
   it('is off (and empty) by default', async () => {

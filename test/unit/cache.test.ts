@@ -5,8 +5,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { ShardedMap } from 'shardedmap';
-import { runWorker, stopFlag } from './helpers/workers';
-import { expectSound } from './helpers/sound';
+import { runWorker, stopFlag } from '../helpers/workers';
+import { expectSound } from '../helpers/sound';
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_800_000_000_000) {

@@ -6,15 +6,15 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
-import { startServer } from '../scripts/static-server.mjs';
-import { launchChromium, chromiumExecutable } from '../scripts/chromium.mjs';
+import { startServer } from '../../scripts/static-server.mjs';
+import { launchChromium, chromiumExecutable } from '../../scripts/chromium.mjs';
 
 let browser: Browser;
 let server: Server;
 let base: string;
 
 beforeAll(async () => {
-  ({ server, url: base } = await startServer(fileURLToPath(new URL('./browser/', import.meta.url))));
+  ({ server, url: base } = await startServer(fileURLToPath(new URL('../browser/', import.meta.url))));
   browser = await launchChromium();
   console.log(`browser: Chromium ${browser.version()} from ${(await chromiumExecutable()).source}`);
 });

@@ -3,26 +3,34 @@
 // tests themselves run the test build, which adds the doors.)
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { CORE_ARITY, GUARDED } from 'shardedmap/internals';
 
-const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url));
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url));
 
-/** Every export of the release core, and only these. */
-const RELEASE_EXPORTS = [
-  'init', 'checkLayout', 'attach', 'detach', 'nop', 'scratchOf', 'shardCount', 'maxKeyBytes', 'maxValueBytes',
-  'maxOwners', 'valueOffset', 'auxOffset', 'allocLockAddress', 'lockShardIndex', 'size', 'usedBytes',
-  'committedBytes', 'counter', 'shardStats', 'loadValue', 'loadNumber', 'has', 'write', 'clearShard', 'lockShard',
-  'unlockShard', 'next', 'checkShard', 'checkAllocator', 'noteFault', 'faults', 'recoverBegin', 'recoverShard',
-  'freeOwner', 'recoverEnd', 'shardLockOwner', 'locksHeldBy', 'ownerAlive', 'ownerThread', 'attachedCount', 'loadValueLogged',
-  'loadNumberLogged', 'hasLogged', 'writeLogged', 'debugEntries', 'debugRead', 'copyTaggedValue', 'getMany', 'memory',
-  'purgeShardExpired', 'cacheBytes', 'cacheFlagsAddress', 'cacheMaxEntries', 'cacheMaxBytes', 'cacheTtl', 'flightBegin',
-  'flightEnd', 'flightWatch', 'flightEpochAddress',
-];
+/** Every export of the release core, and only these: the facade's one
+ *  list (core/core.ts CORE_ARITY, which the compiler checks against the
+ *  CoreExports interface), plus the memory it imports and re-exports. */
+const RELEASE_EXPORTS = [...Object.keys(CORE_ARITY), 'memory'];
 
 const exportsOf = (path: string) => WebAssembly.Module.exports(new WebAssembly.Module(read(path))).map((e) => e.name);
 
 describe('release build', () => {
   it('exports the API and no test door', () => {
     expect(exportsOf('build/core.wasm').sort()).toEqual([...RELEASE_EXPORTS].sort());
+  });
+
+  it('takes the number of arguments the facade passes, export by export (CORE_ARITY, which the fault guard uses)', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const abort = () => {
+      throw new Error('abort');
+    };
+    const { instance } = await WebAssembly.instantiate(read('build/core.wasm'), { env: { memory, abort } });
+    const arity = CORE_ARITY as Record<string, number>;
+    for (const name of Object.keys(arity)) {
+      expect([name, (instance.exports[name] as (...a: number[]) => unknown).length]).toEqual([name, arity[name]]);
+    }
+    // Every guarded export is in the list (the guard takes its arity there).
+    for (const name of GUARDED) expect(Object.keys(arity)).toContain(name);
   });
 
   it('differs from the test build only by the doors (control: the test build has them)', () => {

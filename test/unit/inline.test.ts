@@ -5,8 +5,8 @@
 import { describe, it, expect } from 'vitest';
 import { ShardedMap, type Key } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
-import { expectSound } from './helpers/sound';
-import { CELL_FORM_ABSENT, CELL_FORM_INLINE, CELL_FORM_OUTLINE } from '../assembly/shared';
+import { expectSound } from '../helpers/sound';
+import { CELL_FORM_ABSENT, CELL_FORM_INLINE, CELL_FORM_OUTLINE } from '../../assembly/shared';
 
 const ABSENT = CELL_FORM_ABSENT;
 const INLINE = CELL_FORM_INLINE;

@@ -3,7 +3,7 @@
 // tryStore give up early; release() frees what a dead worker held.
 import { describe, it, expect } from 'vitest';
 import { ShardedMap, LockTimeoutError } from 'shardedmap';
-import { startAttached } from './helpers/workers';
+import { startAttached } from '../helpers/workers';
 
 async function holder(map: ShardedMap<unknown>) {
   const flag = new Int32Array(new SharedArrayBuffer(4));

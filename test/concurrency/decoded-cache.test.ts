@@ -4,16 +4,23 @@
 // memoizes values itself) is caught by the same detector.
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
-import { runWorker } from './helpers/workers';
+import { runWorker } from '../helpers/workers';
 
 async function staleReads(mode: 'cache' | 'memo') {
   const map = await ShardedMap.create({ shards: 4 });
   const keys = 8;
   const committed = new Int32Array(new SharedArrayBuffer(4 * keys));
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  const writer = runWorker<{ writes: number }>('stale-writer', { handle: map.handle, committed, stop, keys });
-  const reader = runWorker<{ reads: number; stale: number }>('stale-reader', { handle: map.handle, committed, stop, keys, mode });
+  // How far each has got: the run lasts until both did enough (a busy
+  // machine slows them), at most 10 s.
+  const progress = new Int32Array(new SharedArrayBuffer(8));
+  const writer = runWorker<{ writes: number }>('stale-writer', { handle: map.handle, committed, stop, keys, progress });
+  const reader = runWorker<{ reads: number; stale: number }>('stale-reader', { handle: map.handle, committed, stop, keys, mode, progress });
+  const until = Date.now() + 10_000;
   await new Promise((r) => setTimeout(r, 700));
+  while ((Atomics.load(progress, 0) < 2000 || Atomics.load(progress, 1) < 2000) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   Atomics.store(stop, 0, 1);
   const [w, r] = await Promise.all([writer, reader]);
   console.log(`stale-read detector, ${mode}: ${r.stale} stale of ${r.reads} reads, ${w.writes} writes`);

@@ -11,8 +11,8 @@ import { Packr } from 'msgpackr';
 import { ShardedMap } from 'shardedmap';
 import { createNearCache, attachNearCache, type NearCache } from 'shardedmap/redis';
 // @ts-expect-error: a plain .mjs helper without types
-import { startRedis } from '../scripts/redis-server.mjs';
-import { startProxy } from './helpers/proxy';
+import { startRedis } from '../../scripts/redis-server.mjs';
+import { startProxy } from '../helpers/proxy';
 
 interface Redis {
   port: number;
@@ -60,7 +60,7 @@ interface ProcessResult {
 
 /** A child process with a near cache and two workers of the given roles. */
 function nearProcess(roles: string[], o: { keys: number; rounds: number; ms: number }) {
-  const child = fork(new URL('./workers/near-process.mjs', import.meta.url), [JSON.stringify({ url: redis.url, roles, ...o })], {
+  const child = fork(new URL('../workers/near-process.mjs', import.meta.url), [JSON.stringify({ url: redis.url, roles, ...o })], {
     execArgv: [],
   });
   const ready = new Promise<void>((resolve, reject) => {

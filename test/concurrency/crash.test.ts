@@ -6,9 +6,9 @@
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
-import { streams } from './workers/crash-ops.mjs';
-import { startAttached } from './helpers/workers';
-import { expectSound } from './helpers/sound';
+import { streams } from '../workers/crash-ops.mjs';
+import { startAttached } from '../helpers/workers';
+import { expectSound } from '../helpers/sound';
 
 /** Rounds and figures, reported in the README's Reliability section. */
 export const CRASH = {

@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { ShardedMap, type Key } from 'shardedmap';
-import { expectSound } from './helpers/sound';
+import { expectSound } from '../helpers/sound';
 
 /** Canonical model key: SameValueZero for numbers, bytes for Uint8Array. */
 function mk(k: Key): string {

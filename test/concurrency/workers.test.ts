@@ -2,7 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
-import { runWorker, stopFlag } from './helpers/workers';
+import { runWorker, stopFlag } from '../helpers/workers';
 
 describe('workers on one map', () => {
   it('the quick start works: a worker reads what the main thread stored', async () => {
@@ -60,7 +60,7 @@ describe('torn-read detector', () => {
     const map = await ShardedMap.create({ shards: 1 });
     map.store('T', first);
     const { core, token, encodeKey } = internalsOf(map);
-    // 1 = inline in its cell, 2 = out of line (see test/inline.test.ts).
+    // 1 = inline in its cell, 2 = out of line (see test/unit/inline.test.ts).
     expect(core.cellForm(token, encodeKey('T'))).toBe(first.length <= 24 ? 1 : 2);
     const stop = stopFlag();
     const [writer, ...readers] = await Promise.all([

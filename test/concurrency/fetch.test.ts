@@ -3,8 +3,8 @@
 // that dies or runs late is taken over; signals abort.
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
-import { startAttached, type AttachedWorker } from './helpers/workers';
-import { expectSound } from './helpers/sound';
+import { startAttached, type AttachedWorker } from '../helpers/workers';
+import { expectSound } from '../helpers/sound';
 
 interface Outcome {
   value?: unknown;

@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import { ShardedMap, type Key } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
-import { startAttached } from './helpers/workers';
+import { startAttached } from '../helpers/workers';
 
 const VALUES: unknown[] = [
   1.5, -0, NaN, 'short', 'a longer string that will not fit in a cell at all', '', true, false, null, undefined,

@@ -4,7 +4,7 @@
 // 20 s lockTimeout, and every completed task's keys are there.
 import { describe, it, expect } from 'vitest';
 // @ts-expect-error: a plain .mjs example without types
-import { runPool } from '../examples/pool/pool.mjs';
+import { runPool } from '../../examples/pool/pool.mjs';
 
 interface PoolReport {
   killed: boolean;

@@ -5,8 +5,8 @@ import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf } from 'shardedmap/internals';
-import { startAttached } from './helpers/workers';
-import { expectSound } from './helpers/sound';
+import { startAttached } from '../helpers/workers';
+import { expectSound } from '../helpers/sound';
 
 const LONG_TIMEOUT = 20_000;
 
@@ -92,7 +92,7 @@ describe('watch(worker)', () => {
     expect(map.releaseThread(tid)).toEqual([h.owner]);
     expect(map.releaseThread(tid)).toEqual([]); // released already
     // A worker that closes its instance before exiting leaves nothing held.
-    const clean = new Worker(new URL('./workers/writer.mjs', import.meta.url), {
+    const clean = new Worker(new URL('../workers/writer.mjs', import.meta.url), {
       workerData: { handle: map.handle, prefix: 'c:', from: 0, to: 10 },
     });
     map.watch(clean);

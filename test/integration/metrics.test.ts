@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { ShardedMap } from 'shardedmap';
 import { collectMetrics } from 'shardedmap/prometheus';
 // @ts-expect-error: a plain .mjs example without types
-import { startMetricsExample } from '../examples/metrics/server.mjs';
+import { startMetricsExample } from '../../examples/metrics/server.mjs';
 
 /** The samples of a Prometheus text exposition, by name (labels ignored). */
 function parse(text: string): Map<string, number> {

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const typesDir = path.join(root, 'test', 'types');
 const readme = path.join(typesDir, 'readme.ts');
 const negative = path.join(typesDir, 'negative.ts');

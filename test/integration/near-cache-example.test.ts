@@ -5,9 +5,9 @@
 // one).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 // @ts-expect-error: a plain .mjs example without types
-import { runNearCacheExample } from '../examples/near-cache/main.mjs';
+import { runNearCacheExample } from '../../examples/near-cache/main.mjs';
 // @ts-expect-error: a plain .mjs helper without types
-import { startRedis } from '../scripts/redis-server.mjs';
+import { startRedis } from '../../scripts/redis-server.mjs';
 
 interface Report {
   reads: { reads: number; l1Hits: number; l1Misses: number }[];
