@@ -89,6 +89,15 @@ describe('the linearizability checker', () => {
     expect(fromStart.failures[0]?.window?.length).toBe(1);
   });
 
+  it('says "unknown" rather than search past its budget', () => {
+    const history = h(
+      Array.from({ length: 12 }, (_, i) => ({ worker: i, inv: i, res: 100 + i, kind: 'store' as const, value: i })),
+    );
+    const v = checkHistory([...history, { key: 'a', worker: 99, inv: 200, res: 201, kind: 'load', value: 42 }], { budget: 100 });
+    expect(v.ok).toBeUndefined();
+    expect(v.failures[0]?.explanation).toMatch(/undecided after \d+ configurations/);
+  });
+
   it('fails two concurrent compareAndSwaps that both won against one value', () => {
     const history = h([
       { worker: 0, inv: 1, res: 2, kind: 'store', value: 0 },
@@ -250,7 +259,8 @@ describe('linearizability across workers', () => {
     const verdict = checkHistory(history);
     const failed = verdict.failures.filter((f) => f.ok === false);
     console.log(
-      `linearizability control: ${staleAnswers} stale answers; ${failed.length} of ${KEYS} keys caught\n` +
+      `linearizability control: ${history.length} ops, ${countConcurrent(history)} concurrent, ` +
+        `${staleAnswers} loads answered from a stale copy; ${failed.length} of ${KEYS} keys caught\n` +
         (failed[0]?.explanation ?? '(none)'),
     );
     expect(verdict.ok).toBe(false);

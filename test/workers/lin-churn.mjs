@@ -7,7 +7,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 
-const { handle, gate, stop, generation = 20_000 } = workerData;
+// 5,000 keys a generation: tens of rebuilds each (growth, then shrinking
+// as it is deleted), several generations while the checked workers run.
+const { handle, gate, stop, generation = 5_000 } = workerData;
 const map = await ShardedMap.attach(handle);
 let x = 0x2545f491;
 const rnd = () => {
