@@ -3,12 +3,15 @@
 // and right after it returns (Atomics.add: one total order for all
 // workers). With `stale` > 0 it is the checker's control: that fraction of
 // its loads answer, without calling the map, the value its last real load
-// of the key returned (a stale private copy).
+// of the key returned (a stale private copy). With `readOnly` it only loads
+// and asks has(): a control that reads only can be caught only against the
+// other workers' writes, through the clock; `pauseMs` spreads its reads
+// over the writers' run and `until` (a flag) ends it with them.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 import { VALUES, RECORD, K, encodeValue, decodeValue, keyName } from './lin-history.mjs';
 
-const { handle, clock, gate, seed, keys, maxOps, ms, stale = 0 } = workerData;
+const { handle, clock, gate, seed, keys, maxOps, ms, stale = 0, readOnly = false, pauseMs = 0, until } = workerData;
 const map = await ShardedMap.attach(handle);
 let x = (seed * 0x9e3779b1) | 1;
 const rnd = () => {
@@ -31,6 +34,7 @@ let staleAnswers = 0;
 let error;
 
 const stamp = () => Atomics.add(clock, 0, 1);
+const nap = new Int32Array(new SharedArrayBuffer(4));
 const guess = (k) => (rnd() < 0.6 && seen[k] >= 0 ? seen[k] : pick(VALUES));
 
 parentPort.postMessage({ ready: true });
@@ -39,9 +43,11 @@ try {
   const end = Date.now() + ms;
   for (let i = 0; i < maxOps; i++) {
     if ((i & 63) === 0 && Date.now() > end) break;
+    if (until !== undefined && Atomics.load(until, 0) !== 0) break;
+    if (pauseMs > 0) Atomics.wait(nap, 0, 0, pauseMs);
     const k = pick(keys);
     const name = names[k];
-    const u = rnd();
+    const u = readOnly ? rnd() * 0.32 : rnd();
     let kind;
     let a = -1;
     let b = -1;
