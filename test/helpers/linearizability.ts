@@ -228,8 +228,9 @@ function search({ ops, role, initial, budget }: SearchInput): SearchResult {
     return true;
   };
 
-  // The choice stack: the event each choice was made at, the register
-  // before it, and whether it was a drop (a MAY op left out at its return).
+  // The choice stack: the event each choice was made at (a call: the op
+  // was linearized there; a return: a MAY op was left out there) and the
+  // register before it.
   const stackEvent = new Int32Array(n);
   const stackValue = new Int32Array(n);
   let depth = 0;
@@ -297,7 +298,9 @@ export interface CheckOptions {
   /** Most configurations cached per key before the answer is "unknown"
    *  (default 2,000,000: some hundreds of MB in the worst case). */
   budget?: number;
-  /** Start values to try for the window of a failure (default 400). */
+  /** Start points (invocation stamps, latest first) to try for the window
+   *  of a failure (default 400: each try is a small search, and a stale
+   *  read's window is a few operations wide). */
   windowTries?: number;
 }
 
