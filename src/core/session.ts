@@ -253,7 +253,8 @@ export class Session {
         if (v !== MISS) return v;
       }
       const shard = this.i32[(this.scratch + SCRATCH_TAG_SHARD) >>> 2]!;
-      const st = this.retry(() => this.core.copyTaggedValue(this.token, shard, addr, epoch, vlenOf(w)));
+      let st = this.core.copyTaggedValue(this.token, shard, addr, epoch, vlenOf(w));
+      if (st === ST_BUSY) st = this.retry(() => this.core.copyTaggedValue(this.token, shard, addr, epoch, vlenOf(w)), undefined, st);
       if (st === ST_OK) {
         return this.decoded ? this.decoded.fillTag(addr, epoch, w, this.aux) : decodeValue(this.io, this.aux, w);
       }
