@@ -15,11 +15,9 @@ import {
 import { hashKey } from "./hash";
 import { seqBegin, seqEnd, tableLoad, tryLock, unlock, busy } from "./sync";
 import { tokenId, vlenOf, hasMeta, withMeta, MAIN_BIT } from "./words";
-import { metaAt } from "./cache";
-import { refEntry, isOutline } from "./cells";
-import { find, memBytes } from "./reader";
-import { stageInline } from "./writer";
+import { find, memBytes, refEntry, isOutline, metaAt } from "./table";
 import { ownerScratch } from "./owners";
+import { stageInline } from "./writer";
 
 /** The fault a test asked for in scratch word SCRATCH_TEST, while holding
  *  the shard lock of a write (TEST_FAULT_*): an abort, as a failed internal

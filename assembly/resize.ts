@@ -22,10 +22,9 @@ import { hashKey } from "./hash";
 import { seqBegin, seqEnd, seqRetire, tableLoad, tablePublish, epochNext } from "./sync";
 import { tableWord, tableCtrl, tableGroupCount } from "./words";
 import {
-  heapStartOf, refCtrl, isOutline, outlineCell, refEntry, firstFull, nextFullAfter,
-} from "./cells";
-import { find, memBytes } from "./reader";
-import { findFree, writeFiller, heapHasRoom } from "./writer";
+  find, findFree, memBytes, writeFiller, heapHasRoom, heapStartOf, refCtrl, isOutline, outlineCell, refEntry,
+  firstFull, nextFullAfter,
+} from "./table";
 import { allocRegion, freeRegion, freeRegionWaiting, ALLOC_BUSY, ALLOC_FULL, MAX_REGION_BYTES } from "./alloc";
 import { checkShardLocked } from "./check";
 
