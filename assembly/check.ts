@@ -7,6 +7,12 @@
 // assertions after every rebuild and in-place compaction.
 //
 // Each rule has a number (CHECK_* in shared.ts) that the facade names.
+//
+// Rank: the rules read only the table primitives (table.ts), the
+// allocator's block format and the policy's queues, never the code that
+// changes a shard, so this file sits below the reader, writer and resize
+// (overview.ts: "How this core is organized") and resize's DEBUG
+// assertions call down into it.
 
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,

@@ -35,7 +35,8 @@ export function testFault(
   if (kind == TEST_FAULT_STAGED) {
     const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
     if (ref != 0 && !isOutline(ref)) {
-      // A cache entry keeps its meta word, as replace would.
+      // An entry with an expiry keeps its meta word, and a cache entry its
+      // queue bit, as replace would.
       const old = load<u32>(refEntry(ref), E_WORD);
       const w = (hasMeta(old) ? withMeta(word) : word) | (old & MAIN_BIT);
       const meta = hasMeta(old) ? load<u64>(metaAt(refEntry(ref))) : 0;

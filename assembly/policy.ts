@@ -216,7 +216,7 @@ export function sketchAdmit(sh: usize, h: u64): void {
   store<u16>(c, fp << 2);
 }
 
-// ---- entries -------------------------------------------------------------------
+// ---- entries, budgets and counts ------------------------------------------------
 
 /** Has entry `e` an expiry that passed at `now` (ms; 0 = the caller knows
  *  of no clock: nothing expires)? */

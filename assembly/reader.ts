@@ -6,7 +6,7 @@
 // memory's committed size before it is dereferenced, every loop is bounded,
 // nothing is written but the reader's own scratch area, and a result is
 // used only if seq was even and unchanged around it. The worst a torn read
-// does is fail that check and retry. (Overview in layout.ts: "Seqlock and
+// does is fail that check and retry. (Overview in overview.ts: "Seqlock and
 // write lock".)
 
 import {

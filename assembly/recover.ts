@@ -3,7 +3,7 @@
 //
 // Contract: the caller holds the lock of what it repairs, taken over from
 // the stopped writer, so nobody else changes it; what it reads may be in
-// any state a stop can leave (Overview in layout.ts: "Crash consistency"):
+// any state a stop can leave (Overview in overview.ts: "Crash consistency"):
 // the shard itself is always readable, and what needs repair is an odd
 // seq, counters, the heap top, a cell left pointing at the staging cell, a
 // half-compacted heap, a region being built or retired, and the
@@ -156,6 +156,8 @@ export function repairAllocator(hdr: usize, base: u32): void {
   }
   store<u32>(hdr, free, HDR_FREE_BYTES);
 }
+
+// ---- a cache shard's counts and queues ---------------------------------------------
 
 /** Recount a cache shard and rebuild its queues from its table (after a
  *  writer stopped anywhere; the caller holds the lock). Entries keep their

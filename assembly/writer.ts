@@ -1,12 +1,15 @@
-// Writing one key, under its shard's lock.
+// Writing one key's entry, under its shard's lock: the steps of an insert
+// (prepareInsert, insertNew), a replace and a remove. What an operation
+// means (OP_*) is ops.ts's, one rank up with eviction.
 //
 // Contract: the caller holds the shard lock, so the table, its cells and
 // its heap are sound and nobody else changes them; readers may be reading
 // them at any moment, so every change a reader could see is published with
 // one aligned store, bracketed by the seqlock unless it is one of the
-// single-store in-place updates (Overview in layout.ts: "Seqlock and write
+// single-store in-place updates (Overview in overview.ts: "Seqlock and write
 // lock", "Crash consistency"). Making room (growing, compacting) is
-// resize.ts's; a cache map's budgets, queues and expiry are cache.ts's.
+// resize.ts's; a cache map's counts and queue bits are policy.ts's, and
+// nothing here evicts (eviction.ts calls remove).
 
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, HDR_COUNT, GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_WORD, E_KLEN, E_KEY,
@@ -163,7 +166,7 @@ export function replace(
   const size = entryBytes(klen, vlen);
   if (size <= CELL_BYTES) {
     // It fits the cell: rewrite it there through the staging cell (see
-    // "Crash consistency" in layout.ts). No heap, no allocation.
+    // "Crash consistency" in overview.ts). No heap, no allocation.
     const dead = heapBytesOf(ref, klen);
     seqBegin(sh);
     const stage = stageInline(sh, ref, key, klen, word, val, 0);
