@@ -10,8 +10,10 @@
 // Called by the write operations (ops.ts) and the purge export, never by
 // a reader.
 
-import { HDR_SEED, SH_COUNT, SH_SMALL_COUNT, SH_SWEEP, SH_RING_CAP, SH_SMALL_LEN, SH_MAIN_LEN, GROUP_SLOTS,
-  GROUP_SLOT_SHIFT, E_WORD, E_KLEN } from "./layout";
+import {
+  HDR_SEED, SH_COUNT, SH_SMALL_COUNT, SH_SWEEP, SH_RING_CAP, SH_SMALL_LEN, SH_MAIN_LEN, GROUP_SLOTS,
+  GROUP_SLOT_SHIFT, E_WORD, E_KLEN,
+} from "./layout";
 import { ST_OK, ST_TOO_LARGE, CNT_EVICTIONS, CNT_EXPIRATIONS } from "./shared";
 import { count } from "./counters";
 import { tagOf } from "./ctrl";

@@ -3,9 +3,11 @@
 // caller must hold), takes the lock the call runs under where the export
 // is a locked operation (a shard lock for writes, the flight lock;
 // ST_BUSY with the lock word for the facade to wait on), and makes one
-// call into the core, which trusts its arguments. Status codes and
-// encodings: shared.ts. Layout and protocol: overview.ts. The test build
-// (test.ts) adds test doors (doors.ts) to these.
+// call into the core, which trusts its arguments. The maintenance exports
+// (shard locks, iteration, checks, statistics, recovery) are admin.ts's,
+// re-exported here, so this file and admin.ts together are the export
+// list. Status codes and encodings: shared.ts. Layout and protocol:
+// overview.ts. The test build (test.ts) adds test doors (doors.ts).
 
 import {
   headerBase, MAGIC, HDR_MAGIC, HDR_VERSION, HDR_MAX_OWNERS, HDR_SEED, HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE,
