@@ -5,14 +5,14 @@
 // checks its arguments, including which locks the caller must hold, and
 // makes one call into the core. None is on a hot path.
 
-import { headerBase, HDR_ALLOC_LOCK, HDR_FAULTS, SH_LOCK, shardAt, shardCountOf } from "./layout";
-import { ST_OK, ST_BAD_ARG, SCRATCH_WORD } from "./shared";
+import { headerBase, HDR_FAULTS, SH_LOCK, shardAt, shardCountOf } from "./layout";
+import { ST_OK, ST_BAD_ARG } from "./shared";
 import { tryLock, unlock, holder, holds, holdsAll, locksHeld, busy } from "./sync";
 import { tokenId } from "./words";
 import { ownerScratch, validId, idAlive, threadOf, aliveCount } from "./owners";
 import { shardStats as shardStatsLocked, nextEntry } from "./stats";
 import { recoverMapLocks, recoverShardLock, freeVictim, recoverFinish } from "./recover";
-import { checkShardLocked, checkAllocatorLocked } from "./check";
+import { checkShardLocked, checkAllocatorUnderLock } from "./check";
 
 // ---- shard locks for iteration, checks and statistics ------------------------------
 
@@ -80,11 +80,7 @@ export function checkAllocator(token: u32): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0 || !holdsAll(hdr, tokenId(token))) return ST_BAD_ARG;
-  const lock = hdr + HDR_ALLOC_LOCK;
-  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
-  const r = checkAllocatorLocked(hdr, scratch + SCRATCH_WORD);
-  unlock(lock);
-  return <i32>r;
+  return checkAllocatorUnderLock(hdr, scratch, tokenId(token));
 }
 
 /** Count an internal error (a trap or abort) that an instance hit, so that

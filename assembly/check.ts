@@ -18,7 +18,7 @@ import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
   SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES, HDR_SEED, SH_LIVE_BYTES, SH_SMALL_COUNT,
   SH_CAP_ENTRIES, SH_CAP_BYTES, SH_RING_CAP, SH_SMALL_HEAD, SH_SMALL_LEN, SH_MAIN_HEAD, SH_MAIN_LEN, E_WORD,
-  HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MAX_OWNERS, HDR_SCRATCH_BYTES, HDR_ALLOC_BASE,
+  HDR_ALLOC_LOCK, HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MAX_OWNERS, HDR_SCRATCH_BYTES, HDR_ALLOC_BASE,
   OWN_SCRATCH, CELL_BYTES, E_KLEN, E_KEY, tableBytes, entryBytesAt, align64, shardAt, shardCountOf,
   ownerSlot,
 } from "./layout";
@@ -27,11 +27,11 @@ import {
   CHECK_HEAP_PARSE, CHECK_DEAD_BYTES, CHECK_LIVE_COUNT, CHECK_USED_COUNT, CHECK_INLINE_SIZE,
   CHECK_KEY_UNREACHABLE, CHECK_STAGED, CHECK_PENDING, CHECK_FREE_ORDER, CHECK_FREE_ADJACENT,
   CHECK_FREE_BYTES, CHECK_FREE_AT_TOP, CHECK_OVERLAP, CHECK_OUTSIDE_HEAP_AREA, CHECK_CACHE_COUNTS,
-  CHECK_CACHE_BOUND, CHECK_CACHE_QUEUE,
+  CHECK_CACHE_BOUND, CHECK_CACHE_QUEUE, SCRATCH_WORD,
 } from "./shared";
 import { CTRL_DELETED, countByte } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqRead, seqChanging, tableLoad } from "./sync";
+import { seqRead, seqChanging, tableLoad, tryLock, unlock, busy } from "./sync";
 import { tableCtrl, tableGroupCount, inMain } from "./words";
 import { find, memBytes, refEntry, isOutline, heapStartOf, stageOf, firstFull, nextFullAfter } from "./table";
 import { FB_SIZE, FB_NEXT } from "./alloc";
@@ -157,7 +157,7 @@ function regionAt(hdr: usize, i: u32): u64 {
  *  Returns a CHECK_* code; `leakOut` gets the bytes neither free nor in
  *  use (a stop can leak a region: not an error). O(regions^2): a
  *  diagnostic, not a hot path. */
-export function checkAllocatorLocked(hdr: usize, leakOut: usize): u32 {
+function checkAllocatorLocked(hdr: usize, leakOut: usize): u32 {
   const base = <u64>load<u32>(hdr, HDR_ALLOC_BASE);
   const top = <u64>load<u32>(hdr, HDR_ALLOC_TOP);
   const n = regionCount(hdr);
@@ -194,4 +194,15 @@ export function checkAllocatorLocked(hdr: usize, leakOut: usize): u32 {
   }
   store<u32>(leakOut, <u32>(top - base - free - used));
   return CHECK_OK;
+}
+
+/** checkAllocatorLocked under the allocator lock, taken here by owner id
+ *  `id` (who holds every shard lock), the leaked bytes to the scratch's
+ *  SCRATCH_WORD: a CHECK_* code, or ST_BUSY with the lock's word. */
+export function checkAllocatorUnderLock(hdr: usize, scratch: usize, id: u32): i32 {
+  const lock = hdr + HDR_ALLOC_LOCK;
+  if (!tryLock(lock, id)) return busy(scratch, lock);
+  const r = checkAllocatorLocked(hdr, scratch + SCRATCH_WORD);
+  unlock(lock);
+  return <i32>r;
 }

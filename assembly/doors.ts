@@ -1,7 +1,8 @@
 // TEST ONLY: doors into the core for the tests, compiled into the test
-// build alone (test.ts exports them; `write` calls testFault under
-// `if (TEST)`). A release build has none of this (a test checks its
-// export list).
+// build alone (test.ts exports them; a write calls testFault under
+// `if (TEST)`, ops.ts: writeKey). A release build has none of this (a
+// test checks its export list). Its rank is below ops.ts, whose write
+// path holds the fault door: it needs nothing above the writer.
 
 import {
   headerBase, HDR_MAX_KEY, HDR_SEED, HDR_FREE_BYTES, SH_LOCK, SH_DEAD, SH_HEAP_TOP, CELL_BYTES,

@@ -1,44 +1,37 @@
 // The release build's exports: the only way in. Each checks its arguments
 // (owner token, lengths, op and type codes, shard numbers, which locks the
-// caller must hold), takes the lock the call runs under where the export
-// is a locked operation (a shard lock for writes, the flight lock;
-// ST_BUSY with the lock word for the facade to wait on), and makes one
-// call into the core, which trusts its arguments. The maintenance exports
-// (shard locks, iteration, checks, statistics, recovery) are admin.ts's,
-// re-exported here, so this file and admin.ts together are the export
-// list. Status codes and encodings: shared.ts. Layout and protocol:
-// overview.ts. The test build (test.ts) adds test doors (doors.ts).
+// caller must hold) and makes one call into the core, which trusts them.
+// A call that runs under a lock takes it itself and, when it is held,
+// returns ST_BUSY with the lock's word in the scratch for the facade to
+// wait on (sync.ts: busy). The maintenance exports (shard locks,
+// iteration, checks, statistics, recovery) are admin.ts's, re-exported
+// here, so this file and admin.ts together are the export list. Status
+// codes and encodings: shared.ts. Layout and protocol: overview.ts. The
+// test build (test.ts) adds the test doors (doors.ts).
 
 import {
-  headerBase, MAGIC, HDR_MAGIC, HDR_VERSION, HDR_MAX_OWNERS, HDR_SEED, HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE,
-  HDR_VALUE_OFF, HDR_AUX_OFF, HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_CACHE, HDR_TTL,
-  HDR_MAX_ENTRIES, HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, SH_LOCK, SH_BYTES, shardAt, shardCountOf,
-  shardOfHash, FLIGHT_SLOTS,
+  headerBase, MAGIC, HDR_MAGIC, HDR_VERSION, HDR_MAX_OWNERS, HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE, HDR_VALUE_OFF,
+  HDR_AUX_OFF, HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_CACHE, HDR_TTL, HDR_MAX_ENTRIES,
+  HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, SH_LOCK, SH_BYTES, shardAt, shardCountOf, FLIGHT_SLOTS,
 } from "./layout";
 import {
-  LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_BUSY, ST_BAD_ARG, ST_BAD_LAYOUT, T_UNDEFINED, T_PACKED, OP_CAS, OP_CAD,
-  SCRATCH_WORD, SCRATCH_KEY, CACHE_ON, MAX_CACHE_VALUE_BYTES, FLIGHT_FREE, FLIGHT_EMPTY, FLIGHT_FAILED,
-  MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS,
-  LOG_LOAD_NUMBER, COUNTERS, BATCH_RECORD_SHIFT, SCRATCH_DEBUG,
+  LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_BAD_ARG, ST_BAD_LAYOUT, T_UNDEFINED, T_PACKED, OP_CAS, OP_CAD, SCRATCH_WORD,
+  CACHE_ON, MAX_CACHE_VALUE_BYTES, FLIGHT_FREE, FLIGHT_EMPTY, FLIGHT_FAILED, MAX_KEY_BYTES_LIMIT,
+  MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS,
+  BATCH_RECORD_SHIFT, SCRATCH_DEBUG,
 } from "./shared";
-import { TEST } from "./build";
-import { hashKey } from "./hash";
-import { tryLock, unlock, busy } from "./sync";
 import { valueWord, vtypeOf, vlenOf, tokenId } from "./words";
 import { memBytes } from "./table";
 import { allocatedBytes, MAX_PAGES } from "./alloc";
 import { ownerScratch, claimOwner, detachOwner } from "./owners";
 import { counterTotal } from "./counters";
 import { logKey as logKeyOp, readRecord } from "./ring";
-import { flightBeginLocked, flightEndLocked, flightWatchLocked, flightLock } from "./flights";
+import { beginFlight, endFlight, watchFlight } from "./flights";
 import { cacheOn } from "./policy";
 import { readKey, readNumber, readBatch, copyTagged } from "./reader";
-import { freeRetired } from "./resize";
-import { purgeShard } from "./eviction";
-import { applyWrite, clearLocked } from "./ops";
+import { writeKey, clearShardAt, purgeShardAt } from "./ops";
 import { initMap } from "./init";
 import { liveBytesTotal } from "./stats";
-import { testFault } from "./doors";
 
 // The maintenance exports: shard locks, iteration, checks, statistics,
 // recovery, owner facts.
@@ -246,18 +239,7 @@ export function write(token: u32, op: u32, klen: u32, vtype: u32, vlen: u32, ewo
   if (op <= <u32>OP_CAS && (vtype - T_UNDEFINED > <u32>(T_PACKED - T_UNDEFINED) || vlen > maxValue)) return ST_BAD_ARG;
   const word = valueWord(vtype, vlen);
   if ((op == <u32>OP_CAS || op == <u32>OP_CAD) && !validWord(eword, maxValue)) return ST_BAD_ARG;
-  const id = tokenId(token);
-  const key = scratch + SCRATCH_KEY;
-  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
-  const sh = shardOfHash(hdr, h);
-  const lock = sh + SH_LOCK;
-  if (!tryLock(lock, id)) return busy(scratch, lock);
-  const val = scratch + load<u32>(hdr, HDR_VALUE_OFF);
-  if (TEST) testFault(hdr, sh, scratch, key, klen, word, val, h);
-  freeRetired(hdr, sh, id); // a region left over when the allocator was busy
-  const st = applyWrite(hdr, sh, id, op, h, key, klen, word, val, eword, scratch + load<u32>(hdr, HDR_AUX_OFF), scratch);
-  unlock(lock);
-  return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+  return writeKey(hdr, scratch, tokenId(token), op, klen, word, eword);
 }
 
 /** Empty one shard. ST_OK, ST_BUSY or ST_BAD_ARG. */
@@ -265,12 +247,7 @@ export function clearShard(token: u32, shard: u32): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0 || shard >= shardCountOf(hdr)) return ST_BAD_ARG;
-  const id = tokenId(token);
-  const sh = shardAt(hdr, shard);
-  if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
-  const st = clearLocked(hdr, sh, id);
-  unlock(sh + SH_LOCK);
-  return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+  return clearShardAt(hdr, scratch, tokenId(token), shardAt(hdr, shard));
 }
 
 /** Cache maps: drop every entry of a shard that expired at `now` (ms since
@@ -279,11 +256,7 @@ export function purgeShardExpired(token: u32, shard: u32, now: f64): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0 || shard >= shardCountOf(hdr) || !cacheOn(hdr) || !(now > 0)) return ST_BAD_ARG;
-  const sh = shardAt(hdr, shard);
-  if (!tryLock(sh + SH_LOCK, tokenId(token))) return busy(scratch, sh + SH_LOCK);
-  const n = purgeShard(hdr, sh, scratch, now);
-  unlock(sh + SH_LOCK);
-  return <i32>n;
+  return purgeShardAt(hdr, scratch, tokenId(token), shardAt(hdr, shard), now);
 }
 
 /** Cache maps: the key + value bytes of all live entries (what maxBytes
@@ -319,12 +292,7 @@ export function flightBegin(token: u32, klen: u32, now: f64, deadline: f64): i32
   const hdr = headerBase();
   const scratch = flightScratch(hdr, token);
   if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) || !(now > 0) || !(deadline > 0)) return ST_BAD_ARG;
-  const lock = flightLock(hdr);
-  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
-  const h = hashKey(scratch + SCRATCH_KEY, klen, load<u64>(hdr, HDR_SEED));
-  const r = flightBeginLocked(hdr, scratch, token, h, now, deadline);
-  unlock(lock);
-  return r;
+  return beginFlight(hdr, scratch, token, klen, now, deadline);
 }
 
 /** End the flight (slot, seq) this owner leads with `outcome` (FLIGHT_FREE,
@@ -336,11 +304,7 @@ export function flightEnd(token: u32, slot: u32, seq: u32, outcome: u32, msgLen:
   const scratch = flightScratch(hdr, token);
   if (scratch == 0 || slot >= FLIGHT_SLOTS || msgLen > load<u32>(hdr, HDR_MAX_VALUE)) return ST_BAD_ARG;
   if (outcome != FLIGHT_FREE && outcome != FLIGHT_EMPTY && outcome != FLIGHT_FAILED) return ST_BAD_ARG;
-  const lock = flightLock(hdr);
-  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
-  const r = flightEndLocked(hdr, token, slot, seq, outcome, scratch + load<u32>(hdr, HDR_VALUE_OFF), msgLen);
-  unlock(lock);
-  return r;
+  return endFlight(hdr, scratch, token, slot, seq, outcome, msgLen);
 }
 
 /** How flight (slot, seq) stands (see flightWatchLocked; a failure's
@@ -349,11 +313,7 @@ export function flightWatch(token: u32, slot: u32, seq: u32, now: f64): i32 {
   const hdr = headerBase();
   const scratch = flightScratch(hdr, token);
   if (scratch == 0 || slot >= FLIGHT_SLOTS) return ST_BAD_ARG;
-  const lock = flightLock(hdr);
-  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
-  const r = flightWatchLocked(hdr, scratch, slot, seq, now, scratch + load<u32>(hdr, HDR_AUX_OFF));
-  unlock(lock);
-  return r;
+  return watchFlight(hdr, scratch, token, slot, seq, now);
 }
 
 /** Byte address of the word flight waiters sleep on (bumped by every end

@@ -1,10 +1,11 @@
 // One write operation on one key, under its shard's lock: what OP_* means
 // (store, loadOrStore, swap, compareAndSwap, delete...), composed from the
 // writer's steps and, in a cache map, the policy's budgets and eviction;
-// and the whole-shard writes (clear). The exports in index.ts take the
-// lock and call these.
+// and the whole-shard writes (clear, purge).
 //
-// Contract: the caller holds the shard lock (the writer's contract,
+// Contract: writeKey, clearShardAt and purgeShardAt, which the exports
+// call, take the shard lock themselves (ST_BUSY with its word when it is
+// held); everything else here runs with it held (the writer's contract,
 // writer.ts). In a cache map every write first treats an expired entry of
 // its key as absent (and drops it) and sweeps a few slots; an insert first
 // makes room in the shard's budgets (eviction.ts), then in its table
@@ -12,19 +13,25 @@
 // ghost table and publishes it, so a failed insert changes no policy state
 // but the evictions it made room with.
 
-import { HDR_COUNT, SH_COUNT, E_WORD, valueOffset } from "./layout";
 import {
-  ST_OK, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, ST_TOO_LARGE, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
-  OP_DELETE, OP_LOAD_AND_DELETE, SCRATCH_NOW, SCRATCH_EXPIRY, CNT_EXPIRATIONS, VTYPE_META, VTYPE_SHIFT,
+  HDR_COUNT, HDR_SEED, HDR_VALUE_OFF, HDR_AUX_OFF, HDR_ALLOC_LOCK, SH_COUNT, SH_LOCK, E_WORD, valueOffset,
+  shardOfHash,
+} from "./layout";
+import {
+  ST_OK, ST_BUSY, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, ST_TOO_LARGE, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
+  OP_DELETE, OP_LOAD_AND_DELETE, SCRATCH_KEY, SCRATCH_NOW, SCRATCH_EXPIRY, CNT_EXPIRATIONS, VTYPE_META, VTYPE_SHIFT,
 } from "./shared";
+import { TEST } from "./build";
+import { hashKey } from "./hash";
 import { count } from "./counters";
-import { tableLoad } from "./sync";
+import { tableLoad, tryLock, unlock, busy } from "./sync";
 import { vlenOf, hasMeta, withMeta, publicWord, META_BYTES } from "./words";
 import { find, memBytes, bytesEqual, refEntry, copyOut } from "./table";
 import { cacheOn, noteTtl, refExpired, entryKv, newQueueBit, tooLarge, overBytes, cleared } from "./policy";
 import { prepareInsert, insertNew, replace, remove } from "./writer";
-import { rebuild, emptyInPlace } from "./resize";
-import { makeRoom, sweep, admit } from "./eviction";
+import { rebuild, emptyInPlace, freeRetired } from "./resize";
+import { makeRoom, sweep, admit, purgeShard } from "./eviction";
+import { testFault } from "./doors";
 
 /** Insert a key known to be absent, with value word `word` (as the facade
  *  encodes it). In a cache map (`cache`) it first makes room in the
@@ -64,7 +71,7 @@ function valueEquals(e: u32, klen: u32, eword: u32, exp: usize): bool {
  *  treated as absent (and dropped), and a few slots are swept first.
  *  Returns ST_OK, a value word, ST_NOT_FOUND, ST_MISMATCH, ST_FULL,
  *  ST_TOO_LARGE or ST_BUSY (allocator). */
-export function applyWrite(
+function applyWrite(
   hdr: usize, sh: usize, id: u32, op: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
   eword: u32, aux: usize, scratch: usize,
 ): i32 {
@@ -142,7 +149,7 @@ function replaceOrReinsert(
 /** Empty shard `sh` (its lock held by owner id `id`): a fresh region, or
  *  this one emptied in place when no region can be had. ST_OK or ST_BUSY
  *  (allocator). */
-export function clearLocked(hdr: usize, sh: usize, id: u32): i32 {
+function clearLocked(hdr: usize, sh: usize, id: u32): i32 {
   const n = load<u32>(sh, SH_COUNT);
   let st = rebuild(hdr, sh, id, 0, 0, 0, false);
   if (st == ST_FULL) {
@@ -155,4 +162,47 @@ export function clearLocked(hdr: usize, sh: usize, id: u32): i32 {
     if (cacheOn(hdr)) cleared(sh);
   }
   return st;
+}
+
+// ---- taking the shard lock (what the write, clearShard and purgeShardExpired -------
+// ---- exports call) ----------------------------------------------------------------
+
+/** One write operation (OP_*) on the key in the owner's scratch (all
+ *  checked by the caller), new value word `word` with its bytes in the
+ *  value area, expected word `eword` for OP_CAS / OP_CAD: take the key's
+ *  shard lock, let the test build's fault door act (doors.ts), free a
+ *  region a busy allocator left retired, apply it (applyWrite), release.
+ *  What applyWrite returns, or ST_BUSY with the word to wait on (the shard
+ *  lock's, or the allocator's when a rebuild found it held). */
+// @ts-ignore: decorator
+@inline export function writeKey(hdr: usize, scratch: usize, id: u32, op: u32, klen: u32, word: u32, eword: u32): i32 {
+  const key = scratch + SCRATCH_KEY;
+  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
+  const sh = shardOfHash(hdr, h);
+  const lock = sh + SH_LOCK;
+  if (!tryLock(lock, id)) return busy(scratch, lock);
+  const val = scratch + load<u32>(hdr, HDR_VALUE_OFF);
+  if (TEST) testFault(hdr, sh, scratch, key, klen, word, val, h);
+  freeRetired(hdr, sh, id); // a region left over when the allocator was busy
+  const st = applyWrite(hdr, sh, id, op, h, key, klen, word, val, eword, scratch + load<u32>(hdr, HDR_AUX_OFF), scratch);
+  unlock(lock);
+  return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+}
+
+/** Empty shard `sh` under its lock (clearLocked): ST_OK, or ST_BUSY with
+ *  the word to wait on. */
+export function clearShardAt(hdr: usize, scratch: usize, id: u32, sh: usize): i32 {
+  if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
+  const st = clearLocked(hdr, sh, id);
+  unlock(sh + SH_LOCK);
+  return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+}
+
+/** Drop every entry of cache shard `sh` that expired at `now`, under its
+ *  lock (eviction.ts: purgeShard): how many, or ST_BUSY. */
+export function purgeShardAt(hdr: usize, scratch: usize, id: u32, sh: usize, now: f64): i32 {
+  if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
+  const n = purgeShard(hdr, sh, scratch, now);
+  unlock(sh + SH_LOCK);
+  return <i32>n;
 }

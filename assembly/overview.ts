@@ -221,7 +221,10 @@
  *                              lock: all is sound
  *   7 eviction    eviction.ts  S3-FIFO eviction, dropping expired entries
  *                              (sweep, purge), queueing a new entry
- *   8 operations  ops.ts       one write operation (OP_*), clearing a shard
+ *   8 operations  doors.ts     the test doors and the write path's fault
+ *                              door (test build only)
+ *                 ops.ts       one write operation (OP_*) under its shard
+ *                              lock; clearing and purging a shard
  *                 init.ts      laying out a new map (the memory map above)
  *                 stats.ts     a locked shard's statistics and entries
  *                 recover.ts   repairing a shard or the allocator after a
@@ -229,7 +232,6 @@
  *                              owner
  *   9 exports     admin.ts     the maintenance exports (shard locks,
  *                              iteration, checks, recovery, owners)
- *                 doors.ts     the test doors (test build only)
  *                 index.ts     the release build's exports: argument
  *                              checks, then one call each
  *                 test.ts      the test build's entry: index.ts plus

@@ -156,8 +156,8 @@ const CORE_LAYERS: Layers = [
   /* 5 rules      */ ['check.ts'],
   /* 6 one key    */ ['reader.ts', 'resize.ts', 'writer.ts'],
   /* 7 eviction   */ ['eviction.ts'],
-  /* 8 operations */ ['ops.ts', 'init.ts', 'stats.ts', 'recover.ts'],
-  /* 9 exports    */ ['admin.ts', 'doors.ts', 'index.ts', 'test.ts'],
+  /* 8 operations */ ['doors.ts', 'ops.ts', 'init.ts', 'stats.ts', 'recover.ts'],
+  /* 9 exports    */ ['admin.ts', 'index.ts', 'test.ts'],
 ];
 
 /** Imports of the core allowed against its ranks: none. */
