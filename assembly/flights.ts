@@ -3,8 +3,9 @@
 // across all workers runs the loader and the others wait for its outcome.
 //
 // Contract: a flight slot is read and written only under the flight lock
-// (HDR_FLIGHT_LOCK, held for a few dozen instructions by flightBegin,
-// flightEnd and flightWatch; recovery takes it over from a dead holder).
+// (HDR_FLIGHT_LOCK, taken here for a few dozen instructions by
+// beginFlight, endFlight and watchFlight, the steps the flight* exports
+// call; recovery takes it over from a dead holder, recover.ts).
 // A flight names a key by its 64-bit hash: two keys with the same hash
 // share a flight, which costs a wait, never a wrong value, because a
 // waiter always reads its own key from the map once the flight ends. A

@@ -285,7 +285,7 @@ export function cacheTtl(): f64 {
 }
 
 /** Begin or join the load of the key in the owner's scratch (see
- *  flightBeginLocked): FLIGHT_LEAD or FLIGHT_WAIT (slot and sequence in
+ *  flights.ts): FLIGHT_LEAD or FLIGHT_WAIT (slot and sequence in
  *  scratch words 2 and 1), ST_FULL (every slot in flight), ST_BUSY (the
  *  flight lock), ST_BAD_ARG. `now` and `deadline`: ms since the epoch. */
 export function flightBegin(token: u32, klen: u32, now: f64, deadline: f64): i32 {
