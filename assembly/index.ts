@@ -28,7 +28,7 @@ import { counterTotal } from "./counters";
 import { logKey as logKeyOp, readRecord } from "./ring";
 import { beginFlight, endFlight, watchFlight } from "./flights";
 import { cacheOn } from "./policy";
-import { readKey, readNumber, readBatch, copyTagged } from "./reader";
+import { readKey, numberOf, readBatch, copyTagged } from "./reader";
 import { writeKey, clearShardAt, purgeShardAt } from "./ops";
 import { initMap } from "./init";
 import { liveBytesTotal } from "./stats";
@@ -169,11 +169,8 @@ export function loadNumber(token: u32, klen: u32): f64 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0) return NaN; // the caller finds ST_BAD_ARG by asking again
-  if (klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) {
-    store<i32>(scratch, ST_BAD_ARG, SCRATCH_WORD);
-    return NaN;
-  }
-  return readNumber(hdr, scratch, tokenId(token), klen);
+  const w = klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) ? ST_BAD_ARG : readKey(hdr, scratch, tokenId(token), klen, true);
+  return numberOf(hdr, scratch, w);
 }
 
 /** After a `loadValue` that tagged its value (SCRATCH_TAG_ADDR != 0): copy the

@@ -178,15 +178,14 @@ const TAG_EPOCH = 4;
   );
 }
 
-/** loadNumber's path: the stored f64 of the key in the owner's scratch,
- *  or NaN with the status (what readKey returns: a value word,
- *  ST_NOT_FOUND, ST_BUSY...) in scratch word SCRATCH_WORD. A stored NaN
- *  also returns NaN (the caller tells them apart by the word), and so
- *  does a cache entry that expires (the facade checks expiries with its
- *  clock). klen checked by the caller. Hot path. */
+/** loadNumber's decoding of a read's result `w` (readKey's: a value
+ *  word, ST_NOT_FOUND, ST_BUSY... or the caller's ST_BAD_ARG): the stored
+ *  f64, or NaN with `w` in scratch word SCRATCH_WORD. A stored NaN also
+ *  returns NaN (the caller tells them apart by the word), and so does a
+ *  cache entry that expires (the facade checks expiries with its clock).
+ *  Hot path. */
 // @ts-ignore: decorator
-@inline export function readNumber(hdr: usize, scratch: usize, id: u32, klen: u32): f64 {
-  const w = readKey(hdr, scratch, id, klen, true);
+@inline export function numberOf(hdr: usize, scratch: usize, w: i32): f64 {
   if (w > 0 && (vtypeOf(<u32>w) & VTYPE_MASK) == <u32>T_F64 && (!hasMeta(<u32>w) || load<f64>(scratch, SCRATCH_EXPIRY) == 0)) {
     const v = load<f64>(scratch + load<u32>(hdr, HDR_AUX_OFF));
     if (v == v) return v; // a stored NaN goes the slow way, with its word
