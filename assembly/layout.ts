@@ -111,7 +111,7 @@ export const OWN_BYTES = 16;
 
 // ---- Shard header -------------------------------------------------------------
 /*
- * One shard header, 192 bytes = three cache lines (the Overview: "Memory map"):
+ * One shard header, SH_BYTES: three cache lines (why: the Overview, "Memory map"):
  *
  *    0       4       8                         16       20       24    64
  *   +-------+-------+-------------------------+--------+--------+-----+

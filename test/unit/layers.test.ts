@@ -6,7 +6,8 @@
 // table and an edge list, so another tree (src/) can be held to its own
 // table the same way: add a table and one `it`.
 import { describe, it, expect } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -129,15 +130,19 @@ function filesUnder(dir: string): string[] {
 }
 
 /** The files of the tree at `dir` and their import edges inside it
- *  ('./x', './x.js' and './x.ts' all name x.ts; imports that leave the
- *  tree, and package imports, are not edges). */
+ *  ('./x', './x.js' and './x.ts' all name x.ts, './d' names d/index.ts
+ *  when there is no d.ts; imports that leave the tree, and package
+ *  imports, are not edges). */
 export function treeOf(dir: string): { files: string[]; edges: Edge[] } {
   const files = filesUnder(dir).sort();
   const edges: Edge[] = [];
   for (const from of files) {
     for (const spec of importsOf(readFileSync(join(dir, from), 'utf8'))) {
-      const to = posix.normalize(posix.join(posix.dirname(from), spec)).replace(/\.js$/, '.ts').replace(/(?<!\.ts)$/, '.ts');
-      if (!to.startsWith('../')) edges.push({ from, to });
+      const path = posix.normalize(posix.join(posix.dirname(from), spec));
+      if (path.startsWith('../')) continue;
+      const to = path.replace(/\.js$/, '.ts').replace(/(?<!\.ts)$/, '.ts');
+      const folder = posix.join(path, 'index.ts');
+      edges.push({ from, to: !files.includes(to) && files.includes(folder) ? folder : to });
     }
   }
   return { files, edges };
@@ -250,6 +255,26 @@ describe('layers', () => {
         '/* export * from "./six"; */',
       ].join('\n');
       expect(importsOf(source)).toEqual(['./one', './two.js', './three', './four']);
+    });
+
+    it('resolves a folder to its index.ts and drops imports that leave the tree (a tree like src/)', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'layers-'));
+      try {
+        mkdirSync(join(dir, 'core'));
+        writeFileSync(join(dir, 'core', 'index.ts'), 'export * from "./words.js";\n');
+        writeFileSync(join(dir, 'core', 'words.ts'), 'import { X } from "../../assembly/shared.js";\n');
+        writeFileSync(join(dir, 'map.ts'), 'import { a } from "./core";\nimport { b } from "./core/words.js";\n');
+        const { files, edges } = treeOf(dir);
+        expect(files).toEqual(['core/index.ts', 'core/words.ts', 'map.ts']);
+        expect(edges).toEqual([
+          { from: 'core/index.ts', to: 'core/words.ts' },
+          { from: 'map.ts', to: 'core/index.ts' },
+          { from: 'map.ts', to: 'core/words.ts' },
+        ]);
+        expect(layerViolations(ranksOf([['core/words.ts', 'core/index.ts'], ['map.ts']]), edges, files)).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true });
+      }
     });
 
     it('finds the edges of a real tree (this one), with the names of its files', () => {
