@@ -182,8 +182,10 @@
  * ---------------------------
  * One contract per file, stated in its first comment. The files fall into
  * ranks, listed here in import order: a file imports only files of lower
- * ranks, or of its own rank listed above it (never in a cycle). The test
- * test/unit/layers.test.ts holds this table and fails on an upward import.
+ * ranks, or of its own rank listed above it (so never in a cycle). The
+ * test test/unit/layers.test.ts holds this table, checks that this list
+ * matches it, and fails on an upward import, a cycle within a rank or a
+ * file the table does not rank.
  *
  *   0 codes       shared.ts    codes shared with the facade (status, types,
  *                              ops, scratch, check rules, ring records)
