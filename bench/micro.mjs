@@ -41,7 +41,7 @@ async function measure() {
       for (let i = 0; i < n; i++) sink += encodeKey(keys[i % 1000]);
     }, N),
     'bare Wasm lookup, pre-encoded key (core.get)': nsPerCall((n) => {
-      for (let i = 0; i < n; i++) sink += core.get(token, klen);
+      for (let i = 0; i < n; i++) sink += core.loadValue(token, klen);
     }, N),
     'facade loadNumber(key) (encode + lookup + read)': nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += m.loadNumber(keys[i % 1000]);
