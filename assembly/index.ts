@@ -106,10 +106,10 @@ export function maxValueBytes(): u32 {
 export function maxOwners(): u32 {
   return load<u32>(headerBase(), HDR_MAX_OWNERS);
 }
-export function valueOffset(): u32 {
+export function scratchValueOffset(): u32 {
   return load<u32>(headerBase(), HDR_VALUE_OFF);
 }
-export function auxOffset(): u32 {
+export function scratchAuxOffset(): u32 {
   return load<u32>(headerBase(), HDR_AUX_OFF);
 }
 /** Byte address of the allocator lock word (to wait on after ST_BUSY). */

@@ -96,8 +96,8 @@ export class Session {
     this.decoded = decodedCache > 0 ? new DecodedCache(this.io, decodedCache) : null;
     this.scratch = raw.scratchOf(token);
     this.key = this.scratch + SCRATCH_KEY;
-    this.val = this.scratch + raw.valueOffset();
-    this.aux = this.scratch + raw.auxOffset();
+    this.val = this.scratch + raw.scratchValueOffset();
+    this.aux = this.scratch + raw.scratchAuxOffset();
     this.maxKey = raw.maxKeyBytes();
     this.maxValue = raw.maxValueBytes();
     this.lockTimeout = lockTimeout;

@@ -191,6 +191,53 @@ function overviewLayers(): string[][] {
   return layers;
 }
 
+// ---- the facade (src/) ----------------------------------------------------------
+
+/** The facade's ranks, from the bottom: a folder per layer (each folder's
+ *  README.md states its rule), the package entries on top. */
+const SRC_LAYERS: Layers = [
+  /* 0 base         */ ['base/errors.ts', 'base/platform.ts', 'base/options.ts', 'base/wait.ts'],
+  /* 1 codec        */ ['codec/words.ts', 'codec/msgpack.ts', 'codec/codec.ts', 'codec/decoded.ts'],
+  /* 2 core         */ [
+    'core/core.ts', 'core/session.ts', 'core/debug.ts', 'core/recovery.ts', 'core/check.ts', 'core/stats.ts',
+    'core/batch.ts', 'core/iterate.ts',
+  ],
+  /* 3 cache mode   */ ['cache/fetch.ts'],
+  /* 4 public class */ ['map/handle.ts', 'map/iterator.ts', 'map/watch.ts', 'map/map.ts'],
+  /* 5 its users    */ [
+    'browser/protocol.ts', 'browser/client.ts', 'browser/worker.ts', 'integrations/prometheus.ts',
+    'integrations/redis.ts',
+  ],
+  /* 6 entries      */ ['index.ts', 'internals.ts', 'redis.ts', 'prometheus.ts', 'shared-worker.ts'],
+];
+
+/** What the browser client and the integrations may use besides their own
+ *  folder: the public class and its types, errors and options, and the
+ *  map's MessagePack (never core/, cache/ or the codec's internals). */
+const PUBLIC_SURFACE = ['map/map.ts', 'base/errors.ts', 'base/options.ts', 'codec/msgpack.ts'];
+const API_USERS = ['browser/', 'integrations/'];
+const ENTRIES = SRC_LAYERS[SRC_LAYERS.length - 1]!;
+
+const SRC = join(ROOT, 'src');
+
+/** Edges from a public-API user to anything but its own folder and the
+ *  public surface. */
+function surfaceViolations(edges: readonly Edge[]): string[] {
+  return edges
+    .filter((e) => API_USERS.some((d) => e.from.startsWith(d)))
+    .filter((e) => posix.dirname(e.to) !== posix.dirname(e.from) && !PUBLIC_SURFACE.includes(e.to))
+    .map((e) => `${e.from} imports ${e.to}: not the public API`);
+}
+
+/** Files other than the package entries that re-export at run time
+ *  (`export * from`, `export { x } from`; type-only re-exports are fine). */
+function reexporters(dir: string, files: readonly string[]): string[] {
+  return files.filter((f) => !ENTRIES.includes(f)).filter((f) => {
+    const code = readFileSync(join(dir, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+    return /^export\s+(\*|\{[^}]*\})\s*from/m.test(code);
+  });
+}
+
 describe('layers', () => {
   it('assembly/: every file has a rank, and imports only lower ranks (or its own, without a cycle)', () => {
     const { files, edges } = treeOf(ASSEMBLY);
@@ -204,6 +251,35 @@ describe('layers', () => {
     const order = new Map(CORE_LAYERS.flat().map((f, i) => [f, i]));
     const later = treeOf(ASSEMBLY).edges.filter((e) => order.get(e.to)! > order.get(e.from)!);
     expect(later).toEqual([]);
+  });
+
+  it('src/: every file has a rank, and imports only lower ranks (or its own, without a cycle)', () => {
+    const { files, edges } = treeOf(SRC);
+    expect(edges.length).toBeGreaterThan(50);
+    expect(layerViolations(ranksOf(SRC_LAYERS), edges, files)).toEqual([]);
+  });
+
+  it('src/: the browser client and the integrations use only the public API and the map\'s MessagePack, never core/', () => {
+    expect(surfaceViolations(treeOf(SRC).edges)).toEqual([]);
+    // Control: an integration reaching into core/ is reported.
+    expect(surfaceViolations([{ from: 'integrations/redis.ts', to: 'core/session.ts' }])).toEqual([
+      'integrations/redis.ts imports core/session.ts: not the public API',
+    ]);
+  });
+
+  it('src/: only the package entries re-export', () => {
+    const { files } = treeOf(SRC);
+    expect(reexporters(SRC, files)).toEqual([]);
+    // Control: a barrel file is found.
+    const dir = mkdtempSync(join(tmpdir(), 'layers-'));
+    try {
+      mkdirSync(join(dir, 'core'));
+      writeFileSync(join(dir, 'core', 'index.ts'), "export { Session } from './session.js';\nexport type { X } from './x.js';\n");
+      writeFileSync(join(dir, 'core', 'types.ts'), "export type { X } from './x.js';\n");
+      expect(reexporters(dir, ['core/index.ts', 'core/types.ts'])).toEqual(['core/index.ts']);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   describe('the checker can fail', () => {
