@@ -109,18 +109,22 @@ const profiles = { quick: quickCells, full: fullCells, matrix: matrixCells, ycsb
 if (!profiles[args.profile]) throw new RangeError(`--profile must be one of ${Object.keys(profiles).join(', ')}`);
 const workloads = args.workload ? args.workload.split(',') : [];
 for (const w of workloads) if (!YCSB[w]) throw new RangeError(`--workload must be among ${Object.keys(YCSB).join(', ')} (got ${w})`);
+/** The cell without its list of contestants (c.contestants: a quick cell
+ *  only some run). */
+const everyone = ({ contestants: _omit, ...c }) => c;
 let cells = args.cells || workloads.length ? [] : profiles[args.profile](cores);
 if (args.cells) {
   const universe = [...profiles.matrix(cores), ...profiles.full(cores), ...profiles.quick(cores), ...profiles.ycsb(cores)];
   for (const id of args.cells.split(',')) {
     const base = id.endsWith('-fresh') ? id.slice(0, -'-fresh'.length) : id;
-    const c = universe.find((x) => x.id === id) ?? universe.find((x) => x.id === base);
+    let c = universe.find((x) => x.id === id) ?? universe.find((x) => x.id === base);
     if (!c) throw new RangeError(`no cell matches ${id} in --cells`);
+    c = everyone(c); // a cell picked by id runs every contestant
     cells.push(id !== base ? freshCell(c) : c);
   }
 }
 for (const w of workloads) for (const n of [1, Math.max(2, cores)]) cells.push(ycsbCell(w, records, n));
-if (args['fresh-keys']) cells = cells.map(freshCell);
+if (args['fresh-keys']) cells = cells.map((c) => freshCell(everyone(c)));
 cells = cells.filter((c, i) => cells.findIndex((d) => d.id === c.id) === i);
 const ycsbOnly = cells.every((c) => c.workload);
 
@@ -170,6 +174,14 @@ log(`shardedmap benchmark — ${runName === 'workload' ? `--workload ${args.work
 log(`${machine.cpu}, ${cores} cores, Node ${machine.node}\n`);
 
 const withCore = contestants.some((c) => c.id === 'shardedmap');
+// Seconds each part of the run took (the report's `elapsedS`).
+const elapsedS = {};
+let lap = performance.now();
+const took = (part) => {
+  const now = performance.now();
+  elapsedS[part] = Math.round((now - lap) / 100) / 10;
+  lap = now;
+};
 // The one-thread sections (boundary, values, hit ratio, near cache) go with
 // the profiles of the project's own cells.
 const extras = withCore && !args['cells-only'] && !ycsbOnly;
@@ -177,12 +189,17 @@ const microResult = extras ? micro() : null;
 // The value paths and batch reads, one thread, before the cells (they take
 // ~40 s, most of it filling a 1M-key map and Map).
 const valuesResult = extras ? { ...(await valuesMicro()), batch: [await batchMicro(1000), await batchMicro(1_000_000)] } : null;
+took('boundary and values');
 
 const bar = new cliProgress.SingleBar(
   { format: ' {bar} {value}/{total} | {cell} | {who}', hideCursor: true, noTTYOutput: false },
   cliProgress.Presets.shades_classic,
 );
-const total = cells.reduce((n, c) => n + contestants.filter((k) => !k.only || k.only(c)).length, 0);
+/** Whether contestant k runs cell c: a built-in may be limited to some
+ *  cells (k.only), a cell to some built-ins (c.contestants); a user's
+ *  contestant runs every cell. */
+const runs = (k, c) => k.user || ((!k.only || k.only(c)) && (!c.contestants || c.contestants.includes(k.id)));
+const total = cells.reduce((n, c) => n + contestants.filter((k) => runs(k, c)).length, 0);
 if (!args.json) bar.start(total, 0, { cell: '', who: '' });
 const results = [];
 /** One contestant on one cell; what it throws goes in its row. */
@@ -195,13 +212,14 @@ async function measure(k, c) {
 }
 for (const c of cells) {
   for (const k of contestants) {
-    if (k.only && !k.only(c)) continue;
+    if (!runs(k, c)) continue;
     if (!args.json) bar.update({ cell: c.id, who: k.id });
     results.push(await measure(k, c));
     if (!args.json) bar.increment();
   }
 }
 if (!args.json) bar.stop();
+took('cells');
 
 // The native anchor: bench/go on the anchor cells, when Go is there, and
 // shardedmap on those of them this run did not measure.
@@ -224,6 +242,8 @@ if (args.go !== 'off' && withCore && !ycsbOnly) {
   }
 }
 
+took('native anchor');
+
 // Hit ratios of the cache on synthetic traces beside LRU, one global
 // S3-FIFO, SIEVE and Belady (bench/hitratio; a few seconds quick).
 const hit = extras
@@ -240,13 +260,17 @@ if (extras) {
   }
 }
 
+took('hit ratio and near cache');
+elapsedS.total = Math.round(Object.values(elapsedS).reduce((a, b) => a + b, 0) * 10) / 10;
+
 const comparison = baseline ? compareReports(baseline, { results }) : null;
 const report = {
   machine, profile: args.profile, options: o, cells, contestants: contestants.map(({ only, ...k }) => k),
-  micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, near, native, comparison, results,
+  micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, near, native, comparison, elapsedS, results,
 };
 const md = [
   `${runName === 'workload' ? `Workloads \`${args.workload}\`` : `Profile \`${args.profile}\``}, ${machine.date}: ${machine.cpu}, ${cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}).`,
+  `Took ${elapsedS.total} s (${Object.entries(elapsedS).filter(([k, v]) => k !== 'total' && v >= 0.1).map(([k, v]) => `${k} ${v} s`).join(', ')}).`,
   `Each cell: ${o.runs} timed windows of ${o.durationMs} ms after ${o.warmupMs} ms warm-up; ops/s is the median window, summed over workers; every ${o.sampleEvery}th op is timed for latencies.`,
   ...(comparison ? [`### Compared with ${args.compare}`, compareTable(comparison)] : []),
   ...(!ycsbOnly ? ['### Targets', targets(results, cells)] : []),
