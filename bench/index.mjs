@@ -169,6 +169,11 @@ const machine = {
   platform: `${process.platform} ${process.arch}`,
   date: new Date().toISOString(),
 };
+/** Whether contestant k runs cell c: a built-in may be limited to some
+ *  cells (k.only), a cell to some built-ins (c.contestants); a user's
+ *  contestant runs every cell. */
+const runs = (k, c) => k.user || ((!k.only || k.only(c)) && (!c.contestants || c.contestants.includes(k.id)));
+contestants = contestants.filter((k) => cells.some((c) => runs(k, c)));
 const log = args.json ? () => {} : (...xs) => console.log(...xs);
 log(`shardedmap benchmark — ${runName === 'workload' ? `--workload ${args.workload}` : `profile ${args.profile}`}: ${cells.length} cells × ${contestants.length} contestants, ${o.runs} × ${o.durationMs} ms windows each`);
 log(`${machine.cpu}, ${cores} cores, Node ${machine.node}\n`);
@@ -195,10 +200,6 @@ const bar = new cliProgress.SingleBar(
   { format: ' {bar} {value}/{total} | {cell} | {who}', hideCursor: true, noTTYOutput: false },
   cliProgress.Presets.shades_classic,
 );
-/** Whether contestant k runs cell c: a built-in may be limited to some
- *  cells (k.only), a cell to some built-ins (c.contestants); a user's
- *  contestant runs every cell. */
-const runs = (k, c) => k.user || ((!k.only || k.only(c)) && (!c.contestants || c.contestants.includes(k.id)));
 const total = cells.reduce((n, c) => n + contestants.filter((k) => runs(k, c)).length, 0);
 if (!args.json) bar.start(total, 0, { cell: '', who: '' });
 const results = [];
