@@ -17,7 +17,9 @@ function family(id) {
 }
 
 async function render(spec) {
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  // vega-lite's warnings (about scales it resolved as asked) are not the
+  // reader's business: a silent logger.
+  const view = new vega.View(vega.parse(vl.compile(spec, { logger: vega.logger(vega.None) }).spec), { renderer: 'none' });
   return view.toSVG();
 }
 
@@ -86,7 +88,7 @@ export async function ratioChartSvg(results, cells, contestants) {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'shardedmap ÷ each peer, per cell',
     data: { values },
-    facet: { row: { field: 'cell', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } } },
+    facet: { row: { field: 'cell', type: 'nominal', sort: cells.map((c) => c.id), title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } } },
     spec: {
       width: 420,
       layer: [
@@ -99,8 +101,15 @@ export async function ratioChartSvg(results, cells, contestants) {
             color: { field: 'wins', type: 'nominal', scale: { domain: ['shardedmap faster', 'shardedmap slower'], range: ['#000000', '#bab0ac'] }, legend: { orient: 'bottom', title: null } },
           },
         },
+        // The figure beside each bar's end: right of a win, left of a loss.
         {
+          transform: [{ filter: 'datum.ratio >= 1' }],
           mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 },
+          encoding: { y: { field: 'peer', type: 'nominal' }, x, text: { field: 'text' } },
+        },
+        {
+          transform: [{ filter: 'datum.ratio < 1' }],
+          mark: { type: 'text', align: 'right', dx: -3, fontSize: 10 },
           encoding: { y: { field: 'peer', type: 'nominal' }, x, text: { field: 'text' } },
         },
         {
@@ -108,12 +117,13 @@ export async function ratioChartSvg(results, cells, contestants) {
           encoding: { x: { datum: 1 } },
         },
         {
-          mark: { type: 'text', text: '1×', color: '#d62728', align: 'left', baseline: 'top', dx: 2, y: 0, fontWeight: 'bold' },
+          mark: { type: 'text', text: '1×', color: '#d62728', align: 'center', baseline: 'bottom', dy: -1, y: 0, fontWeight: 'bold' },
           encoding: { x: { datum: 1 } },
         },
       ],
     },
-    resolve: { scale: { x: 'shared' } },
+    // Each cell lists only the peers that ran it; one x axis for all.
+    resolve: { scale: { x: 'shared', y: 'independent' } },
     config: { font: 'sans-serif' },
   };
   return render(spec);
