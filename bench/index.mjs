@@ -205,11 +205,16 @@ if (!args.json) bar.start(total, 0, { cell: '', who: '' });
 const results = [];
 /** One contestant on one cell; what it throws goes in its row. */
 async function measure(k, c) {
+  const t0 = performance.now();
+  let r;
   try {
-    return await runCell(k, c, o);
+    r = await runCell(k, c, o);
   } catch (e) {
-    return { contestant: k.id, cell: c.id, error: String(e?.message ?? e).split('\n')[0], opsPerSec: NaN };
+    r = { contestant: k.id, cell: c.id, error: String(e?.message ?? e).split('\n')[0], opsPerSec: NaN };
   }
+  // Wall seconds of the whole cell (setup, workers, windows, teardown).
+  r.elapsedS = Math.round((performance.now() - t0) / 100) / 10;
+  return r;
 }
 for (const c of cells) {
   for (const k of contestants) {
@@ -228,7 +233,9 @@ let native = null;
 if (args.go !== 'off' && withCore && !ycsbOnly) {
   const keys = args['go-keys'].split(',').map(Number);
   log('Native anchor (Go): building and running bench/go ...');
+  const t0 = performance.now();
   native = nativeAnchor({ go: args.go, keys, threads: ANCHOR_THREADS, durationMs: o.durationMs, runs: o.runs });
+  native.elapsedS = Math.round((performance.now() - t0) / 100) / 10;
   if (native.skipped) log(native.skipped);
   else {
     const me = contestants.find((k) => k.id === 'shardedmap');
