@@ -48,7 +48,12 @@ export async function runCell(contestant, cell, o) {
   const value = valueFn(cell.value);
   // Bounded, but only if setup returns to the event loop: a setup that
   // loops forever synchronously holds this thread (BENCHMARKS.md says so).
-  const setup = await bounded(Promise.resolve(adapter.setup(cell, { keys, value }, contestant.options)), o.timeoutMs, 'setup');
+  const pending = Promise.resolve(adapter.setup(cell, { keys, value }, contestant.options));
+  const setup = await bounded(pending, o.timeoutMs, 'setup').catch((e) => {
+    // A setup that finishes after its bound is torn down when it does.
+    pending.then((s) => s?.teardown?.(), () => {});
+    throw e;
+  });
   const gate = new Int32Array(new SharedArrayBuffer(4));
   const workers = [];
   const done = [];
