@@ -64,7 +64,7 @@ export async function open() { return { load: () => { for (;;); }, store() {}, d
 export const async = true;
 export async function open() { return { load: () => new Promise(() => {}), store: async () => {}, del: async () => {}, close() {} }; }`);
     const { report, stdout } = await harness([
-      ...SHORT, '--go', 'off', '--timeout', '3000', '--contestants', 'map', '--cells', '1K-r90-w2-number',
+      ...SHORT, '--go', 'off', '--timeout', '6000', '--contestants', 'map', '--cells', '1K-r90-w2-number',
       '--contestant', EXAMPLE, '--contestant', join(dir, 'throws.mjs'), '--contestant', join(dir, 'wrong.mjs'),
       '--contestant', join(dir, 'spins.mjs'), '--contestant', join(dir, 'never.mjs'),
     ]);
@@ -76,7 +76,7 @@ export async function open() { return { load: () => new Promise(() => {}), store
     expect(row(report, cell, 'map').visible).toBe(false); // private: it does not
     expect(row(report, cell, 'throws').error).toBe('no database here');
     expect(row(report, cell, 'wrong').error).toMatch(/wrong value: load\("key:0"\) returned 42, stored 0.5/);
-    expect(row(report, cell, 'spins').error).toMatch(/timed out after 3000 ms/);
+    expect(row(report, cell, 'spins').error).toMatch(/timed out after 6000 ms/);
     expect(row(report, cell, 'never').error).toMatch(/never settled/);
     expect(stdout).toContain('one Map in a server thread, over MessageChannels');
     expect(stdout).toMatch(/\| wrong \([^)]*\) \| failed: wrong value/);
