@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: plain .mjs without types
 import { mannWhitney } from '../../bench/compare.mjs';
+// @ts-expect-error: plain .mjs without types
+import { ycsbZipfian, rng, keyOf, opStream, ycsbCell, OP } from '../../bench/workloads.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HARNESS = join(ROOT, 'bench/index.mjs');
@@ -163,6 +165,31 @@ export async function open() { return { load: () => new Promise(() => {}), store
     expect(mannWhitney([1, 5, 3, 8, 2], [4, 6, 7, 9, 10]).p).toBeCloseTo(24 / 252, 10);
     expect(mannWhitney([1, 2, 3, 4], [1, 2, 3, 4]).p).toBe(1);
     expect(mannWhitney([1, 2, 2, 3], [3, 4, 5, 5]).p).toBeLessThan(0.05);
+  });
+
+  it("YCSB's zipfian generator: P(rank k) ∝ 1/(k+1)^0.99; keys from the array or built per call", () => {
+    const n = 1000;
+    const next = ycsbZipfian(n, 0.99, rng(7));
+    const counts = new Float64Array(n);
+    for (let i = 0; i < 400_000; i++) counts[next()]++;
+    expect(counts[0] / counts[1]).toBeCloseTo(2 ** 0.99, 1);
+    expect(counts[0] / counts[9]).toBeGreaterThan(8);
+    expect(counts[0] / counts[9]).toBeLessThan(11.5); // 10^0.99 = 9.8
+    const keys = ['key:0', 'key:1', 'key:2'];
+    expect(keyOf({ fresh: false }, keys)(2)).toBe(keys[2]);
+    expect(keyOf({ fresh: true }, keys)(2)).toBe('key:2');
+    // Workload D's reads of "latest" records only name records loaded or
+    // already inserted by that worker, at that point of its stream.
+    const cell = ycsbCell('ycsb-d', 1000, 2);
+    const { idx, ops } = opStream(cell, 1, 1 << 16);
+    const inserted = new Set<number>();
+    const unknown: number[] = [];
+    for (let i = 0; i < idx.length; i++) {
+      if (ops[i] === OP.INSERT) inserted.add(idx[i]);
+      else if (idx[i] >= 1000 && !inserted.has(idx[i])) unknown.push(idx[i]);
+    }
+    expect(unknown).toEqual([]);
+    expect(inserted.size).toBeGreaterThan(0.03 * idx.length);
   });
 
   const hasGo = spawnSync('go', ['version']).status === 0;
