@@ -12,10 +12,10 @@
 import {
   headerBase, MAGIC, HDR_MAGIC, HDR_VERSION, HDR_MAX_OWNERS, HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE, HDR_VALUE_OFF,
   HDR_AUX_OFF, HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_CACHE, HDR_TTL, HDR_MAX_ENTRIES,
-  HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, SH_LOCK, SH_BYTES, shardAt, shardCountOf, FLIGHT_SLOTS,
+  HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, HDR_RECORDS, SH_LOCK, SH_BYTES, shardAt, shardCountOf, FLIGHT_SLOTS,
 } from "./layout";
 import {
-  LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_BAD_ARG, ST_BAD_LAYOUT, T_UNDEFINED, T_PACKED, OP_CAS, OP_CAD, SCRATCH_WORD,
+  LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_BAD_ARG, ST_BAD_LAYOUT, T_UNDEFINED, T_LAST, OP_CAS, OP_CAD, SCRATCH_WORD,
   CACHE_ON, MAX_CACHE_VALUE_BYTES, FLIGHT_FREE, FLIGHT_EMPTY, FLIGHT_FAILED, MAX_KEY_BYTES_LIMIT,
   MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS,
   BATCH_RECORD_SHIFT, SCRATCH_DEBUG,
@@ -220,7 +220,7 @@ export function has(token: u32, klen: u32): i32 {
  *  within maxValue)? */
 // @ts-ignore: decorator
 @inline function validWord(w: u32, maxValue: u32): bool {
-  return vtypeOf(w) - T_UNDEFINED <= <u32>(T_PACKED - T_UNDEFINED) && vlenOf(w) <= maxValue;
+  return vtypeOf(w) - T_UNDEFINED <= <u32>(T_LAST - T_UNDEFINED) && vlenOf(w) <= maxValue;
 }
 
 /** One write operation (OP_*) on the key in the owner's scratch, with the
@@ -233,7 +233,7 @@ export function write(token: u32, op: u32, klen: u32, vtype: u32, vlen: u32, ewo
   const scratch = ownerScratch(hdr, token);
   const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
   if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) || op > <u32>OP_CAD) return ST_BAD_ARG;
-  if (op <= <u32>OP_CAS && (vtype - T_UNDEFINED > <u32>(T_PACKED - T_UNDEFINED) || vlen > maxValue)) return ST_BAD_ARG;
+  if (op <= <u32>OP_CAS && (vtype - T_UNDEFINED > <u32>(T_LAST - T_UNDEFINED) || vlen > maxValue)) return ST_BAD_ARG;
   const word = valueWord(vtype, vlen);
   if ((op == <u32>OP_CAS || op == <u32>OP_CAD) && !validWord(eword, maxValue)) return ST_BAD_ARG;
   return writeKey(hdr, scratch, tokenId(token), op, klen, word, eword);
@@ -311,6 +311,11 @@ export function flightWatch(token: u32, slot: u32, seq: u32, now: f64): i32 {
   const scratch = flightScratch(hdr, token);
   if (scratch == 0 || slot >= FLIGHT_SLOTS) return ST_BAD_ARG;
   return watchFlight(hdr, scratch, token, slot, seq, now);
+}
+
+/** Byte address of the record area (shared.ts RECORDS_*). */
+export function recordsAddress(): u32 {
+  return load<u32>(headerBase(), HDR_RECORDS);
 }
 
 /** Byte address of the word flight waiters sleep on (bumped by every end

@@ -12,10 +12,10 @@ import {
   MAGIC, HDR_MAGIC, HDR_VERSION, HDR_SHARD_BITS, HDR_MAX_OWNERS, HDR_SEED, HDR_MAP_ID, HDR_MAX_KEY,
   HDR_MAX_VALUE, HDR_SCRATCH_BYTES, HDR_VALUE_OFF, HDR_AUX_OFF, HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS,
   HDR_ALLOC_TOP, HDR_ALLOC_BASE, HDR_MEM_BYTES, HDR_MAX_PAGES, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, HDR_CACHE,
-  HDR_TTL, HDR_MAX_ENTRIES, HDR_MAX_BYTES, HDR_FLIGHTS, HDR_BYTES, OWN_BYTES, SH_BYTES, GROUP_SLOTS,
+  HDR_TTL, HDR_MAX_ENTRIES, HDR_MAX_BYTES, HDR_FLIGHTS, HDR_RECORDS, HDR_BYTES, OWN_BYTES, SH_BYTES, GROUP_SLOTS,
   LOAD_NUM_MIN, LOAD_DEN, align8, align64, shardAt,
 } from "./layout";
-import { LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_FULL, SCRATCH_KEY, CACHE_ON } from "./shared";
+import { LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_FULL, SCRATCH_KEY, CACHE_ON, RECORDS_AREA_BYTES } from "./shared";
 import { MAX_PAGES } from "./alloc";
 import { ringBytes } from "./ring";
 import { flightTableBytes } from "./flights";
@@ -51,6 +51,9 @@ export function initMap(
   if (cache) for (let i: u32 = 0; i < shardCount; i++) base += cacheAreaBytes(maxEntries, maxBytes, shardCount, i);
   const flights = base;
   if (cache) base = align64(base + flightTableBytes());
+  // The record area (zeroed: no lock, an empty log).
+  const records = base;
+  base = align64(base + RECORDS_AREA_BYTES);
   if (base > <u64>MAX_PAGES * PAGE_BYTES) return ST_FULL;
   // Grow the memory to hold the fixed part; the allocator grows it further.
   const havePages = <u32>memory.size();
@@ -78,6 +81,7 @@ export function initMap(
   store<u32>(hdr, debugEntries, HDR_DEBUG_ENTRIES);
   store<u32>(hdr, <u32>rings, HDR_DEBUG_RINGS);
   store<u32>(hdr, cacheFlags, HDR_CACHE);
+  store<u32>(hdr, <u32>records, HDR_RECORDS);
   if (cache) {
     store<f64>(hdr, ttl, HDR_TTL);
     store<u32>(hdr, maxEntries, HDR_MAX_ENTRIES);

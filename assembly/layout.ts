@@ -58,6 +58,8 @@ export const HDR_COUNTERS = 192;
 export const HDR_FLIGHT_LOCK = 320; // u32 owner id or 0
 export const HDR_FLIGHT_EPOCH = 324; // u32
 export const HDR_FLIGHTS = 328; // u32 address of slot 0, 0 in a plain map
+// and the record area (shared.ts RECORDS_*: objects' shared shapes)
+export const HDR_RECORDS = 332; // u32 address of the record area
 export const HDR_BYTES = 384;
 
 // ---- Flight slot (flights.ts) -------------------------------------------------

@@ -24,7 +24,13 @@
  * Memory map
  * ----------
  *   [AS static data][map header][owner registry][shard headers]
- *   [debug rings][cache areas][flight table][regions and scratch areas, from the allocator ...]
+ *   [debug rings][cache areas][flight table][record area]
+ *   [regions and scratch areas, from the allocator ...]
+ *
+ * Record area (64 KiB, every map): the shapes (key lists) of stored objects
+ * that every instance encodes T_RECORDS values with, an append-only log
+ * the facade alone reads and writes (shared.ts RECORDS_*; the core only
+ * lays it out and accepts the value type).
  *
  * Map header (HDR_*): magic, layout version, shard bits, the per-map random
  * seed, the map id, limits, the allocator words, the fault count and the

@@ -9,7 +9,7 @@
 // ---- Layout version -------------------------------------------------------
 // Bump whenever the shared memory layout or an encoding below changes: a
 // handle made by another layout version is refused on attach.
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
 
 /** Bytes of a WebAssembly memory page. */
 export const PAGE_BYTES = 65536;
@@ -70,6 +70,12 @@ export const T_BIGINT = 8;
 export const T_BYTES = 9;
 /** msgpack (msgpackr, no records) of an object or array. */
 export const T_PACKED = 10;
+/** msgpackr with records of an object or array: plain msgpack but for
+ *  record references to the map's shared structures (RECORDS_*), which
+ *  only this map's readers can resolve. */
+export const T_RECORDS = 11;
+/** The highest value type. */
+export const T_LAST = T_RECORDS;
 
 // ---- Key types (first byte of every encoded key) --------------------------
 export const K_STRING = 1; // then WTF-8
@@ -341,3 +347,28 @@ export const OWNER_ID_MASK = 0x1fff;
 export const OWNER_GEN_MASK = 0x7ffff;
 /** Lock word flag: a JS waiter sleeps on this word, notify on release. */
 export const LOCK_CONTENDED = 0x40000000;
+
+// ---- Record structures (objects' shapes, shared by every instance) -------
+// An append-only log of msgpackr structures (each a key list) that every
+// instance of the map decodes T_RECORDS values with; written and read by
+// the facade only (src/codec/records.ts), laid out by init (HDR_RECORDS).
+//   [lock u32: owner id or 0][used u32: log bytes published] ... pad to 64
+//   [entry: u16 n, then n bytes: msgpack of one key list] ...
+// An entry is written past `used`, then published by one atomic store of
+// `used` (under the lock): a writer stopped in between leaves bytes past
+// `used` that the next append overwrites. Entries are never changed nor
+// removed (clear() keeps them): a value stored with record id i always
+// decodes with the same structure.
+/** Bytes of the record area: room for RECORDS_MAX shapes of at most
+ *  RECORD_SHAPE_BYTES, so the count bound is always the one that binds. */
+export const RECORDS_AREA_BYTES = 65536;
+export const RECORDS_LOCK = 0;
+export const RECORDS_USED = 4;
+export const RECORDS_LOG = 64;
+/** Shared structures at most (msgpackr's maxSharedStructures): past it a
+ *  new shape is written inline in each value, as msgpackr does. */
+export const RECORDS_MAX = 248;
+/** A shape whose key list packs to more bytes than this (or has more than
+ *  RECORD_KEYS_MAX keys) is never shared: inline in each value. */
+export const RECORD_SHAPE_BYTES = 254;
+export const RECORD_KEYS_MAX = 32;

@@ -88,15 +88,19 @@ export class ShardedMapError extends Error {
 }
 
 /** A shard (or the allocator) stayed locked past `lockTimeout` ms. */
+/** LockTimeoutError's `shard` for the record area's lock. */
+export const RECORDS_LOCK_SHARD = -2;
+
 export class LockTimeoutError extends ShardedMapError {
-  /** Index of the shard, or -1 for the memory allocator. */
+  /** Index of the shard, -1 for the memory allocator, -2 for the record
+   *  area (objects' shared shapes). */
   readonly shard: number;
   /** Owner id holding the lock (see `ShardedMap.owner`). */
   readonly owner: number;
   constructor(shard: number, owner: number, ms: number) {
     super(
       ErrorCode.LOCK_TIMEOUT,
-      `${shard < 0 ? 'the allocator' : `shard ${shard}`} is still locked by owner ${owner} after ${ms} ms; ` +
+      `${shard === RECORDS_LOCK_SHARD ? 'the record area' : shard < 0 ? 'the allocator' : `shard ${shard}`} is still locked by owner ${owner} after ${ms} ms; ` +
         'if that owner died, release it with map.release(owner)',
     );
     this.name = 'LockTimeoutError';

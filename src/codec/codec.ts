@@ -22,9 +22,10 @@
  * encodeInto), and TextEncoder cannot keep lone surrogates.
  */
 import { pack, unpackBytes } from './msgpack.js';
+import type { RecordCodec } from './records.js';
 import {
   K_STRING, K_NUMBER, K_BIGINT, K_BYTES,
-  T_UNDEFINED, T_NULL, T_FALSE, T_TRUE, T_F64, T_STRING, T_WTF8, T_BIGINT, T_BYTES, T_PACKED,
+  T_UNDEFINED, T_NULL, T_FALSE, T_TRUE, T_F64, T_STRING, T_WTF8, T_BIGINT, T_BYTES, T_PACKED, T_RECORDS,
 } from '../../assembly/shared.js';
 import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from '../base/errors.js';
 import { valueWord, vtypeOf, vlenOf } from './words.js';
@@ -52,6 +53,9 @@ export interface MemIO {
   readonly i32: Int32Array;
   /** A Node Buffer over the same memory; undefined outside Node. */
   readonly buf: NodeBuffer | undefined;
+  /** How this instance stores objects: records over its map's shared
+   *  shapes (set once the instance is attached), or plain msgpack. */
+  records: RecordCodec | null;
 }
 
 export function memIO(buffer: ArrayBufferLike): MemIO {
@@ -60,6 +64,7 @@ export function memIO(buffer: ArrayBufferLike): MemIO {
     f64: new Float64Array(buffer),
     i32: new Int32Array(buffer),
     buf: BufferCtor?.from(buffer),
+    records: null,
   };
 }
 
@@ -348,10 +353,10 @@ export function encodeValue(value: unknown, io: MemIO, p: number, max: number): 
         io.u8.set(value, p);
         return valueWord(T_BYTES, value.length);
       }
-      const bytes = pack(value);
+      const bytes = io.records ? io.records.pack(value) : pack(value);
       if (bytes.length > max) valueTooLarge(max);
       io.u8.set(bytes, p);
-      return valueWord(T_PACKED, bytes.length);
+      return valueWord(io.records ? T_RECORDS : T_PACKED, bytes.length);
     }
     default:
       throw new ShardedMapTypeError(
@@ -368,6 +373,13 @@ export function encodeValue(value: unknown, io: MemIO, p: number, max: number): 
  *  alone on its own Buffer). */
 function unpack(io: MemIO, p: number, n: number): unknown {
   return unpackBytes(privateCopy(io, p, n), n);
+}
+
+/** Decode records [p, p + n) (with this instance's shapes) from a private
+ *  copy, as unpack. */
+function unpackRecords(io: MemIO, p: number, n: number): unknown {
+  if (!io.records) throw new ShardedMapTypeError(ErrorCode.VALUE_TYPE, 'a value stored as records read without its map');
+  return io.records.unpack(privateCopy(io, p, n), n);
 }
 
 /** Decode a value with value word `w` at p; a fresh copy. */
@@ -392,6 +404,8 @@ export function decodeValue(io: MemIO, p: number, w: number): unknown {
       return hexToBigint(decodeAscii(io.u8, p, n));
     case T_BYTES:
       return io.u8.slice(p, p + n);
+    case T_RECORDS:
+      return unpackRecords(io, p, n);
     default:
       return unpack(io, p, n);
   }

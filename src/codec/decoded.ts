@@ -29,9 +29,9 @@
  * immutable (a Date, Set, typed array...), are never cached: each load
  * returns a fresh, mutable copy.
  */
-import { T_F64, T_BYTES, T_PACKED, TAG_MIN_VLEN } from '../../assembly/shared.js';
+import { T_F64, T_BYTES, TAG_MIN_VLEN } from '../../assembly/shared.js';
 import { decodeValue, type MemIO } from './codec.js';
-import { vtypeOf, vlenOf } from './words.js';
+import { vtypeOf, vlenOf, isObject } from './words.js';
 
 /** i32 words of a content key's bytes: TAG_MIN_VLEN bytes. */
 const CONTENT_WORDS = TAG_MIN_VLEN >>> 2;
@@ -72,7 +72,7 @@ function deepFreeze(v: unknown): void {
  *  each change (store-then-load churn) is then never frozen, which cost
  *  more than its decode. */
 function admitOnSecondRead(w: number): boolean {
-  return vtypeOf(w) === T_PACKED || vlenOf(w) > ADMIT_AFTER_SEEN_VLEN;
+  return isObject(vtypeOf(w)) || vlenOf(w) > ADMIT_AFTER_SEEN_VLEN;
 }
 
 /** Can a decoded value of this type be shared between loads? */
@@ -207,7 +207,7 @@ export class DecodedCache {
   /** Can decoded value `v` (word `w`) be shared between loads? Objects
    *  only if they are plain data, which this deep-freezes. */
   #share(v: unknown, w: number): boolean {
-    if (vtypeOf(w) !== T_PACKED) return true;
+    if (!isObject(vtypeOf(w))) return true;
     if (!plainData(v)) return false;
     deepFreeze(v);
     return true;

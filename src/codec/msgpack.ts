@@ -1,13 +1,15 @@
 /**
- * The map's MessagePack: how objects and arrays are stored, and the one
- * part of the codec that integrations may use (the near cache writes the
- * same bytes to Redis). Plain MessagePack, no records, so any msgpack
- * reader in another language can decode what a worker wrote; functions are
- * refused; lone surrogates in object strings are stored as U+FFFD (a fixed
- * point, see pack); maps with keys no object can have come back as Maps.
+ * MessagePack as the map writes it, and the one part of the codec that
+ * integrations may use: `pack` / `unpackBytes` are plain MessagePack (no
+ * records), so any msgpack reader in another language can decode them (the
+ * near cache writes them to Redis). The map itself stores objects as
+ * records over its shared shapes (records.ts), through `safePack` /
+ * `safeUnpack` with its own packr; both ways: functions are refused; lone
+ * surrogates in object strings are stored as U+FFFD (a fixed point, see
+ * safePack); maps with keys no object can have come back as Maps.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import { ErrorCode, ShardedMapTypeError } from '../base/errors.js';
+import { ErrorCode, ShardedMapError, ShardedMapTypeError } from '../base/errors.js';
 
 /** Raised (as a typed error) for a function anywhere in a value: msgpack
  *  would silently drop it. */
@@ -23,21 +25,27 @@ function refuseFunction(): never {
  *  as copies (by default msgpackr returns views of its input, which is a
  *  reused private buffer here). Also the near cache's Redis format
  *  (redis.ts). */
-const MSGPACK_OPTIONS = {
+export const MSGPACK_OPTIONS = {
   useRecords: false, moreTypes: true, copyBuffers: true, writeFunction: refuseFunction,
 } as ConstructorParameters<typeof Packr>[0];
-const packr = new Packr(MSGPACK_OPTIONS);
+/** Plain MessagePack. */
+export const plainPackr = new Packr(MSGPACK_OPTIONS);
 /** For msgpack maps whose keys a JS object cannot have (a Map stored with
  *  object keys): every map decodes as a Map, then objectsFromMaps. */
 const mapUnpackr = new Unpackr({ ...MSGPACK_OPTIONS, mapsAsObjects: false });
 /** msgpackr's options for reading from [start, end) of a source, reused. */
 const span = { start: 0, end: 0 };
 
-/** msgpack of a value (an object or array here; any value for the near
- *  cache), or the typed error msgpackr's failure means (a symbol, a cycle,
- *  a function: see refuseFunction). The bytes are msgpackr's reusable
- *  buffer: copy them before the next pack. */
+/** Plain msgpack of a value (any value: the near cache packs strings and
+ *  numbers too); see safePack. */
 export function pack(value: object): Uint8Array {
+  return safePack(plainPackr, value);
+}
+
+/** `packr`'s msgpack of a value, or the typed error msgpackr's failure
+ *  means (a symbol, a cycle, a function: see refuseFunction). The bytes are
+ *  msgpackr's reusable buffer: copy them before the next pack. */
+export function safePack(packr: Packr, value: object): Uint8Array {
   try {
     const bytes = packr.pack(value);
     // msgpackr writes a lone surrogate in a short string as its 3-byte form
@@ -50,7 +58,8 @@ export function pack(value: object): Uint8Array {
     if (bytes.indexOf(0xed) >= 0 && hasLoneSurrogate(value, 0)) return packr.pack(wellFormed(value));
     return bytes;
   } catch (e) {
-    if (e instanceof ShardedMapTypeError) throw e;
+    // Ours (a function refused, the record area's lock): as they are.
+    if (e instanceof ShardedMapError) throw e;
     const cycle = e instanceof RangeError;
     throw new ShardedMapTypeError(
       ErrorCode.VALUE_TYPE,
@@ -106,10 +115,16 @@ function wellFormed(v: unknown): unknown {
  *  values are decoded: maps as plain objects, except a map with a key no
  *  object can have (an object, an array), which comes back as a Map. */
 export function unpackBytes(bytes: Uint8Array, n = bytes.length): unknown {
+  return safeUnpack(bytes, n, plainPackr, mapUnpackr);
+}
+
+/** unpackBytes with `unpackr`, and `mapUnpackr` (its twin with
+ *  mapsAsObjects off) for maps with keys no object can have. */
+export function safeUnpack(bytes: Uint8Array, n = bytes.length, unpackr: Unpackr = plainPackr, maps: Unpackr = mapUnpackr): unknown {
   span.start = 0;
   span.end = n;
   try {
-    return packr.unpack(bytes, span);
+    return unpackr.unpack(bytes, span);
   } catch (e) {
     // msgpackr's mapsAsObjects refuses such keys (and only that fails on
     // bytes packr wrote); anything else fails here too.
@@ -117,7 +132,7 @@ export function unpackBytes(bytes: Uint8Array, n = bytes.length): unknown {
     span.end = n;
     let v: unknown;
     try {
-      v = mapUnpackr.unpack(bytes, span);
+      v = maps.unpack(bytes, span);
     } catch {
       throw e;
     }

@@ -3,7 +3,7 @@
  * one helper each (documented in assembly/words.ts; the numbers are
  * shared.ts's).
  */
-import { VTYPE_SHIFT, VLEN_MASK, VTYPE_MASK, VTYPE_META } from '../../assembly/shared.js';
+import { VTYPE_SHIFT, VLEN_MASK, VTYPE_MASK, VTYPE_META, T_PACKED, T_RECORDS } from '../../assembly/shared.js';
 
 /** A value word: vtype << VTYPE_SHIFT | vlen. */
 export function valueWord(vtype: number, vlen: number): number {
@@ -23,4 +23,9 @@ export function hasExpiry(w: number): boolean {
 
 export function vlenOf(w: number): number {
   return w & VLEN_MASK;
+}
+
+/** Is `vtype` an object or array (plain msgpack or records)? */
+export function isObject(vtype: number): boolean {
+  return vtype === T_PACKED || vtype === T_RECORDS;
 }

@@ -53,6 +53,7 @@ export interface CoreExports {
   flightEnd(token: number, slot: number, seq: number, outcome: number, msgLen: number): number;
   flightWatch(token: number, slot: number, seq: number, now: number): number;
   flightEpochAddress(): number;
+  recordsAddress(): number;
   lockShard(token: number, shard: number): number;
   unlockShard(token: number, shard: number): number;
   next(token: number, shard: number, cursor: number): number;
@@ -192,7 +193,7 @@ export const CORE_ARITY: { readonly [K in keyof CoreExports]: Parameters<CoreExp
   usedBytes: 0, committedBytes: 0, counter: 1, shardStats: 2, loadValue: 2, loadNumber: 2, has: 2,
   copyTaggedValue: 5, getMany: 4, write: 6, clearShard: 2, purgeShardExpired: 3, cacheBytes: 0,
   cacheFlagsAddress: 0, cacheMaxEntries: 0, cacheMaxBytes: 0, cacheTtl: 0, flightBegin: 4, flightEnd: 5,
-  flightWatch: 4, flightEpochAddress: 0, lockShard: 2, unlockShard: 2, next: 3, checkShard: 2, checkAllocator: 1,
+  flightWatch: 4, flightEpochAddress: 0, recordsAddress: 0, lockShard: 2, unlockShard: 2, next: 3, checkShard: 2, checkAllocator: 1,
   noteFault: 0, faults: 0, recoverBegin: 2, recoverShard: 3, freeOwner: 2, recoverEnd: 1, shardLockOwner: 1,
   locksHeldBy: 1, ownerAlive: 1, ownerThread: 1, attachedCount: 0, loadValueLogged: 2, loadNumberLogged: 2,
   hasLogged: 2, writeLogged: 6, debugEntries: 0, debugRead: 3,

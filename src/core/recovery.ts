@@ -8,7 +8,7 @@
  * Contract: called through a live session; recovery itself never throws
  * half-done — a lock taken is released if a later step throws.
  */
-import { ST_OK, CNT_RELEASED, OWNER_ID_MASK } from '../../assembly/shared.js';
+import { ST_OK, CNT_RELEASED, OWNER_ID_MASK, RECORDS_LOCK, LOCK_CONTENDED } from '../../assembly/shared.js';
 import { ErrorCode, ShardedMapError, ShardedMapRangeError, internalError } from '../base/errors.js';
 import type { WaitOptions } from '../base/wait.js';
 import type { Session } from './session.js';
@@ -76,6 +76,14 @@ export function releaseOwners(s: Session, owners: number[]): void {
   const dead = owners.filter((o) => s.core.ownerAlive(o) || s.core.locksHeldBy(o) > 0);
   if (!dead.length) return;
   recover(s, dead, true);
+  // The record area's lock, if one of them died adding a shape (the log
+  // itself needs no repair: see codec/records.ts).
+  const recordsLock = (s.core.recordsAddress() + RECORDS_LOCK) >>> 2;
+  for (const v of dead) {
+    for (const word of [v, v | LOCK_CONTENDED]) {
+      if (Atomics.compareExchange(s.i32, recordsLock, word, 0) === word) Atomics.notify(s.i32, recordsLock);
+    }
+  }
   s.count(CNT_RELEASED, dead.length);
   if (s.cacheFlags >= 0) Atomics.notify(s.i32, s.core.flightEpochAddress() >>> 2);
 }

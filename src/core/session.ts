@@ -22,6 +22,7 @@ import {
 import { guardedCore, type CoreExports } from './core.js';
 import { encodeKey, decodeValue, memIO, type Key, type MemIO } from '../codec/codec.js';
 import { DecodedCache, MISS } from '../codec/decoded.js';
+import { RecordCodec } from '../codec/records.js';
 import { vtypeOf, vlenOf, hasExpiry } from '../codec/words.js';
 import {
   ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, closedError,
@@ -93,6 +94,10 @@ export class Session {
     this.u8 = this.io.u8;
     this.i32 = this.io.i32;
     this.f64 = this.io.f64;
+    this.io.records = new RecordCodec({
+      u8: this.u8, i32: this.i32, area: raw.recordsAddress(), owner: tokenId(token), lockTimeout,
+      ownerGone: (id) => !raw.ownerAlive(id),
+    });
     this.decoded = decodedCache > 0 ? new DecodedCache(this.io, decodedCache) : null;
     this.scratch = raw.scratchOf(token);
     this.key = this.scratch + SCRATCH_KEY;

@@ -23,6 +23,7 @@ import { readRings, type DebugShard } from '../core/debug.js';
 import { Fetcher, type FetchOptions, type Loader } from '../cache/fetch.js';
 import { encodeValue, decodeValue, describe, type Key } from '../codec/codec.js';
 import { vtypeOf, hasExpiry } from '../codec/words.js';
+import type { RecordCodec } from '../codec/records.js';
 import {
   ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, internalError, memoryFull,
 } from '../base/errors.js';
@@ -64,6 +65,8 @@ export interface Internals {
    *  a trap in the middle of rewriting an inline entry, after the switch to
    *  the staging cell. */
   failNextWrite(kind: 'abort' | 'trap' | 'staged'): void;
+  /** This instance's record codec (its view of the map's shared shapes). */
+  records: RecordCodec;
 }
 
 /** TEST ONLY: set by ShardedMap's static block in the test bundle. */
@@ -105,6 +108,7 @@ export class ShardedMap<V = unknown> {
         failNextWrite: (kind) => {
           m.#s.i32[(m.#s.scratch + SCRATCH_TEST) >>> 2] = kinds[kind];
         },
+        records: m.#s.io.records!,
       });
     }
   }

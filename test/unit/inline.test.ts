@@ -30,7 +30,8 @@ describe('inline cells', () => {
       [new Uint8Array([1, 2, 3]), 'sixteen chars!!!', INLINE], // 4 + 16 bytes
       ['abcdefghijklmnopqrs', 1, OUT_OF_LINE], // 20 key bytes + 8: 40
       ['k', 'a string of more than 24 bytes', OUT_OF_LINE],
-      ['obj', { a: 1, b: [1, 2, 3], c: 'text' }, OUT_OF_LINE],
+      ['obj', { a: 1, b: [1, 2, 3], c: 'text' }, INLINE], // records: its keys are in the shared shape
+      ['obj2', { a: 1, b: [1, 2, 3], c: 'a text too long for a cell' }, OUT_OF_LINE],
     ];
     for (const [k, v] of cases) map.store(k, v);
     for (const [k, v, form] of cases) {

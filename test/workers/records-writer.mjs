@@ -1,0 +1,49 @@
+// Adds new object shapes while another writer does the same, and reads the
+// other's objects back: every object it reads must decode with its own
+// shape (each field's value names its field), never with a shape another
+// worker published under the same record id. Mode 'control' stands in a
+// save that ignores conflicting publications (a table without the
+// compatibility check), which the same reads must catch.
+import { parentPort, workerData } from 'node:worker_threads';
+import { ShardedMap } from 'shardedmap';
+import { internalsOf } from 'shardedmap/internals';
+
+const { handle, id, other, rounds, shapes, gate, mode } = workerData;
+const map = await ShardedMap.attach(handle);
+if (mode === 'control') {
+  const table = internalsOf(map).records.table;
+  const save = table.save;
+  table.save = (structures) => save(structures, () => true);
+}
+Atomics.add(gate, 0, 1);
+while (Atomics.load(gate, 0) < 2) Atomics.wait(gate, 0, Atomics.load(gate, 0), 10);
+let writes = 0;
+let reads = 0;
+let bad = 0;
+let errors = 0;
+let firstBad;
+for (let i = 0; i < rounds; i++) {
+  const s = i % shapes;
+  const obj = {};
+  for (let j = 0; j < 3; j++) obj[`w${id}_${s}_${j}`] = `w${id}_${s}_${j}=${i}`;
+  map.store(`r:${id}:${i % 50}`, obj);
+  writes++;
+  let v;
+  try {
+    v = map.load(`r:${other}:${(i * 7) % 50}`);
+  } catch (e) {
+    errors++;
+    firstBad ??= String(e);
+    continue;
+  }
+  if (v === undefined) continue;
+  reads++;
+  const entries = Object.entries(v);
+  if (entries.length !== 3 || entries.some(([k, x]) => typeof x !== 'string' || !x.startsWith(`${k}=`))) {
+    bad++;
+    firstBad ??= JSON.stringify(v);
+  }
+}
+const shapesSeen = internalsOf(map).records.table.size;
+map.close();
+parentPort.postMessage({ writes, reads, bad, errors, firstBad, shapesSeen });
