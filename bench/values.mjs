@@ -76,16 +76,47 @@ export async function valuesMicro() {
     }, n >> 2) - out[`map.store of a new value, ${name}`];
     map.close();
   }
-  const packr = new Packr({ useRecords: false, moreTypes: true });
+  // msgpackr alone, plain MessagePack (what the goals are ratios to) and
+  // with records (what the map stores objects as, over its shared shapes):
+  // packing the same 64 objects the store rows store, unpacking from
+  // DISTINCT buffers (4,096, each read once per pass in random order), not
+  // a few cache-warm ones.
   const objs = Array.from({ length: 64 }, (_, i) => OBJECT(i + 5000));
-  const packed = objs.map((o) => packr.pack(o));
-  out['msgpackr pack alone, object'] = nsPerCall((n) => {
-    for (let i = 0; i < n; i++) sink += packr.pack(objs[i & 63]).length;
-  }, N >> 2);
-  out['msgpackr unpack alone, object'] = nsPerCall((n) => {
-    for (let i = 0; i < n; i++) sink += packr.unpack(packed[i & 63]).id;
-  }, N >> 2);
-  return { ns: out, sink };
+  const spread = order(4096, 1 << 16);
+  for (const [name, packr] of [['', new Packr({ useRecords: false, moreTypes: true })], [' (records)', new Packr({ structures: [], moreTypes: true })]]) {
+    const buffers = Array.from({ length: 4096 }, (_, i) => packr.pack(OBJECT(i + 9000)).slice());
+    out[`msgpackr pack alone${name}, object`] = nsPerCall((n) => {
+      for (let i = 0; i < n; i++) sink += packr.pack(objs[i & 63]).length;
+    }, N >> 2);
+    out[`msgpackr unpack alone${name}, object, distinct buffers`] = nsPerCall((n) => {
+      for (let i = 0; i < n; i++) sink += packr.unpack(buffers[spread[i & MASK]]).id;
+    }, N >> 2);
+  }
+  return { ns: out, sink, objectBytes: await objectBytes() };
+}
+
+/** Shared bytes per small-object entry at 100K entries (table and heap,
+ *  what the map's regions grew by) beside the entry's own bytes: its key
+ *  and its object as plain MessagePack and as records. */
+async function objectBytes() {
+  const n = 100_000;
+  const map = await ShardedMap.create();
+  const before = map.stats().tableBytes;
+  const plain = new Packr({ useRecords: false, moreTypes: true });
+  const records = new Packr({ structures: [], moreTypes: true });
+  let payload = 0;
+  let recordPayload = 0;
+  let keyBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const key = `key:${i}`;
+    map.store(key, OBJECT(i));
+    payload += plain.pack(OBJECT(i)).length;
+    recordPayload += records.pack(OBJECT(i)).length;
+    keyBytes += Buffer.byteLength(key) + 1; // the type byte
+  }
+  const perEntry = (map.stats().tableBytes - before) / n;
+  map.close();
+  return { perEntry, payload: payload / n, recordPayload: recordPayload / n, key: keyBytes / n };
 }
 
 /** Batch reads: ns per key of loadNumbers over 256-key batches, and of
@@ -125,8 +156,9 @@ export async function batchMicro(count) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { ns } = await valuesMicro();
-  for (const [what, v] of Object.entries(ns)) console.log(`${what.padEnd(44)} ${v.toFixed(1).padStart(8)} ns`);
+  const { ns, objectBytes } = await valuesMicro();
+  for (const [what, v] of Object.entries(ns)) console.log(`${what.padEnd(56)} ${v.toFixed(1).padStart(8)} ns`);
+  console.log('bytes per small-object entry at 100K:', objectBytes);
   for (const n of [1000, 1_000_000]) {
     const b = await batchMicro(n);
     console.log(`batch, ${n} keys: Map.get ${b.getPerKey.toFixed(1)} ns/key, loadNumbers ${b.batchPerKey.toFixed(1)}, loadNumber ${b.singlePerKey.toFixed(1)}`);
