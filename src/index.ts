@@ -3,7 +3,8 @@
 export { ShardedMap } from './map/map.js';
 export type {
   ShardedMapHandle, WatchableWorker, LoadResult, LoadOrStoreResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key,
-  CheckReport, CheckProblem, MapStats, ShardStats, Counters, WriteOptions, FetchOptions, Loader, CreateOptions, AttachOptions,
+  CheckReport, CheckProblem, MapStats, ShardStats, Counters, WriteOptions, FetchOptions, FetchStatus, Loader, CreateOptions,
+  AttachOptions,
 } from './map/map.js';
 export {
   ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,

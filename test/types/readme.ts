@@ -18,7 +18,7 @@ import {
   ShardedMap, ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,
   type AttachOptions, type CheckProblem, type CheckReport, type Counters, type CreateOptions, type DebugEntry,
   type DebugShard, type ErrorCodeValue, type Key, type LoadResult, type LoadOrStoreResult, type MapStats, type ShardedMapHandle,
-  type ShardStats, type SwapResult, type WaitOptions, type WatchableWorker, type WriteOptions, type FetchOptions,
+  type ShardStats, type SwapResult, type WaitOptions, type WatchableWorker, type WriteOptions, type FetchOptions, type FetchStatus,
   type Loader,
 } from 'shardedmap';
 import { collectMetrics, type MapMetrics, type MetricsOptions } from 'shardedmap/prometheus';
@@ -292,7 +292,8 @@ interface User {
   expectTypeOf(stats.perShard).toEqualTypeOf<ShardStats[] | undefined>();
   expectTypeOf<keyof Counters>().toEqualTypeOf<
     | 'hits' | 'misses' | 'stores' | 'deletes' | 'readRetries' | 'lockWaits' | 'lockTimeouts' | 'resizes'
-    | 'releasedOwners' | 'evictions' | 'expirations' | 'fetchLoads' | 'fetchWaits' | 'fetchErrors'
+    | 'releasedOwners' | 'evictions' | 'expirations' | 'fetchLoads' | 'fetchWaits' | 'fetchErrors' | 'staleHits'
+    | 'staleRefreshes'
   >();
   expectTypeOf<keyof MapStats>().toEqualTypeOf<
     | 'entries' | 'shards' | 'attached' | 'memoryBytes' | 'usedBytes' | 'tableBytes' | 'slots' | 'loadFactor'
@@ -354,6 +355,16 @@ interface User {
   expectTypeOf(fo.loadTimeout).toEqualTypeOf<number | undefined>();
   const clocked = await ShardedMap.create({ ttl: 10, clock: () => Date.now() });
   await ShardedMap.attach(clocked.handle, { clock: Date.now });
+  // Stale windows and negative caching: per call, or as an instance's defaults.
+  const status: FetchStatus = {};
+  const stale = await cache.fetch('user:3', async (key) => db.load(key), {
+    ttl: 60_000, staleWhileRevalidate: 30_000, staleIfError: 600_000, negativeTtl: 5_000, status,
+  });
+  expectTypeOf(stale).toEqualTypeOf<Profile | { token: string } | undefined>();
+  expectTypeOf(status.stale).toEqualTypeOf<boolean | undefined>();
+  expectTypeOf(status.error).toEqualTypeOf<unknown>();
+  await ShardedMap.attach(cache.handle, { staleWhileRevalidate: 30_000, staleIfError: 600_000, negativeTtl: 5_000 });
+  expectTypeOf(cache.stats().counters.staleHits).toEqualTypeOf<number>();
 }
 
 // ---- Errors: typed codes -------------------------------------------------------------
