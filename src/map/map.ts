@@ -570,7 +570,7 @@ export class ShardedMap<V = unknown> {
    *  (`ERR_SHARDEDMAP_SNAPSHOT_*`) for a bad file, and makes no map. */
   static async restore<V = unknown>(path: string, options?: CreateOptions): Promise<ShardedMap<V>> {
     const file = await readSnapshot(path);
-    const map = await ShardedMap.create<V>(options ?? restoreOptions(file.settings));
+    const map = await ShardedMap.create<V>(restoreOptions(file, options));
     try {
       fillFromSnapshot(map.#s, file);
     } catch (e) {
