@@ -29,7 +29,7 @@ const node = {
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
-  external: ['msgpackr', 'prom-client', '@redis/client', ...nodeOnly],
+  external: ['msgpackr', 'prom-client', '@redis/client', 'keyv', ...nodeOnly],
   loader: { '.wasm': 'binary' },
   sourcemap: true,
   logLevel: 'warning',
@@ -40,7 +40,7 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 // ShardedMap class, one copy of the core), through a chunk.
 await build({
   ...node,
-  entryPoints: ['src/index.ts', 'src/prometheus.ts', 'src/redis.ts'],
+  entryPoints: ['src/index.ts', 'src/prometheus.ts', 'src/redis.ts', 'src/keyv.ts'],
   outdir: 'dist',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
