@@ -19,8 +19,10 @@ import {
   type AttachOptions, type CheckProblem, type CheckReport, type Counters, type CreateOptions, type DebugEntry,
   type DebugShard, type ErrorCodeValue, type Key, type LoadResult, type LoadOrStoreResult, type MapStats, type ShardedMapHandle,
   type ShardStats, type SwapResult, type WaitOptions, type WatchableWorker, type WriteOptions, type FetchOptions, type FetchStatus,
-  type Loader,
+  type Loader, type SnapshotInfo, SnapshotError,
 } from 'shardedmap';
+import { KeyvShardedMap } from 'shardedmap/keyv';
+import { Keyv } from 'keyv';
 import { collectMetrics, type MapMetrics, type MetricsOptions } from 'shardedmap/prometheus';
 
 interface User {
@@ -399,6 +401,32 @@ interface User {
     }
   }
   expectTypeOf<LockTimeoutError>().toExtend<ShardedMapError>();
+}
+
+// ---- Cache: Warm restart ---------------------------------------------------------
+{
+  const map = await ShardedMap.create<User>({ maxEntries: 100_000, ttl: 60_000 });
+  const info = await map.snapshot('/var/cache/app/users.snap');
+  expectTypeOf(info).toEqualTypeOf<SnapshotInfo>();
+  expectTypeOf(info.entries).toEqualTypeOf<number>();
+  try {
+    const back = await ShardedMap.restore<User>('/var/cache/app/users.snap', { maxEntries: 50_000 });
+    expectTypeOf(back).toEqualTypeOf<ShardedMap<User>>();
+  } catch (e) {
+    if (e instanceof SnapshotError) {
+      expectTypeOf(e.path).toEqualTypeOf<string>();
+      expectTypeOf(e).toExtend<ShardedMapError>();
+    }
+  }
+}
+
+// ---- Cache: Keyv ---------------------------------------------------------------------
+{
+  const map = await ShardedMap.create({ maxEntries: 100_000 });
+  const keyv = new Keyv({ store: new KeyvShardedMap(map) });
+  await keyv.set('user:1', { name: 'Ada' }, 60_000);
+  const plain = new Keyv<User>({ store: new KeyvShardedMap(map), serialize: undefined, deserialize: undefined });
+  expectTypeOf(await plain.get('user:1')).toEqualTypeOf<User | undefined>();
 }
 
 export {};
