@@ -141,7 +141,7 @@ describe('a bad snapshot file fails with a typed error', () => {
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     f(dv);
     dv.setUint32(12, 0, true);
-    dv.setUint32(12, crc32(b.subarray(0, 80)), true);
+    dv.setUint32(12, crc32(b.subarray(0, 96)), true);
     return b;
   }
 
