@@ -125,7 +125,10 @@ export class Fetcher<V> {
   async fetch(key: Key, loader: Loader<V>, options?: FetchOptions): Promise<V | undefined> {
     const o = checkFetchOptions(loader, options, this.#io.fetchDefaults);
     const { signal, loadTimeout, status } = o;
-    if (status) status.stale = status.refresh = false;
+    if (status) {
+      status.stale = status.refresh = false;
+      status.error = undefined;
+    }
     const io = this.#io;
     const e: Entry = { found: false, value: undefined, freshUntil: 0 };
     let waited = false;

@@ -115,7 +115,11 @@ describe('staleWhileRevalidate', () => {
     await map.fetch('k', async () => 1, { ttl: 100 });
     t += 100 + 499;
     expect(map.get('k')).toBe(1);
-    expect(map.loadNumber('k')).toBe(1); // a stamped number reads as a number
+    // A stamped number reads as a number, alone and in batches.
+    expect(map.loadNumber('k')).toBe(1);
+    expect([...map.loadNumbers(['k'])]).toEqual([1]);
+    expect(map.getMany(['k'])).toEqual([1]);
+    expect([...map.entries()]).toEqual([['k', 1]]);
     t += 1;
     expect(map.get('k')).toBeUndefined();
     expect(map.has('k')).toBe(false);
