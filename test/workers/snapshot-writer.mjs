@@ -9,12 +9,12 @@ const map = await ShardedMap.attach(handle);
 parentPort.postMessage({ owner: map.owner });
 let n = 0;
 while (Atomics.load(stop, 0) === 0) {
-  for (let i = 0; i < 256; i++, n++) {
+  for (let i = 0; i < 64; i++, n++) {
     const k = (n * 7919) % keys;
     if (n % 5 === 4) map.delete(`w${id}:${k}`);
     else map.store(`w${id}:${k}`, { id, k, n });
   }
-  Atomics.add(ops, 0, 256);
+  Atomics.add(ops, 0, 64);
 }
 map.close();
 parentPort.postMessage({ writes: n });
