@@ -7,11 +7,18 @@
 // assertions after every rebuild and in-place compaction.
 //
 // Each rule has a number (CHECK_* in shared.ts) that the facade names.
+//
+// Rank: the rules read only the table primitives (table.ts), the
+// allocator's block format and the policy's queues, never the code that
+// changes a shard, so this file sits below the reader, writer and resize
+// (overview.ts: "How this core is organized") and resize's DEBUG
+// assertions call down into it.
 
 import {
-  SH_SEQ, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
-  SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES, SH_BYTES, HDR_SEED,
-  HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MAX_OWNERS, HDR_SCRATCH_BYTES, HDR_ALLOC_BASE,
+  SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
+  SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES, HDR_SEED, SH_LIVE_BYTES, SH_SMALL_COUNT,
+  SH_CAP_ENTRIES, SH_CAP_BYTES, SH_RING_CAP, SH_SMALL_HEAD, SH_SMALL_LEN, SH_MAIN_HEAD, SH_MAIN_LEN, E_WORD,
+  HDR_ALLOC_LOCK, HDR_ALLOC_TOP, HDR_FREE_HEAD, HDR_FREE_BYTES, HDR_MAX_OWNERS, HDR_SCRATCH_BYTES, HDR_ALLOC_BASE,
   OWN_SCRATCH, CELL_BYTES, E_KLEN, E_KEY, tableBytes, entryBytesAt, align64, shardAt, shardCountOf,
   ownerSlot,
 } from "./layout";
@@ -19,16 +26,16 @@ import {
   CHECK_OK, CHECK_SEQ_ODD, CHECK_TABLE_REGION, CHECK_HEAP_BOUNDS, CHECK_ENTRY_OUTSIDE_HEAP,
   CHECK_HEAP_PARSE, CHECK_DEAD_BYTES, CHECK_LIVE_COUNT, CHECK_USED_COUNT, CHECK_INLINE_SIZE,
   CHECK_KEY_UNREACHABLE, CHECK_STAGED, CHECK_PENDING, CHECK_FREE_ORDER, CHECK_FREE_ADJACENT,
-  CHECK_FREE_BYTES, CHECK_FREE_AT_TOP, CHECK_OVERLAP, CHECK_OUTSIDE_HEAP_AREA,
+  CHECK_FREE_BYTES, CHECK_FREE_AT_TOP, CHECK_OVERLAP, CHECK_OUTSIDE_HEAP_AREA, CHECK_CACHE_COUNTS,
+  CHECK_CACHE_BOUND, CHECK_CACHE_QUEUE, SCRATCH_WORD,
 } from "./shared";
 import { CTRL_DELETED, countByte } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqRead, seqChanging, tableLoad } from "./sync";
-import { tableCtrl, tableGroupCount } from "./words";
-import { refEntry, isOutline, heapStartOf, stageOf, firstFull, nextFullAfter } from "./cells";
-import { find, memBytes } from "./reader";
+import { seqRead, seqChanging, tableLoad, tryLock, unlock, busy } from "./sync";
+import { tableCtrl, tableGroupCount, inMain } from "./words";
+import { find, memBytes, refEntry, isOutline, heapStartOf, stageOf, firstFull, nextFullAfter } from "./table";
 import { FB_SIZE, FB_NEXT } from "./alloc";
-import { cacheOn, checkCacheShard } from "./cache";
+import { cacheOn, entryKv, locate, ringOf } from "./policy";
 
 /** The rules of one shard, in this order; the first broken one is
  *  returned (CHECK_OK if none). */
@@ -73,6 +80,46 @@ export function checkShardLocked(hdr: usize, sh: usize): u32 {
   return cacheOn(hdr) ? checkCacheShard(hdr, sh) : CHECK_OK;
 }
 
+/** The cache rules of a shard (see checkShardLocked): counts right, within
+ *  its budgets, as many queue items naming live entries of their own queue
+ *  as live entries. CHECK_OK or the broken rule. */
+export function checkCacheShard(hdr: usize, sh: usize): u32 {
+  const t = tableLoad(sh);
+  let bytes: u32 = 0;
+  let small: u32 = 0;
+  let live: u32 = 0;
+  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
+    const e = refEntry(r);
+    live++;
+    bytes += entryKv(e);
+    if (!inMain(load<u32>(e, E_WORD))) small++;
+  }
+  if (bytes != load<u32>(sh, SH_LIVE_BYTES) || small != load<u32>(sh, SH_SMALL_COUNT)) return CHECK_CACHE_COUNTS;
+  const capE = load<u32>(sh, SH_CAP_ENTRIES);
+  const capB = load<u32>(sh, SH_CAP_BYTES);
+  if ((capE != 0 && live > capE) || (capB != 0 && bytes > capB)) return CHECK_CACHE_BOUND;
+  if (load<u32>(sh, SH_RING_CAP) == 0) return CHECK_OK;
+  // Every live entry is named by one item of its own queue.
+  const seed = load<u64>(hdr, HDR_SEED);
+  let named: u32 = 0;
+  for (let q = 0; q < 2; q++) {
+    const main = q == 1;
+    const ring = ringOf(sh, main);
+    const cap = load<u32>(sh, SH_RING_CAP);
+    const head = load<u32>(sh + (main ? SH_MAIN_HEAD : SH_SMALL_HEAD));
+    const len = load<u32>(sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN));
+    if (head >= cap || len > cap) return CHECK_CACHE_QUEUE;
+    for (let k: u32 = 0; k < len; k++) {
+      let i = head + k;
+      if (i >= cap) i -= cap;
+      const ref = locate(t, load<u64>(ring + (<usize>i << 3)), seed);
+      if (ref != 0 && inMain(load<u32>(refEntry(ref), E_WORD)) == main) named++;
+    }
+  }
+  // (A key stored again before its old item came round is named twice.)
+  return named >= live ? CHECK_OK : CHECK_CACHE_QUEUE;
+}
+
 // ---- the allocator ------------------------------------------------------------
 
 /** Do [a, a + an) and [b, b + bn) overlap? */
@@ -110,7 +157,7 @@ function regionAt(hdr: usize, i: u32): u64 {
  *  Returns a CHECK_* code; `leakOut` gets the bytes neither free nor in
  *  use (a stop can leak a region: not an error). O(regions^2): a
  *  diagnostic, not a hot path. */
-export function checkAllocatorLocked(hdr: usize, leakOut: usize): u32 {
+function checkAllocatorLocked(hdr: usize, leakOut: usize): u32 {
   const base = <u64>load<u32>(hdr, HDR_ALLOC_BASE);
   const top = <u64>load<u32>(hdr, HDR_ALLOC_TOP);
   const n = regionCount(hdr);
@@ -147,4 +194,15 @@ export function checkAllocatorLocked(hdr: usize, leakOut: usize): u32 {
   }
   store<u32>(leakOut, <u32>(top - base - free - used));
   return CHECK_OK;
+}
+
+/** checkAllocatorLocked under the allocator lock, taken here by owner id
+ *  `id` (who holds every shard lock), the leaked bytes to the scratch's
+ *  SCRATCH_WORD: a CHECK_* code, or ST_BUSY with the lock's word. */
+export function checkAllocatorUnderLock(hdr: usize, scratch: usize, id: u32): i32 {
+  const lock = hdr + HDR_ALLOC_LOCK;
+  if (!tryLock(lock, id)) return busy(scratch, lock);
+  const r = checkAllocatorLocked(hdr, scratch + SCRATCH_WORD);
+  unlock(lock);
+  return <i32>r;
 }

@@ -1,7 +1,8 @@
 // TEST ONLY: doors into the core for the tests, compiled into the test
-// build alone (test.ts exports them; `write` calls testFault under
-// `if (TEST)`). A release build has none of this (a test checks its
-// export list).
+// build alone (test.ts exports them; a write calls testFault under
+// `if (TEST)`, ops.ts: writeKey). A release build has none of this (a
+// test checks its export list). Its rank is below ops.ts, whose write
+// path holds the fault door: it needs nothing above the writer.
 
 import {
   headerBase, HDR_MAX_KEY, HDR_SEED, HDR_FREE_BYTES, SH_LOCK, SH_DEAD, SH_HEAP_TOP, CELL_BYTES,
@@ -15,11 +16,9 @@ import {
 import { hashKey } from "./hash";
 import { seqBegin, seqEnd, tableLoad, tryLock, unlock, busy } from "./sync";
 import { tokenId, vlenOf, hasMeta, withMeta, MAIN_BIT } from "./words";
-import { metaAt } from "./cache";
-import { refEntry, isOutline } from "./cells";
-import { find, memBytes } from "./reader";
-import { stageInline } from "./writer";
+import { find, memBytes, refEntry, isOutline, metaAt } from "./table";
 import { ownerScratch } from "./owners";
+import { stageInline } from "./writer";
 
 /** The fault a test asked for in scratch word SCRATCH_TEST, while holding
  *  the shard lock of a write (TEST_FAULT_*): an abort, as a failed internal
@@ -37,7 +36,8 @@ export function testFault(
   if (kind == TEST_FAULT_STAGED) {
     const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
     if (ref != 0 && !isOutline(ref)) {
-      // A cache entry keeps its meta word, as replace would.
+      // An entry with an expiry keeps its meta word, and a cache entry its
+      // queue bit, as replace would.
       const old = load<u32>(refEntry(ref), E_WORD);
       const w = (hasMeta(old) ? withMeta(word) : word) | (old & MAIN_BIT);
       const meta = hasMeta(old) ? load<u64>(metaAt(refEntry(ref))) : 0;

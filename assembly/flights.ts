@@ -3,8 +3,9 @@
 // across all workers runs the loader and the others wait for its outcome.
 //
 // Contract: a flight slot is read and written only under the flight lock
-// (HDR_FLIGHT_LOCK, held for a few dozen instructions by flightBegin,
-// flightEnd and flightWatch; recovery takes it over from a dead holder).
+// (HDR_FLIGHT_LOCK, taken here for a few dozen instructions by
+// beginFlight, endFlight and watchFlight, the steps the flight* exports
+// call; recovery takes it over from a dead holder, recover.ts).
 // A flight names a key by its 64-bit hash: two keys with the same hash
 // share a flight, which costs a wait, never a wrong value, because a
 // waiter always reads its own key from the map once the flight ends. A
@@ -14,13 +15,16 @@
 // waiters sleep on (Atomics.waitAsync in the facade).
 
 import {
-  HDR_FLIGHT_LOCK, HDR_FLIGHT_EPOCH, HDR_FLIGHTS, FLIGHT_SLOTS, FLIGHT_SLOT_BYTES, FL_STATE, FL_OWNER, FL_HASH,
+  HDR_SEED, HDR_VALUE_OFF, HDR_AUX_OFF, HDR_FLIGHT_LOCK, HDR_FLIGHT_EPOCH, HDR_FLIGHTS, FLIGHT_SLOTS, FLIGHT_SLOT_BYTES, FL_STATE, FL_OWNER, FL_HASH,
   FL_DEADLINE, FL_SEQ, FL_MSG_LEN, FL_MSG,
 } from "./layout";
 import {
   ST_OK, ST_FULL, ST_MISMATCH, SCRATCH_WORD, SCRATCH_KLEN, FLIGHT_LEAD, FLIGHT_WAIT, FLIGHT_FREE, FLIGHT_LOADING,
-  FLIGHT_FAILED, FLIGHT_EMPTY, FLIGHT_ENDED, FLIGHT_STALE, FLIGHT_MSG_MAX,
+  FLIGHT_FAILED, FLIGHT_EMPTY, FLIGHT_ENDED, FLIGHT_STALE, FLIGHT_MSG_MAX, SCRATCH_KEY,
 } from "./shared";
+import { hashKey } from "./hash";
+import { tryLock, unlock, busy } from "./sync";
+import { tokenId } from "./words";
 import { ownerScratch } from "./owners";
 
 /** Address of flight slot `i`. */
@@ -46,7 +50,7 @@ function leaderGone(hdr: usize, f: usize, now: f64): bool {
  *  late); FLIGHT_WAIT: another caller leads. Either way the slot index is
  *  at SCRATCH_WORD and the flight's sequence number at SCRATCH_KLEN of
  *  `scratch`. ST_FULL: every slot is in flight (wait for an end). */
-export function flightBeginLocked(hdr: usize, scratch: usize, token: u32, h: u64, now: f64, deadline: f64): i32 {
+function flightBeginLocked(hdr: usize, scratch: usize, token: u32, h: u64, now: f64, deadline: f64): i32 {
   let free: i32 = -1;
   const start = <u32>(h % FLIGHT_SLOTS);
   for (let k: u32 = 0; k < FLIGHT_SLOTS; k++) {
@@ -89,7 +93,7 @@ function begun(scratch: usize, kind: i32, i: u32, seq: u32): i32 {
  *  returned nothing) or FLIGHT_FAILED with `msgLen` bytes of message at
  *  `msg`. Under the flight lock. ST_OK, or ST_MISMATCH if the flight was
  *  taken over meanwhile (then nothing changes). */
-export function flightEndLocked(hdr: usize, token: u32, i: u32, seq: u32, outcome: u32, msg: usize, msgLen: u32): i32 {
+function flightEndLocked(hdr: usize, token: u32, i: u32, seq: u32, outcome: u32, msg: usize, msgLen: u32): i32 {
   const f = slotAt(hdr, i);
   if (load<u32>(f, FL_STATE) != FLIGHT_LOADING || load<u32>(f, FL_SEQ) != seq || load<u32>(f, FL_OWNER) != token) {
     return ST_MISMATCH;
@@ -107,7 +111,7 @@ export function flightEndLocked(hdr: usize, token: u32, i: u32, seq: u32, outcom
  *  (it loaded nothing), FLIGHT_FAILED (its message copied to `out`, its
  *  length at SCRATCH_WORD), FLIGHT_STALE (its leader is gone or late:
  *  begin again, to take over). */
-export function flightWatchLocked(hdr: usize, scratch: usize, i: u32, seq: u32, now: f64, out: usize): i32 {
+function flightWatchLocked(hdr: usize, scratch: usize, i: u32, seq: u32, now: f64, out: usize): i32 {
   const f = slotAt(hdr, i);
   if (load<u32>(f, FL_SEQ) != seq) return FLIGHT_ENDED;
   const state = load<u32>(f, FL_STATE);
@@ -130,4 +134,41 @@ export function flightNudge(hdr: usize): void {
 // @ts-ignore: decorator
 @inline export function flightLock(hdr: usize): usize {
   return hdr + HDR_FLIGHT_LOCK;
+}
+
+// ---- each step under the flight lock (what the flight* exports call) --------------
+
+/** Begin or join the load of the key in the owner's scratch (klen
+ *  checked by the caller; see flightBeginLocked), under the flight lock:
+ *  FLIGHT_LEAD, FLIGHT_WAIT, ST_FULL, or ST_BUSY (the lock's word in
+ *  `scratch`). */
+export function beginFlight(hdr: usize, scratch: usize, token: u32, klen: u32, now: f64, deadline: f64): i32 {
+  const lock = flightLock(hdr);
+  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
+  const h = hashKey(scratch + SCRATCH_KEY, klen, load<u64>(hdr, HDR_SEED));
+  const r = flightBeginLocked(hdr, scratch, token, h, now, deadline);
+  unlock(lock);
+  return r;
+}
+
+/** End flight (slot i, seq) with `outcome`, its message (`msgLen` bytes)
+ *  in the owner's value area (see flightEndLocked), under the flight lock:
+ *  ST_OK, ST_MISMATCH or ST_BUSY. */
+export function endFlight(hdr: usize, scratch: usize, token: u32, i: u32, seq: u32, outcome: u32, msgLen: u32): i32 {
+  const lock = flightLock(hdr);
+  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
+  const r = flightEndLocked(hdr, token, i, seq, outcome, scratch + load<u32>(hdr, HDR_VALUE_OFF), msgLen);
+  unlock(lock);
+  return r;
+}
+
+/** How flight (slot i, seq) stands (see flightWatchLocked; a failure's
+ *  message goes to the owner's aux area), under the flight lock: a
+ *  FLIGHT_* code or ST_BUSY. */
+export function watchFlight(hdr: usize, scratch: usize, token: u32, i: u32, seq: u32, now: f64): i32 {
+  const lock = flightLock(hdr);
+  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
+  const r = flightWatchLocked(hdr, scratch, i, seq, now, scratch + load<u32>(hdr, HDR_AUX_OFF));
+  unlock(lock);
+  return r;
 }

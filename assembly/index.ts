@@ -1,66 +1,48 @@
 // The release build's exports: the only way in. Each checks its arguments
-// (owner token, lengths, op and type codes, shard numbers) and then calls
-// the raw code, which trusts them. Status codes and encodings: shared.ts.
-// Layout and protocol: the Overview in layout.ts. The test build (test.ts)
-// adds test doors (doors.ts) to these.
+// (owner token, lengths, op and type codes, shard numbers, which locks the
+// caller must hold) and makes one call into the core, which trusts them.
+// A call that runs under a lock takes it itself and, when it is held,
+// returns ST_BUSY with the lock's word in the scratch for the facade to
+// wait on (sync.ts: busy). The maintenance exports (shard locks,
+// iteration, checks, statistics, recovery) are admin.ts's, re-exported
+// here, so this file and admin.ts together are the export list. Status
+// codes and encodings: shared.ts. Layout and protocol: overview.ts. The
+// test build (test.ts) adds the test doors (doors.ts).
 
 import {
-  headerBase, MAGIC, HDR_MAGIC, HDR_VERSION, HDR_SHARD_BITS, HDR_MAX_OWNERS, HDR_SEED,
-  HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE, HDR_SCRATCH_BYTES, HDR_VALUE_OFF, HDR_AUX_OFF,
-  HDR_MIN_GROUPS, HDR_OWNERS, HDR_SHARDS, HDR_ALLOC_TOP, HDR_MEM_BYTES, HDR_MAX_PAGES, HDR_COUNT,
-  HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, HDR_FAULTS, HDR_ALLOC_BASE, HDR_CACHE,
-  HDR_TTL, HDR_MAX_ENTRIES, HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, SH_LIVE_BYTES,
-  OWN_BYTES, SH_LOCK, SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, SH_BYTES, SH_REGION_BYTES,
-  GROUP_SLOTS, E_KLEN, E_KEY, LOAD_NUM_MIN, LOAD_DEN, MAX_PROBE_GROUPS, align8, align64, firstGroup, nextGroup,
-  shardAt, shardCountOf, shardIndexOfHash, shardOfHash, slotGroup, FLIGHT_SLOTS,
+  headerBase, MAGIC, HDR_MAGIC, HDR_VERSION, HDR_MAX_OWNERS, HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE, HDR_VALUE_OFF, HDR_SEED,
+  HDR_AUX_OFF, HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_CACHE, HDR_TTL, HDR_MAX_ENTRIES,
+  HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, SH_LOCK, SH_BYTES, shardAt, shardCountOf, FLIGHT_SLOTS,
 } from "./layout";
 import {
-  LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_NOT_FOUND, ST_FULL, ST_BUSY, ST_BAD_ARG, ST_BAD_LAYOUT,
-  T_UNDEFINED, T_F64, T_PACKED, OP_CAS, OP_CAD, SCRATCH_KLEN, SCRATCH_WORD, SCRATCH_KEY, SCRATCH_EXPIRY,
-  CACHE_ON, MAX_CACHE_VALUE_BYTES, VTYPE_MASK, FLIGHT_FREE, FLIGHT_EMPTY, FLIGHT_FAILED,
-  SCRATCH_DEBUG, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES,
-  STAT_HEAP_LIVE, STAT_HEAP_DEAD, STAT_MAX_PROBE, MAX_KEY_BYTES_LIMIT, MAX_VALUE_BYTES_LIMIT,
-  MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS, BATCH_RECORD_SHIFT,
+  LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_BAD_ARG, ST_BAD_LAYOUT, T_UNDEFINED, T_PACKED, OP_CAS, OP_CAD, SCRATCH_WORD,
+  CACHE_ON, MAX_CACHE_VALUE_BYTES, FLIGHT_FREE, FLIGHT_EMPTY, FLIGHT_FAILED, MAX_KEY_BYTES_LIMIT,
+  MAX_VALUE_BYTES_LIMIT, MAX_SHARDS, MAX_OWNERS, MAX_DEBUG_ENTRIES, LOG_LOAD, LOG_HAS, LOG_LOAD_NUMBER, COUNTERS,
+  BATCH_RECORD_SHIFT, SCRATCH_DEBUG,
 } from "./shared";
-import { TEST } from "./build";
-import { CTRL_DELETED, countByte } from "./ctrl";
-import { hashKey } from "./hash";
-import { tableLoad, tryLock, takeOver, unlock, holder, holds, busy } from "./sync";
-import { tableCtrl, tableGroupCount, valueWord, vtypeOf, vlenOf, tokenId, hasMeta } from "./words";
-import { cacheOn, cacheAreaBytes, initCacheShard, cleared, purgeShard } from "./cache";
-import { flightTableBytes, flightBeginLocked, flightEndLocked, flightWatchLocked, flightNudge, flightLock } from "./flights";
-import { heapStartOf, refEntry, firstFull, nextFullAfter, fullFrom, slotNumber, isOutline } from "./cells";
-import { readKey, readBatch, memBytes, copyTagged } from "./reader";
-import { applyWrite, copyOut } from "./writer";
-import { rebuild, emptyInPlace, freeRetired } from "./resize";
+import { valueWord, vtypeOf, vlenOf, tokenId } from "./words";
+import { memBytes } from "./table";
 import { allocatedBytes, MAX_PAGES } from "./alloc";
-import { repairShard, repairAllocator } from "./recover";
-import { checkShardLocked, checkAllocatorLocked } from "./check";
-import {
-  ownerScratch, validId, idAlive, claimOwner, detachOwner, freeDeadOwner, threadOf, aliveCount,
-} from "./owners";
-import { ringBytes, logOp, readRecord } from "./ring";
+import { ownerScratch, claimOwner, detachOwner } from "./owners";
 import { counterTotal } from "./counters";
-import { testFault } from "./doors";
+import { logKey as logKeyOp, readRecord } from "./ring";
+import { beginFlight, endFlight, watchFlight } from "./flights";
+import { cacheOn } from "./policy";
+import { readKey, numberOf, readBatch, copyTagged } from "./reader";
+import { writeKey, clearShardAt, purgeShardAt } from "./ops";
+import { initMap } from "./init";
+import { liveBytesTotal } from "./stats";
 
-
-
-/** A guess of the average heap bytes per entry, to size the heaps for
- *  initialCapacity: entries that fit a cell take none, longer ones 40 or
- *  more; 16 assumes most are short (a heap that is too small grows). */
-const INITIAL_ENTRY_BYTES: u32 = 16;
-/** Owner id used while `init` builds the shards (no owner is attached yet). */
-const INIT_OWNER: u32 = 1;
+// The maintenance exports: shard locks, iteration, checks, statistics,
+// recovery, owner facts.
+export * from "./admin";
 
 // ---- lifecycle ----------------------------------------------------------------
 
-/** Lay out a new map in a fresh memory, growing it as needed. The facade
- *  checked the options; these checks only keep the layout sound. A cache
- *  map (cacheFlags CACHE_ON) has per-shard shares of `maxEntries` and
- *  `maxBytes` (0 = no bound) and, with a bound, its shards' queues, ghost
- *  tables and sketches laid out after the debug rings. ST_OK, ST_BAD_ARG,
- *  ST_FULL (maxPages cannot hold the fixed layout and the shards' first
- *  tables). */
+/** Lay out a new map in a fresh memory, growing it as needed (init.ts).
+ *  The facade checked the options; these checks only keep the layout
+ *  sound. ST_OK, ST_BAD_ARG, ST_FULL (maxPages cannot hold the fixed
+ *  layout and the shards' first tables). */
 export function init(
   shardBits: u32, maxOwners: u32, seedLo: u32, seedHi: u32, idLo: u32, idHi: u32,
   maxKey: u32, maxValue: u32, perShard: u32, maxPages: u32, debugEntries: u32,
@@ -75,65 +57,10 @@ export function init(
   const cache = (cacheFlags & CACHE_ON) != 0;
   if (cacheFlags > <u32>CACHE_ON || (!cache && (maxEntries | maxBytes) != 0)) return ST_BAD_ARG;
   if (cache && maxValue > <u32>MAX_CACHE_VALUE_BYTES) return ST_BAD_ARG;
-  const shardCount = <u32>1 << shardBits;
-  const owners = align64(<u64>hdr + HDR_BYTES);
-  const shards = align64(owners + <u64>maxOwners * OWN_BYTES);
-  const rings = align64(shards + <u64>shardCount * SH_BYTES);
-  const areas = align64(rings + <u64>shardCount * ringBytes(debugEntries));
-  let base = areas;
-  if (cache) for (let i: u32 = 0; i < shardCount; i++) base += cacheAreaBytes(maxEntries, maxBytes, shardCount, i);
-  const flights = base;
-  if (cache) base = align64(base + flightTableBytes());
-  if (base > <u64>MAX_PAGES * PAGE_BYTES) return ST_FULL;
-  // Grow the memory to hold the fixed part; the allocator grows it further.
-  const havePages = <u32>memory.size();
-  const needPages = <u32>((base + PAGE_BYTES - 1) / PAGE_BYTES);
-  if (needPages > maxPages) return ST_FULL;
-  if (needPages > havePages && memory.grow(<i32>(needPages - havePages)) < 0) return ST_FULL;
-  store<u32>(hdr, LAYOUT_VERSION, HDR_VERSION);
-  store<u32>(hdr, shardBits, HDR_SHARD_BITS);
-  store<u32>(hdr, maxOwners, HDR_MAX_OWNERS);
-  store<u64>(hdr, <u64>seedLo | (<u64>seedHi << 32), HDR_SEED);
-  store<u64>(hdr, <u64>idLo | (<u64>idHi << 32), HDR_MAP_ID);
-  store<u32>(hdr, maxKey, HDR_MAX_KEY);
-  store<u32>(hdr, maxValue, HDR_MAX_VALUE);
-  const valueOff = SCRATCH_KEY + align8(maxKey);
-  const auxOff = valueOff + align8(maxValue);
-  store<u32>(hdr, valueOff, HDR_VALUE_OFF);
-  store<u32>(hdr, auxOff, HDR_AUX_OFF);
-  store<u32>(hdr, auxOff + align8(maxValue), HDR_SCRATCH_BYTES);
-  store<u32>(hdr, <u32>owners, HDR_OWNERS);
-  store<u32>(hdr, <u32>shards, HDR_SHARDS);
-  store<u32>(hdr, <u32>base, HDR_ALLOC_TOP);
-  store<u32>(hdr, <u32>base, HDR_ALLOC_BASE);
-  store<u32>(hdr, <u32>memory.size() * PAGE_BYTES, HDR_MEM_BYTES);
-  store<u32>(hdr, maxPages, HDR_MAX_PAGES);
-  store<u32>(hdr, debugEntries, HDR_DEBUG_ENTRIES);
-  store<u32>(hdr, <u32>rings, HDR_DEBUG_RINGS);
-  store<u32>(hdr, cacheFlags, HDR_CACHE);
-  if (cache) {
-    store<f64>(hdr, ttl, HDR_TTL);
-    store<u32>(hdr, maxEntries, HDR_MAX_ENTRIES);
-    store<u32>(hdr, maxBytes, HDR_MAX_BYTES);
-    store<u32>(hdr, <u32>flights, HDR_FLIGHTS);
-    // The fresh memory is zeroed: empty rings, ghost tables and sketches.
-    let area = areas;
-    for (let i: u32 = 0; i < shardCount; i++) {
-      initCacheShard(shardAt(hdr, i), <usize>area, maxEntries, maxBytes, shardCount, i);
-      area += cacheAreaBytes(maxEntries, maxBytes, shardCount, i);
-    }
-  }
-  // Groups for perShard entries at the max load: no resize until then.
-  const perGroup = <u64>GROUP_SLOTS * LOAD_NUM_MIN;
-  const minGroups = <u32>max(<u64>1, (<u64>perShard * LOAD_DEN + perGroup - 1) / perGroup);
-  store<u32>(hdr, minGroups, HDR_MIN_GROUPS);
-  const heap = <u32>min(<u64>perShard * INITIAL_ENTRY_BYTES, <u64>0x7fffffff);
-  for (let i: u32 = 0; i < (<u32>1 << shardBits); i++) {
-    const st = rebuild(hdr, shardAt(hdr, i), INIT_OWNER, 0, heap, minGroups, false);
-    if (st != ST_OK) return st;
-  }
-  atomic.store<u32>(hdr, MAGIC, HDR_MAGIC); // publishes the map
-  return ST_OK;
+  return initMap(
+    hdr, shardBits, maxOwners, <u64>seedLo | (<u64>seedHi << 32), <u64>idLo | (<u64>idHi << 32), maxKey, maxValue,
+    perShard, maxPages, debugEntries, cacheFlags, maxEntries, maxBytes, ttl,
+  );
 }
 
 /** Is this memory a map of this layout, with this id? ST_OK, ST_BAD_LAYOUT,
@@ -185,10 +112,10 @@ export function maxValueBytes(): u32 {
 export function maxOwners(): u32 {
   return load<u32>(headerBase(), HDR_MAX_OWNERS);
 }
-export function valueOffset(): u32 {
+export function scratchValueOffset(): u32 {
   return load<u32>(headerBase(), HDR_VALUE_OFF);
 }
-export function auxOffset(): u32 {
+export function scratchAuxOffset(): u32 {
   return load<u32>(headerBase(), HDR_AUX_OFF);
 }
 /** Byte address of the allocator lock word (to wait on after ST_BUSY). */
@@ -224,42 +151,6 @@ export function usedBytes(): u32 {
 export function committedBytes(): u32 {
   return <u32>memBytes(headerBase());
 }
-/** Statistics of a shard that the owner has locked (lockShard), written to
- *  its scratch at SCRATCH_STATS (STAT_*). ST_OK or ST_BAD_ARG. */
-export function shardStats(token: u32, shard: u32): i32 {
-  const hdr = headerBase();
-  const scratch = ownerScratch(hdr, token);
-  if (scratch == 0 || shard >= shardCountOf(hdr)) return ST_BAD_ARG;
-  const sh = shardAt(hdr, shard);
-  if (!holds(sh + SH_LOCK, tokenId(token))) return ST_BAD_ARG;
-  const t = tableLoad(sh);
-  const n = tableGroupCount(t);
-  const seed = load<u64>(hdr, HDR_SEED);
-  let worst: u32 = 0;
-  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
-    const e = refEntry(r);
-    let at = firstGroup(hashKey(<usize>e + E_KEY, <u32>load<u16>(e, E_KLEN), seed), n);
-    const g = slotGroup(slotNumber(t, r));
-    let p: u32 = 1;
-    while (at != g && p <= MAX_PROBE_GROUPS) {
-      at = nextGroup(at, p, n);
-      p++;
-    }
-    if (p > worst) worst = p;
-  }
-  const top = load<u32>(sh, SH_HEAP_TOP);
-  const dead = load<u32>(sh, SH_DEAD);
-  const out = scratch + SCRATCH_STATS;
-  store<u32>(out + STAT_SLOTS, n * GROUP_SLOTS);
-  store<u32>(out + STAT_ENTRIES, load<u32>(sh, SH_COUNT));
-  store<u32>(out + STAT_TOMBSTONES, countByte(tableCtrl(t), n, CTRL_DELETED));
-  store<u32>(out + STAT_REGION_BYTES, load<u32>(sh, SH_REGION_BYTES));
-  store<u32>(out + STAT_HEAP_LIVE, top - heapStartOf(t) - dead);
-  store<u32>(out + STAT_HEAP_DEAD, dead);
-  store<u32>(out + STAT_MAX_PROBE, worst);
-  return ST_OK;
-}
-
 // ---- reads (lock-free) --------------------------------------------------------
 
 /** read() for a token: its scratch area checked, then readKey. */
@@ -285,14 +176,7 @@ export function loadNumber(token: u32, klen: u32): f64 {
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0) return NaN; // the caller finds ST_BAD_ARG by asking again
   const w = klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) ? ST_BAD_ARG : readKey(hdr, scratch, tokenId(token), klen, true);
-  // A cache entry's number only if it does not expire (the facade checks
-  // expiries with its clock).
-  if (w > 0 && (vtypeOf(<u32>w) & VTYPE_MASK) == <u32>T_F64 && (!hasMeta(<u32>w) || load<f64>(scratch, SCRATCH_EXPIRY) == 0)) {
-    const v = load<f64>(scratch + load<u32>(hdr, HDR_AUX_OFF));
-    if (v == v) return v; // a stored NaN goes the slow way, with its word
-  }
-  store<i32>(scratch, w, SCRATCH_WORD);
-  return NaN;
+  return numberOf(hdr, scratch, w);
 }
 
 /** After a `loadValue` that tagged its value (SCRATCH_TAG_ADDR != 0): copy the
@@ -358,18 +242,7 @@ export function write(token: u32, op: u32, klen: u32, vtype: u32, vlen: u32, ewo
   if (op <= <u32>OP_CAS && (vtype - T_UNDEFINED > <u32>(T_PACKED - T_UNDEFINED) || vlen > maxValue)) return ST_BAD_ARG;
   const word = valueWord(vtype, vlen);
   if ((op == <u32>OP_CAS || op == <u32>OP_CAD) && !validWord(eword, maxValue)) return ST_BAD_ARG;
-  const id = tokenId(token);
-  const key = scratch + SCRATCH_KEY;
-  const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
-  const sh = shardOfHash(hdr, h);
-  const lock = sh + SH_LOCK;
-  if (!tryLock(lock, id)) return busy(scratch, lock);
-  const val = scratch + load<u32>(hdr, HDR_VALUE_OFF);
-  if (TEST) testFault(hdr, sh, scratch, key, klen, word, val, h);
-  freeRetired(hdr, sh, id); // a region left over when the allocator was busy
-  const st = applyWrite(hdr, sh, id, op, h, key, klen, word, val, eword, scratch + load<u32>(hdr, HDR_AUX_OFF), scratch);
-  unlock(lock);
-  return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+  return writeKey(hdr, scratch, tokenId(token), op, klen, word, eword);
 }
 
 /** Empty one shard. ST_OK, ST_BUSY or ST_BAD_ARG. */
@@ -377,22 +250,7 @@ export function clearShard(token: u32, shard: u32): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0 || shard >= shardCountOf(hdr)) return ST_BAD_ARG;
-  const id = tokenId(token);
-  const sh = shardAt(hdr, shard);
-  if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
-  const n = load<u32>(sh, SH_COUNT);
-  let st = rebuild(hdr, sh, id, 0, 0, 0, false);
-  if (st == ST_FULL) {
-    // No room for a fresh region: empty this one in place.
-    emptyInPlace(hdr, sh);
-    st = ST_OK;
-  }
-  if (st == ST_OK) {
-    atomic.sub<u32>(hdr, n, HDR_COUNT);
-    if (cacheOn(hdr)) cleared(sh);
-  }
-  unlock(sh + SH_LOCK);
-  return st == ST_BUSY ? busy(scratch, hdr + HDR_ALLOC_LOCK) : st;
+  return clearShardAt(hdr, scratch, tokenId(token), shardAt(hdr, shard));
 }
 
 /** Cache maps: drop every entry of a shard that expired at `now` (ms since
@@ -401,21 +259,13 @@ export function purgeShardExpired(token: u32, shard: u32, now: f64): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0 || shard >= shardCountOf(hdr) || !cacheOn(hdr) || !(now > 0)) return ST_BAD_ARG;
-  const sh = shardAt(hdr, shard);
-  if (!tryLock(sh + SH_LOCK, tokenId(token))) return busy(scratch, sh + SH_LOCK);
-  const n = purgeShard(hdr, sh, scratch, now);
-  unlock(sh + SH_LOCK);
-  return <i32>n;
+  return purgeShardAt(hdr, scratch, tokenId(token), shardAt(hdr, shard), now);
 }
 
 /** Cache maps: the key + value bytes of all live entries (what maxBytes
  *  bounds): racy per-shard counts, exact when no write is in flight. */
 export function cacheBytes(): f64 {
-  const hdr = headerBase();
-  const n = shardCountOf(hdr);
-  let total: f64 = 0;
-  for (let i: u32 = 0; i < n; i++) total += <f64>load<u32>(shardAt(hdr, i), SH_LIVE_BYTES);
-  return total;
+  return liveBytesTotal(headerBase());
 }
 
 /** Cache maps: the bounds and default ttl given at create (0 = none). */
@@ -438,19 +288,14 @@ export function cacheTtl(): f64 {
 }
 
 /** Begin or join the load of the key in the owner's scratch (see
- *  flightBeginLocked): FLIGHT_LEAD or FLIGHT_WAIT (slot and sequence in
+ *  flights.ts): FLIGHT_LEAD or FLIGHT_WAIT (slot and sequence in
  *  scratch words 2 and 1), ST_FULL (every slot in flight), ST_BUSY (the
  *  flight lock), ST_BAD_ARG. `now` and `deadline`: ms since the epoch. */
 export function flightBegin(token: u32, klen: u32, now: f64, deadline: f64): i32 {
   const hdr = headerBase();
   const scratch = flightScratch(hdr, token);
   if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) || !(now > 0) || !(deadline > 0)) return ST_BAD_ARG;
-  const lock = flightLock(hdr);
-  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
-  const h = hashKey(scratch + SCRATCH_KEY, klen, load<u64>(hdr, HDR_SEED));
-  const r = flightBeginLocked(hdr, scratch, token, h, now, deadline);
-  unlock(lock);
-  return r;
+  return beginFlight(hdr, scratch, token, klen, now, deadline);
 }
 
 /** End the flight (slot, seq) this owner leads with `outcome` (FLIGHT_FREE,
@@ -462,11 +307,7 @@ export function flightEnd(token: u32, slot: u32, seq: u32, outcome: u32, msgLen:
   const scratch = flightScratch(hdr, token);
   if (scratch == 0 || slot >= FLIGHT_SLOTS || msgLen > load<u32>(hdr, HDR_MAX_VALUE)) return ST_BAD_ARG;
   if (outcome != FLIGHT_FREE && outcome != FLIGHT_EMPTY && outcome != FLIGHT_FAILED) return ST_BAD_ARG;
-  const lock = flightLock(hdr);
-  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
-  const r = flightEndLocked(hdr, token, slot, seq, outcome, scratch + load<u32>(hdr, HDR_VALUE_OFF), msgLen);
-  unlock(lock);
-  return r;
+  return endFlight(hdr, scratch, token, slot, seq, outcome, msgLen);
 }
 
 /** How flight (slot, seq) stands (see flightWatchLocked; a failure's
@@ -475,11 +316,7 @@ export function flightWatch(token: u32, slot: u32, seq: u32, now: f64): i32 {
   const hdr = headerBase();
   const scratch = flightScratch(hdr, token);
   if (scratch == 0 || slot >= FLIGHT_SLOTS) return ST_BAD_ARG;
-  const lock = flightLock(hdr);
-  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
-  const r = flightWatchLocked(hdr, scratch, slot, seq, now, scratch + load<u32>(hdr, HDR_AUX_OFF));
-  unlock(lock);
-  return r;
+  return watchFlight(hdr, scratch, token, slot, seq, now);
 }
 
 /** Byte address of the word flight waiters sleep on (bumped by every end
@@ -495,202 +332,14 @@ export function cacheFlagsAddress(): u32 {
   return <u32>(headerBase() + HDR_CACHE);
 }
 
-// ---- shard locks for iteration, checks and statistics ------------------------------
-
-/** The header of shard `shard` if `token` is live, the shard exists and the
- *  token's owner holds its lock; else 0 (the prologue of the exports that
- *  need a shard locked with lockShard). */
-// @ts-ignore: decorator
-@inline function lockedShard(hdr: usize, token: u32, shard: u32): usize {
-  if (ownerScratch(hdr, token) == 0 || shard >= shardCountOf(hdr)) return 0;
-  const sh = shardAt(hdr, shard);
-  return holds(sh + SH_LOCK, tokenId(token)) ? sh : 0;
-}
-
-/** Take a shard's lock (iteration, checks, statistics). ST_OK, ST_BUSY,
- *  ST_BAD_ARG. */
-export function lockShard(token: u32, shard: u32): i32 {
-  const hdr = headerBase();
-  const scratch = ownerScratch(hdr, token);
-  if (scratch == 0 || shard >= shardCountOf(hdr)) return ST_BAD_ARG;
-  const sh = shardAt(hdr, shard);
-  return tryLock(sh + SH_LOCK, tokenId(token)) ? ST_OK : busy(scratch, sh + SH_LOCK);
-}
-
-/** Release a shard lock taken with lockShard. ST_OK or ST_BAD_ARG. */
-export function unlockShard(token: u32, shard: u32): i32 {
-  const sh = lockedShard(headerBase(), token, shard);
-  if (sh == 0) return ST_BAD_ARG;
-  unlock(sh + SH_LOCK);
-  return ST_OK;
-}
-
-/** Copy the next entry of a shard locked with lockShard: key to the key
- *  area, value to the aux area, key length and value word to scratch
- *  words 1 and 2. Returns the next cursor (start at 0), ST_NOT_FOUND at the
- *  end, ST_BAD_ARG if the owner does not hold the shard. */
-export function next(token: u32, shard: u32, cursor: u32): i32 {
-  const hdr = headerBase();
-  const sh = lockedShard(hdr, token, shard);
-  if (sh == 0) return ST_BAD_ARG;
-  const scratch = ownerScratch(hdr, token);
-  const t = tableLoad(sh);
-  const r = fullFrom(t, cursor);
-  if (r == 0) return ST_NOT_FOUND;
-  const e = refEntry(r);
-  const klen = <u32>load<u16>(e, E_KLEN);
-  memory.copy(scratch + SCRATCH_KEY, <usize>e + E_KEY, klen);
-  store<u32>(scratch + SCRATCH_KLEN, klen);
-  store<u32>(scratch + SCRATCH_WORD, copyOut(r, klen, scratch + load<u32>(hdr, HDR_AUX_OFF), scratch + SCRATCH_EXPIRY));
-  return <i32>(slotNumber(t, r) + 1);
-}
-
-/** Consistency check of a shard that the owner has locked: CHECK_OK or
- *  the first broken rule (CHECK_* in shared.ts), ST_BAD_ARG if the owner
- *  does not hold the shard. */
-export function checkShard(token: u32, shard: u32): i32 {
-  const hdr = headerBase();
-  const sh = lockedShard(hdr, token, shard);
-  return sh == 0 ? ST_BAD_ARG : <i32>checkShardLocked(hdr, sh);
-}
-
-/** Consistency check of the allocator, by an owner that holds every shard
- *  lock (so no region changes hands): CHECK_OK or the first broken rule,
- *  with the leaked bytes (neither free nor in use) in scratch word 2;
- *  ST_BUSY (allocator lock) or ST_BAD_ARG. */
-export function checkAllocator(token: u32): i32 {
-  const hdr = headerBase();
-  const scratch = ownerScratch(hdr, token);
-  if (scratch == 0 || !holdsAll(hdr, tokenId(token))) return ST_BAD_ARG;
-  const lock = hdr + HDR_ALLOC_LOCK;
-  if (!tryLock(lock, tokenId(token))) return busy(scratch, lock);
-  const r = checkAllocatorLocked(hdr, scratch + SCRATCH_WORD);
-  unlock(lock);
-  return <i32>r;
-}
-
-/** Does owner id `id` hold every shard lock? */
-function holdsAll(hdr: usize, id: u32): bool {
-  const n = shardCountOf(hdr);
-  for (let i: u32 = 0; i < n; i++) if (!holds(shardAt(hdr, i) + SH_LOCK, id)) return false;
-  return true;
-}
-
-/** Count an internal error (a trap or abort) that an instance hit, so that
- *  any instance can tell a map that had one (see faults). */
-export function noteFault(): void {
-  atomic.add<u32>(headerBase(), 1, HDR_FAULTS);
-}
-
-/** Internal errors noted so far by all instances. */
-export function faults(): u32 {
-  return atomic.load<u32>(headerBase(), HDR_FAULTS);
-}
-
-// ---- recovery (a dead owner, or this owner after a fault) --------------------------
-
-/** Start recovering owner id `victim` (another instance's, or the caller's
- *  own after a fault). If the victim holds the allocator lock, take it over
- *  and repair the allocator. ST_OK or ST_BAD_ARG. */
-export function recoverBegin(token: u32, victim: u32): i32 {
-  const hdr = headerBase();
-  if (ownerScratch(hdr, token) == 0 || !validId(hdr, victim)) return ST_BAD_ARG;
-  const word = hdr + HDR_ALLOC_LOCK;
-  if (victim == tokenId(token) ? holds(word, victim) : takeOver(word, victim, tokenId(token))) {
-    repairAllocator(hdr, load<u32>(hdr, HDR_ALLOC_BASE));
-    unlock(word);
-  }
-  // The flight lock: its slots are sound at every instruction (flights.ts).
-  const fl = flightLock(hdr);
-  if (victim == tokenId(token) ? holds(fl, victim) : takeOver(fl, victim, tokenId(token))) unlock(fl);
-  return ST_OK;
-}
-
-/** Take shard `shard`'s lock for recovery: over from `victim` if it holds
- *  it (then repair the shard), else the normal way. The caller keeps it
- *  until recoverEnd. ST_OK, ST_BUSY or ST_BAD_ARG. */
-export function recoverShard(token: u32, victim: u32, shard: u32): i32 {
-  const hdr = headerBase();
-  const scratch = ownerScratch(hdr, token);
-  if (scratch == 0 || shard >= shardCountOf(hdr)) return ST_BAD_ARG;
-  const self = tokenId(token);
-  const word = shardAt(hdr, shard) + SH_LOCK;
-  const h = holder(word);
-  if (h == victim) {
-    if (victim != self && !takeOver(word, victim, self)) return busy(scratch, word);
-    repairShard(hdr, shardAt(hdr, shard), self);
-    return ST_OK;
-  }
-  if (h == self) return ST_OK;
-  return tryLock(word, self) ? ST_OK : busy(scratch, word);
-}
-
-/** Free a dead owner's slot and scratch area (its generation moves on, so
- *  its token is refused from now on). Call between recoverShard and
- *  recoverEnd, while holding every shard lock. ST_OK or ST_BAD_ARG. */
-export function freeOwner(token: u32, victim: u32): i32 {
-  const hdr = headerBase();
-  if (ownerScratch(hdr, token) == 0 || !validId(hdr, victim) || victim == tokenId(token)) return ST_BAD_ARG;
-  freeDeadOwner(hdr, tokenId(token), victim);
-  // Its flights' waiters look again: they take over from a leader gone.
-  if (load<u32>(hdr, HDR_FLIGHTS) != 0) flightNudge(hdr);
-  return ST_OK;
-}
-
-/** Finish recovering: with every shard lock held by the caller, recompute
- *  the entry count, then release every shard lock. ST_OK or ST_BAD_ARG. */
-export function recoverEnd(token: u32): i32 {
-  const hdr = headerBase();
-  const self = tokenId(token);
-  if (ownerScratch(hdr, token) == 0 || !holdsAll(hdr, self)) return ST_BAD_ARG;
-  const n = shardCountOf(hdr);
-  let total: u32 = 0;
-  for (let i: u32 = 0; i < n; i++) total += load<u32>(shardAt(hdr, i), SH_COUNT);
-  atomic.store<u32>(hdr, total, HDR_COUNT);
-  for (let i: u32 = 0; i < n; i++) unlock(shardAt(hdr, i) + SH_LOCK);
-  return ST_OK;
-}
-
-/** Owner id holding shard `shard`'s lock now, 0 if free. */
-export function shardLockOwner(shard: u32): u32 {
-  const hdr = headerBase();
-  return shard < shardCountOf(hdr) ? holder(shardAt(hdr, shard) + SH_LOCK) : 0;
-}
-
-/** Locks owner id `id` holds now: shards, plus 1 for the allocator. */
-export function locksHeldBy(id: u32): u32 {
-  const hdr = headerBase();
-  let k: u32 = holder(hdr + HDR_ALLOC_LOCK) == id ? 1 : 0;
-  const n = shardCountOf(hdr);
-  for (let i: u32 = 0; i < n; i++) if (holder(shardAt(hdr, i) + SH_LOCK) == id) k++;
-  return k;
-}
-
-/** Is owner id `id` attached (its slot taken)? 1 or 0. */
-export function ownerAlive(id: u32): u32 {
-  return idAlive(headerBase(), id) ? 1 : 0;
-}
-
-/** Number of attached instances. */
-export function attachedCount(): u32 {
-  return aliveCount(headerBase());
-}
-
-/** The thread word of owner id `id`: the attaching thread's id + 1, 0 if
- *  unknown or free. */
-export function ownerThread(id: u32): u32 {
-  return threadOf(headerBase(), id);
-}
-
 // ---- debug ring (the *Logged exports are swapped in by the facade) -----------------
 
-/** Log one operation on the scratch key to its shard's ring. */
+/** Log one operation on the scratch key to its shard's ring (ring.ts). */
 function logKey(token: u32, klen: u32, op: u32, result: i32): void {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return;
-  const h = hashKey(scratch + SCRATCH_KEY, klen, load<u64>(hdr, HDR_SEED));
-  logOp(hdr, shardIndexOfHash(hdr, h), op, tokenId(token), <u32>h, result);
+  logKeyOp(hdr, scratch, tokenId(token), klen, op, result);
 }
 
 export function loadValueLogged(token: u32, klen: u32): i32 {

@@ -6,107 +6,34 @@
 // memory's committed size before it is dereferenced, every loop is bounded,
 // nothing is written but the reader's own scratch area, and a result is
 // used only if seq was even and unchanged around it. The worst a torn read
-// does is fail that check and retry. (Overview in layout.ts: "Seqlock and
+// does is fail that check and retry. (Overview in overview.ts: "Seqlock and
 // write lock".)
 
 import {
-  HDR_SEED, HDR_MEM_BYTES, HDR_AUX_OFF, HDR_VALUE_OFF, HDR_MAX_VALUE, SH_LOCK, CELL_ADDR, E_WORD, E_KLEN, E_KEY,
-  MIN_ENTRY_BYTES, tableBytes, firstGroup, nextGroup, valueOffset, shardIndexOfHash, shardAt,
-  MAX_PROBE_GROUPS, READ_RETRIES,
+  HDR_SEED, HDR_AUX_OFF, HDR_VALUE_OFF, HDR_MAX_VALUE, SH_LOCK, E_WORD,
+  tableBytes, firstGroup, valueOffset, shardIndexOfHash, shardAt, READ_RETRIES,
 } from "./layout";
 import {
-  ST_OK, ST_NOT_FOUND, ST_STALE, ST_BUSY, SCRATCH_KEY, SCRATCH_FENCE, SCRATCH_TAG_ADDR, SCRATCH_TAG_SHARD,
+  ST_OK, ST_STALE, ST_BUSY, ST_NOT_FOUND, SCRATCH_KEY, SCRATCH_FENCE, SCRATCH_TAG_ADDR, SCRATCH_TAG_SHARD,
   SCRATCH_WORD, SCRATCH_KLEN, SCRATCH_EXPIRY, BATCH_EXPIRY, TAG_MIN_VLEN, CNT_READ_RETRIES, BATCH_RECORD_SHIFT, BATCH_WORD, BATCH_WHERE,
   BATCH_SHARD, BATCH_F64, BATCH_KEY, BATCH_KLEN, BATCH_HASH, BATCH_DONE, BATCH_MORE, BATCH_BUSY, BATCH_NOT_COPIED,
+  T_F64, VTYPE_MASK,
 } from "./shared";
 import { count } from "./counters";
-import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
+import { tagOf, matchTag, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
 import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy, epochRead } from "./sync";
-import { tableCtrl, tableGroupCount, vlenOf, hasMeta, metaExpiry, publicWord, META_BYTES, MAIN_BIT } from "./words";
-import { sketchBump } from "./cache";
-import { cellsOf, slotRef, isOutline, refEntry } from "./cells";
-import { copyOut } from "./writer";
-
-/** find's answer for a table word that cannot be right (its cells reach
- *  past the committed memory): the reader saw a torn or too new state and
- *  must retry. Never a slot reference (those are 32-aligned). */
-export const FIND_TORN: u32 = 1;
+import {
+  tableCtrl, tableGroupCount, vtypeOf, vlenOf, hasMeta, metaExpiry, publicWord, META_BYTES, MAIN_BIT,
+} from "./words";
+import { sketchBump } from "./policy";
+import {
+  FIND_TORN, find, memBytes, cellsOf, slotRef, refEntry, readableEntry, copyOut,
+} from "./table";
 
 /** Values up to this size are copied with 8-byte loads and stores: a call
  *  into memory.copy costs more than that for small sizes (measured ~4 ns). */
 const SMALL_COPY_BYTES: u32 = 64;
-
-/** The map's committed memory size (only grows). */
-// @ts-ignore: decorator
-@inline export function memBytes(hdr: usize): u64 {
-  return <u64>atomic.load<u32>(hdr, HDR_MEM_BYTES);
-}
-
-/** Bytewise equality of n bytes, 8 at a time. */
-// @ts-ignore: decorator
-@inline export function bytesEqual(a: usize, b: usize, n: u32): bool {
-  let i: u32 = 0;
-  while (i + 8 <= n) {
-    if (load<u64>(a + i) != load<u64>(b + i)) return false;
-    i += 8;
-  }
-  while (i < n) {
-    if (load<u8>(a + i) != load<u8>(b + i)) return false;
-    i++;
-  }
-  return true;
-}
-
-/** The entry of the cell at `ref` for a reader, or 0 if its address is
- *  implausible (torn): an out-of-line address is checked against `mem`
- *  before anything there is read. `ref` itself must be in bounds. */
-// @ts-ignore: decorator
-@inline function readableEntry(ref: u32, mem: u64): u32 {
-  if (!isOutline(ref)) return ref;
-  const e = load<u32>(ref, CELL_ADDR);
-  return <u64>e + MIN_ENTRY_BYTES <= mem ? e : 0;
-}
-
-/** Does the cell at `ref` hold the key? Safe on torn cells. */
-// @ts-ignore: decorator
-@inline function cellHasKey(ref: u32, key: usize, klen: u32, mem: u64): bool {
-  const e = readableEntry(ref, mem);
-  if (e == 0 || <u64>e + E_KEY + klen > mem) return false;
-  // SAFETY: e + E_KEY + klen <= mem was checked just above.
-  if (<u32>load<u16>(e, E_KLEN) != klen) return false;
-  return bytesEqual(<usize>e + E_KEY, key, klen);
-}
-
-/** Look up a key in table word `t`. Safe on a torn table word or torn
- *  slots: every address is checked against `mem` (committed bytes) before
- *  it is read, and the probe is bounded by MAX_PROBE_GROUPS. `mem` must be
- *  loaded after `t` (a table published after a memory.grow is only in
- *  bounds of the grown size). Hot path. Returns a slot reference, 0 (not
- *  there), or FIND_TORN (never under the shard lock: the holder's table is
- *  complete and inside the memory it saw when it took the lock). */
-export function find(t: u64, h: u64, key: usize, klen: u32, mem: u64): u32 {
-  const ctrl = tableCtrl(t);
-  const n = tableGroupCount(t);
-  if (ctrl == 0 || n == 0 || <u64>ctrl + tableBytes(n) > mem) return FIND_TORN;
-  const cells = cellsOf(t);
-  const tag = tagOf(h);
-  let g = firstGroup(h, n);
-  const limit = min(MAX_PROBE_GROUPS, n);
-  for (let p: u32 = 0; p < limit; p++) {
-    // SAFETY: every control byte and cell of the table is below mem.
-    const c = groupCtrl(ctrl, g);
-    let m = matchTag(c, tag);
-    while (m != 0) {
-      const ref = slotRef(cells, g, <u32>ctz(m));
-      m &= m - 1;
-      if (cellHasKey(ref, key, klen, mem)) return ref;
-    }
-    if (matchEmpty(c) != 0) return 0;
-    g = nextGroup(g, p + 1, n);
-  }
-  return 0;
-}
 
 /** Copy the value of the cell at `ref` (found by find; key length klen) to
  *  `out`, or, for a value longer than TAG_MIN_VLEN out of line, record its
@@ -249,6 +176,22 @@ const TAG_EPOCH = 4;
     hdr, scratch, id, shardAt(hdr, shard), key, klen, h, copy, scratch + load<u32>(hdr, HDR_AUX_OFF),
     scratch + SCRATCH_TAG_ADDR, load<u32>(hdr, HDR_MAX_VALUE), scratch + SCRATCH_EXPIRY,
   );
+}
+
+/** loadNumber's decoding of a read's result `w` (readKey's: a value
+ *  word, ST_NOT_FOUND, ST_BUSY... or the caller's ST_BAD_ARG): the stored
+ *  f64, or NaN with `w` in scratch word SCRATCH_WORD. A stored NaN also
+ *  returns NaN (the caller tells them apart by the word), and so does a
+ *  cache entry that expires (the facade checks expiries with its clock).
+ *  Hot path. */
+// @ts-ignore: decorator
+@inline export function numberOf(hdr: usize, scratch: usize, w: i32): f64 {
+  if (w > 0 && (vtypeOf(<u32>w) & VTYPE_MASK) == <u32>T_F64 && (!hasMeta(<u32>w) || load<f64>(scratch, SCRATCH_EXPIRY) == 0)) {
+    const v = load<f64>(scratch + load<u32>(hdr, HDR_AUX_OFF));
+    if (v == v) return v; // a stored NaN goes the slow way, with its word
+  }
+  store<i32>(scratch, w, SCRATCH_WORD);
+  return NaN;
 }
 
 // ---- batch reads ------------------------------------------------------------------

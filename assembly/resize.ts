@@ -6,7 +6,7 @@
 // after. A rebuild is invisible to readers until one atomic store of the
 // table word; an in-place compaction runs under an odd seq. A writer that
 // stops anywhere in either leaves what recover.ts repairs (Overview in
-// layout.ts: "Resize", "Crash consistency").
+// overview.ts: "Resize", "Crash consistency").
 
 import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
@@ -22,10 +22,9 @@ import { hashKey } from "./hash";
 import { seqBegin, seqEnd, seqRetire, tableLoad, tablePublish, epochNext } from "./sync";
 import { tableWord, tableCtrl, tableGroupCount } from "./words";
 import {
-  heapStartOf, refCtrl, isOutline, outlineCell, refEntry, firstFull, nextFullAfter,
-} from "./cells";
-import { find, memBytes } from "./reader";
-import { findFree, writeFiller, heapHasRoom } from "./writer";
+  find, findFree, memBytes, writeFiller, heapHasRoom, heapStartOf, refCtrl, isOutline, outlineCell, refEntry,
+  firstFull, nextFullAfter,
+} from "./table";
 import { allocRegion, freeRegion, freeRegionWaiting, ALLOC_BUSY, ALLOC_FULL, MAX_REGION_BYTES } from "./alloc";
 import { checkShardLocked } from "./check";
 
@@ -98,7 +97,7 @@ export function reserveHeap(hdr: usize, sh: usize, id: u32, size: u32, want: u32
 }
 
 /** Build a new region for the shard and switch to it (see "Resize" in
- *  layout.ts). It holds `want` live entries at most REBUILD_LOAD full (and
+ *  overview.ts). It holds `want` live entries at most REBUILD_LOAD full (and
  *  at least `minGroups` groups) and `extraBytes` more heap than the live
  *  entries take. Every entry that fits a cell goes inline. With keep =
  *  false the new table is empty (clear).

@@ -8,10 +8,11 @@
 // only by the *Logged exports, which the facade swaps in at construction:
 // when the ring is off, nothing here runs.
 
-import { HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, align64 } from "./layout";
+import { HDR_DEBUG_ENTRIES, HDR_DEBUG_RINGS, HDR_SEED, align64, shardIndexOfHash } from "./layout";
 import {
-  RING_RECORD_BYTES, RING_OP_OWNER, RING_HASH, RING_RESULT, RING_SEQ, RING_OWNER_SHIFT,
+  RING_RECORD_BYTES, RING_OP_OWNER, RING_HASH, RING_RESULT, RING_SEQ, RING_OWNER_SHIFT, SCRATCH_KEY,
 } from "./shared";
+import { hashKey } from "./hash";
 
 const RING_HEAD_BYTES: u32 = 16;
 
@@ -45,6 +46,13 @@ export function logOp(hdr: usize, shard: u32, op: u32, id: u32, hash: u32, resul
   store<u32>(e, hash, RING_HASH);
   store<i32>(e, result, RING_RESULT);
   atomic.store<u32>(e, seq, RING_SEQ);
+}
+
+/** Log operation `op` of owner id `id` on the key in its scratch (klen
+ *  checked by the caller), with its result, to the key's shard's ring. */
+export function logKey(hdr: usize, scratch: usize, id: u32, klen: u32, op: u32, result: i32): void {
+  const h = hashKey(scratch + SCRATCH_KEY, klen, load<u64>(hdr, HDR_SEED));
+  logOp(hdr, shardIndexOfHash(hdr, h), op, id, <u32>h, result);
 }
 
 /** Copy record `i` (0 = oldest kept) of shard `shard`'s ring to `out`.

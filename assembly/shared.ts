@@ -46,10 +46,11 @@ export const VTYPE_SHIFT = 24;
 export const VLEN_MASK = 0xffffff;
 /** The vtype bits of a word (the rest of the top byte are flags). */
 export const VTYPE_MASK = 0x3f;
-/** vtype flag: the entry carries an 8-byte meta word (expiry, queue state)
- *  before its value bytes: every entry of a cache map does. A read hands
- *  back the word with this flag still set but its vlen without the meta,
- *  and the entry's expiry at SCRATCH_EXPIRY. */
+/** vtype flag: the entry carries an 8-byte meta word, its expiry, before
+ *  its value bytes: only an entry of a cache map stored with an expiry
+ *  does (its queue is a bit of the value word; assembly/words.ts). A read
+ *  hands back the word with this flag still set but its vlen without the
+ *  meta, and the entry's expiry at SCRATCH_EXPIRY. */
 export const VTYPE_META = 0x40;
 
 // ---- Value types (top byte of an entry's header word) ---------------------
@@ -184,8 +185,8 @@ export const BATCH_MORE = 1;
 export const BATCH_BUSY = 2;
 
 // ---- Cache mode (maps created with maxEntries, maxBytes or ttl) ----------
-/** Map header word HDR_CACHE: this map is a cache (every entry has a meta
- *  word; init's `cacheFlags`). */
+/** Map header word HDR_CACHE: this map is a cache (init's `cacheFlags`):
+ *  bounded shards, entries in eviction queues, and expiries (VTYPE_META). */
 export const CACHE_ON = 1;
 /** HDR_CACHE: some entry was stored with an expiry (set once, by the core):
  *  from then on writes pass the time (SCRATCH_NOW) so that expired entries
@@ -335,8 +336,8 @@ export const MAX_VALUE_BYTES_LIMIT = 16777215;
 export const MAX_SHARDS = 4096;
 /** Owner ids live in the low bits of a lock word. */
 export const MAX_OWNERS = 4096;
-/** Cache maps keep 8 bytes of meta before each value in the same 24-bit
- *  length. */
+/** Cache maps: an entry with an expiry keeps its 8-byte meta word in the
+ *  same 24-bit length as its value, so a value may be 8 bytes shorter. */
 export const MAX_CACHE_VALUE_BYTES = 16777207;
 /** An owner token (what `attach` returns and every export takes) is
  *  id | generation << OWNER_ID_BITS, so an instance whose slot was released

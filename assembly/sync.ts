@@ -11,7 +11,7 @@
 // readFence does that (an idempotent RMW on the reader's private word is a
 // full fence; Wasm has no atomic.fence).
 
-import { SH_SEQ, SH_EPOCH, SH_TABLE, HDR_EPOCH, LOCK_SPINS } from "./layout";
+import { SH_SEQ, SH_EPOCH, SH_TABLE, SH_LOCK, HDR_EPOCH, HDR_ALLOC_LOCK, LOCK_SPINS, shardAt, shardCountOf } from "./layout";
 import { LOCK_CONTENDED, ST_BUSY, SCRATCH_BUSY } from "./shared";
 import { tableWord, lockHolder } from "./words";
 
@@ -123,4 +123,19 @@ export function unlock(word: usize): void {
 export function busy(scratch: usize, word: usize): i32 {
   store<u32>(scratch, <u32>word, SCRATCH_BUSY);
   return ST_BUSY;
+}
+
+/** Does owner id `id` hold every shard lock? */
+export function holdsAll(hdr: usize, id: u32): bool {
+  const n = shardCountOf(hdr);
+  for (let i: u32 = 0; i < n; i++) if (!holds(shardAt(hdr, i) + SH_LOCK, id)) return false;
+  return true;
+}
+
+/** Locks owner id `id` holds now: shards, plus 1 for the allocator. */
+export function locksHeld(hdr: usize, id: u32): u32 {
+  let k: u32 = holder(hdr + HDR_ALLOC_LOCK) == id ? 1 : 0;
+  const n = shardCountOf(hdr);
+  for (let i: u32 = 0; i < n; i++) if (holder(shardAt(hdr, i) + SH_LOCK) == id) k++;
+  return k;
 }

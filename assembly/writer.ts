@@ -1,49 +1,29 @@
-// Writing one key, under its shard's lock.
+// Writing one key's entry, under its shard's lock: the steps of an insert
+// (prepareInsert, insertNew), a replace and a remove. What an operation
+// means (OP_*) is ops.ts's, one rank up with eviction.
 //
 // Contract: the caller holds the shard lock, so the table, its cells and
 // its heap are sound and nobody else changes them; readers may be reading
 // them at any moment, so every change a reader could see is published with
 // one aligned store, bracketed by the seqlock unless it is one of the
-// single-store in-place updates (Overview in layout.ts: "Seqlock and write
+// single-store in-place updates (Overview in overview.ts: "Seqlock and write
 // lock", "Crash consistency"). Making room (growing, compacting) is
-// resize.ts's; a cache map's budgets, queues and expiry are cache.ts's.
+// resize.ts's; a cache map's counts and queue bits are policy.ts's, and
+// nothing here evicts (eviction.ts calls remove).
 
 import {
-  SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_DEAD, HDR_COUNT,
-  GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_WORD, E_KLEN, E_KEY, MIN_ENTRY_BYTES,
-  firstGroup, nextGroup, entryBytes, valueOffset, LOAD_DEN, MAX_PROBE_GROUPS, maxLoadNum, crowdedGroups,
+  SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, HDR_COUNT, GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_WORD, E_KLEN, E_KEY,
+  entryBytes, valueOffset, LOAD_DEN, maxLoadNum, crowdedGroups,
 } from "./layout";
-import {
-  ST_OK, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
-  OP_DELETE, OP_LOAD_AND_DELETE, ST_TOO_LARGE, SCRATCH_NOW, SCRATCH_EXPIRY, CNT_EXPIRATIONS, VTYPE_META, VTYPE_SHIFT,
-} from "./shared";
-import { count as countIn } from "./counters";
-import { CTRL_EMPTY, CTRL_DELETED, tagOf, matchEmpty, matchFree, groupCtrl, groupCtrlOf } from "./ctrl";
+import { ST_OK, ST_FULL } from "./shared";
+import { CTRL_EMPTY, CTRL_DELETED, tagOf, matchEmpty, groupCtrlOf } from "./ctrl";
 import { seqBegin, seqEnd, tableLoad } from "./sync";
+import { tableGroupCount, vlenOf, hasMeta, withMeta, META_BYTES, MAIN_BIT } from "./words";
 import {
-  tableCtrl, tableGroupCount, vlenOf, hasMeta, withMeta, publicWord, metaExpiry, META_BYTES, MAIN_BIT,
-} from "./words";
-import {
-  cacheOn, noteTtl, refExpired, entryKv, newQueueBit, admitted, leaving, resized, makeRoom, sweep, overBytes, tooLarge,
-} from "./cache";
-import { cellsOf, stageOf, slotRef, refCtrl, isOutline, outlineCell, refEntry } from "./cells";
-import { find, memBytes, bytesEqual } from "./reader";
+  find, findFree, memBytes, stageOf, refCtrl, isOutline, outlineCell, refEntry,
+} from "./table";
+import { cacheOn, entryKv, leaving, resized } from "./policy";
 import { rebuild, reserveHeap, MAX_GROUPS } from "./resize";
-
-/** First EMPTY or DELETED slot on the probe path of h, as a slot reference,
- *  or 0 when the probe would pass MAX_PROBE_GROUPS (then the table must
- *  grow). */
-export function findFree(t: u64, h: u64): u32 {
-  const n = tableGroupCount(t);
-  let g = firstGroup(h, n);
-  const limit = min(MAX_PROBE_GROUPS, n);
-  for (let p: u32 = 0; p < limit; p++) {
-    const m = matchFree(groupCtrl(tableCtrl(t), g));
-    if (m != 0) return slotRef(cellsOf(t), g, <u32>ctz(m));
-    g = nextGroup(g, p + 1, n);
-  }
-  return 0;
-}
 
 /** Write a complete entry at `e` (a free cell or reserved heap space):
  *  stored word `word` (with VTYPE_META: meta word `meta`, then the value). */
@@ -60,14 +40,6 @@ export function findFree(t: u64, h: u64): u32 {
     vlen -= META_BYTES;
   }
   memory.copy(at, val, vlen);
-}
-
-/** Turn `bytes` (a multiple of 8, >= 8) of dead heap at `at` into one
- *  filler entry (klen 0, which no key matches), so that the heap still
- *  parses entry by entry. */
-export function writeFiller(at: u32, bytes: u32): void {
-  store<u32>(at, bytes - MIN_ENTRY_BYTES, E_WORD);
-  store<u16>(at, 0, E_KLEN);
 }
 
 /** Write a complete entry into reserved heap space; returns its address.
@@ -100,12 +72,6 @@ export function moveInline(ref: u32, src: u32, size: u32): void {
   atomic.store<u64>(ref, load<u64>(src));
 }
 
-/** Room in the heap for `bytes` more? */
-// @ts-ignore: decorator
-@inline export function heapHasRoom(sh: usize, bytes: u32): bool {
-  return <u64>load<u32>(sh, SH_HEAP_TOP) + bytes <= <u64>load<u32>(sh, SH_HEAP_END);
-}
-
 /** Heap bytes of the entry at `ref`: 0 when it is inline. */
 // @ts-ignore: decorator
 @inline function heapBytesOf(ref: u32, klen: u32): u32 {
@@ -119,21 +85,13 @@ export function moveInline(ref: u32, src: u32, size: u32): void {
   store<u32>(sh, load<u32>(sh, SH_DEAD) + bytes, SH_DEAD);
 }
 
-/** Insert a key known to be absent, with value word `word` (as the facade
- *  encodes it): inline in a free cell if it fits, else in the heap. In a
- *  cache map (`cache`) it first makes room in the shard's budgets, gets
- *  expiry `expiry` (0: none) and enters a queue. ST_OK, ST_FULL,
- *  ST_TOO_LARGE or ST_BUSY (allocator). */
-export function insert(
-  hdr: usize, sh: usize, id: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
-  scratch: usize, expiry: u64, now: f64, cache: bool,
-): i32 {
-  const kv = klen + vlenOf(word);
-  let stored = expiry != 0 ? withMeta(word) : word;
-  if (cache) {
-    const st = makeRoom(hdr, sh, scratch, kv, now);
-    if (st != ST_OK) return st;
-  }
+/** Make room in the table for one more entry of `size` bytes (`stored`
+ *  word's entry of key length klen): grow or rebuild it past its max load,
+ *  reserve heap for an entry too long for a cell, and lengthen a crowded
+ *  probe path, so that findFree(h) then finds a free slot. The first step
+ *  of an insert (ops.ts), which may fail: ST_OK, ST_FULL or ST_BUSY
+ *  (allocator); nothing is published either way. */
+export function prepareInsert(hdr: usize, sh: usize, id: u32, h: u64, klen: u32, stored: u32): i32 {
   const size = entryBytes(klen, vlenOf(stored));
   const heapSize = size <= CELL_BYTES ? 0 : size;
   const count = load<u32>(sh, SH_COUNT);
@@ -145,35 +103,39 @@ export function insert(
     const st = reserveHeap(hdr, sh, id, heapSize, count + 1);
     if (st != ST_OK) return st;
   }
-  let ref = findFree(tableLoad(sh), h);
-  while (ref == 0) {
+  while (findFree(tableLoad(sh), h) == 0) {
     // The probe path is crowded (colliding hashes): more groups until it is
     // not (crowdedGroups); the memory maximum bounds this.
     const n = tableGroupCount(tableLoad(sh));
     if (n >= MAX_GROUPS) return ST_FULL;
     const st = rebuild(hdr, sh, id, count + 1, heapSize, <u32>crowdedGroups(n), true);
     if (st != ST_OK) return st;
-    ref = findFree(tableLoad(sh), h);
   }
+  return ST_OK;
+}
+
+/** Insert a key known to be absent, after prepareInsert said ST_OK: with
+ *  stored word `stored` (the facade's word, with VTYPE_META and a cache
+ *  entry's queue bit as the caller chose; meta word `meta`), inline in
+ *  the free cell if it fits, else in the reserved heap. Cannot fail. */
+export function insertNew(hdr: usize, sh: usize, h: u64, key: usize, klen: u32, stored: u32, val: usize, meta: u64): void {
+  const t = tableLoad(sh);
+  const ref = findFree(t, h);
   // The cell is free (EMPTY or DELETED): no reader that passes its seq check
   // reads it, so it is written before the bracket; its control byte
   // publishes it.
-  if (cache) stored |= newQueueBit(sh, h);
-  if (heapSize == 0) {
-    writeEntry(ref, key, klen, stored, val, expiry);
+  if (entryBytes(klen, vlenOf(stored)) <= CELL_BYTES) {
+    writeEntry(ref, key, klen, stored, val, meta);
   } else {
-    store<u64>(ref, outlineCell(appendEntry(sh, key, klen, stored, val, expiry)));
+    store<u64>(ref, outlineCell(appendEntry(sh, key, klen, stored, val, meta)));
   }
-  const t = tableLoad(sh);
   const wasEmpty = load<u8>(refCtrl(t, ref)) == CTRL_EMPTY;
   seqBegin(sh);
   store<u8>(refCtrl(t, ref), tagOf(h)); // publishes the entry
   seqEnd(sh);
-  store<u32>(sh, count + 1, SH_COUNT);
+  store<u32>(sh, load<u32>(sh, SH_COUNT) + 1, SH_COUNT);
   if (wasEmpty) store<u32>(sh, load<u32>(sh, SH_USED) + 1, SH_USED);
   atomic.add<u32>(hdr, 1, HDR_COUNT);
-  if (cache) admitted(hdr, sh, scratch, h, stored, kv, now);
-  return ST_OK;
 }
 
 /** Give the key at `ref` a new value (word `word`, as the facade encodes
@@ -204,7 +166,7 @@ export function replace(
   const size = entryBytes(klen, vlen);
   if (size <= CELL_BYTES) {
     // It fits the cell: rewrite it there through the staging cell (see
-    // "Crash consistency" in layout.ts). No heap, no allocation.
+    // "Crash consistency" in overview.ts). No heap, no allocation.
     const dead = heapBytesOf(ref, klen);
     seqBegin(sh);
     const stage = stageInline(sh, ref, key, klen, word, val, 0);
@@ -298,112 +260,4 @@ export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
   if (toEmpty) store<u32>(sh, load<u32>(sh, SH_USED) - 1, SH_USED);
   addDead(sh, dead);
   atomic.sub<u32>(hdr, 1, HDR_COUNT);
-}
-
-/** Copy the value of the entry at `ref` out; returns the word a read
- *  hands back (publicWord), with the expiry (f64) at `expiryOut` if it has
- *  a meta word and `expiryOut` is not 0. */
-export function copyOut(ref: u32, klen: u32, out: usize, expiryOut: usize): u32 {
-  const e = refEntry(ref);
-  const w = load<u32>(e, E_WORD);
-  let at = <usize>e + valueOffset(klen);
-  if (hasMeta(w)) {
-    if (expiryOut != 0) store<f64>(expiryOut, <f64>metaExpiry(load<u64>(at)));
-    at += META_BYTES;
-  }
-  const pw = publicWord(w);
-  memory.copy(out, at, vlenOf(pw));
-  return pw;
-}
-
-/** Is the value of entry `e` exactly `eword` (a word as the facade encodes
- *  it, without VTYPE_META) with the bytes at `exp`? */
-function valueEquals(e: u32, klen: u32, eword: u32, exp: usize): bool {
-  const w = load<u32>(e, E_WORD);
-  const at = <usize>e + valueOffset(klen) + (hasMeta(w) ? <usize>META_BYTES : 0);
-  return (publicWord(w) & ~(<u32>VTYPE_META << VTYPE_SHIFT)) == eword && bytesEqual(at, exp, vlenOf(eword));
-}
-
-/** One write operation (OP_*, checked by the caller) on the key at `key`
- *  in shard `sh`, whose lock owner id `id` holds: the new value (`word`,
- *  as the facade encodes it) at `val`, the expected value (`eword`) at
- *  `aux` for OP_CAS / OP_CAD, and a previous or loaded value copied to
- *  `aux`. In a cache map the scratch area holds the time (SCRATCH_NOW)
- *  and the new value's expiry (SCRATCH_EXPIRY): an expired entry is
- *  treated as absent (and dropped), and a few slots are swept first.
- *  Returns ST_OK, a value word, ST_NOT_FOUND, ST_MISMATCH, ST_FULL,
- *  ST_TOO_LARGE or ST_BUSY (allocator). */
-export function applyWrite(
-  hdr: usize, sh: usize, id: u32, op: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
-  eword: u32, aux: usize, scratch: usize,
-): i32 {
-  let expiry: u64 = 0;
-  let now: f64 = 0;
-  const cache = cacheOn(hdr);
-  if (cache) {
-    now = load<f64>(scratch, SCRATCH_NOW);
-    expiry = <u64>load<f64>(scratch, SCRATCH_EXPIRY);
-    if (expiry != 0 && op <= <u32>OP_CAS) noteTtl(hdr);
-    sweep(hdr, sh, scratch, now);
-  }
-  let ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
-  if (ref != 0 && now != 0 && refExpired(ref, now)) {
-    // Expired: gone, for this operation and every later one.
-    remove(hdr, sh, ref, klen);
-    countIn(scratch, CNT_EXPIRATIONS, 1);
-    ref = 0;
-  }
-  if (op == <u32>OP_STORE) {
-    return ref != 0
-      ? replaceOrReinsert(hdr, sh, id, ref, h, key, klen, word, val, scratch, expiry, now, cache)
-      : insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
-  }
-  if (op == <u32>OP_LOAD_OR_STORE) {
-    return ref != 0 ? <i32>copyOut(ref, klen, aux, 0) : insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
-  }
-  if (op == <u32>OP_SWAP) {
-    if (ref == 0) return insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
-    const prev = <i32>copyOut(ref, klen, aux, 0);
-    const st = replaceOrReinsert(hdr, sh, id, ref, h, key, klen, word, val, scratch, expiry, now, cache);
-    return st == ST_OK ? prev : st;
-  }
-  if (ref == 0) return ST_NOT_FOUND;
-  if (op == <u32>OP_CAS) {
-    return valueEquals(refEntry(ref), klen, eword, aux)
-      ? replaceOrReinsert(hdr, sh, id, ref, h, key, klen, word, val, scratch, expiry, now, cache)
-      : ST_MISMATCH;
-  }
-  if (op == <u32>OP_DELETE) {
-    remove(hdr, sh, ref, klen);
-    return ST_OK;
-  }
-  if (op == <u32>OP_LOAD_AND_DELETE) {
-    const prev = <i32>copyOut(ref, klen, aux, 0);
-    remove(hdr, sh, ref, klen);
-    return prev;
-  }
-  // OP_CAD
-  if (!valueEquals(refEntry(ref), klen, eword, aux)) return ST_MISMATCH;
-  remove(hdr, sh, ref, klen);
-  return ST_OK;
-}
-
-/** replace, unless a cache entry's new value would pass the shard's byte
- *  budget: then the old entry goes and the key is inserted again (which
- *  evicts others to make room). ST_TOO_LARGE (nothing changed) if it could
- *  never fit. */
-function replaceOrReinsert(
-  hdr: usize, sh: usize, id: u32, ref: u32, h: u64, key: usize, klen: u32, word: u32, val: usize,
-  scratch: usize, expiry: u64, now: f64, cache: bool,
-): i32 {
-  if (cache) {
-    const kv = klen + vlenOf(word);
-    if (tooLarge(sh, kv)) return ST_TOO_LARGE;
-    const grow = <i64>kv - <i64>entryKv(refEntry(ref));
-    if (grow > 0 && overBytes(sh, <u32>grow)) {
-      remove(hdr, sh, ref, klen);
-      return insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
-    }
-  }
-  return replace(hdr, sh, id, ref, h, key, klen, word, val, expiry, cache);
 }

@@ -40,8 +40,8 @@ async function measure() {
     'encode a key into scratch (JS)': nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += encodeKey(keys[i % 1000]);
     }, N),
-    'bare Wasm lookup, pre-encoded key (core.get)': nsPerCall((n) => {
-      for (let i = 0; i < n; i++) sink += core.get(token, klen);
+    'bare Wasm lookup, pre-encoded key (core.loadValue)': nsPerCall((n) => {
+      for (let i = 0; i < n; i++) sink += core.loadValue(token, klen);
     }, N),
     'facade loadNumber(key) (encode + lookup + read)': nsPerCall((n) => {
       for (let i = 0; i < n; i++) sink += m.loadNumber(keys[i % 1000]);

@@ -1,6 +1,7 @@
 // Turning results into tables: per cell, ratios of shardedmap against each
 // peer, and the project's targets with the measured value next to each.
-import { fmtCount } from './workloads.mjs';
+import { fmtCount, YCSB, YCSB_FIELDS, YCSB_FIELD_BYTES, OP_NAMES } from './workloads.mjs';
+import { anchorCellId } from './native.mjs';
 
 export function fmtOps(x) {
   if (!(x > 0)) return '-';
@@ -18,13 +19,19 @@ export function fmtNs(x) {
 
 function fmtRatio(x) {
   if (!Number.isFinite(x)) return '-';
-  return x >= 100 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`;
+  return x >= 100 ? `${x.toFixed(0)}×` : x >= 0.01 ? `${x.toFixed(2)}×` : `${x.toPrecision(2)}×`;
 }
 
 function cellTitle(c) {
   const w = `${c.workers} worker${c.workers > 1 ? 's' : ''}`;
+  const fresh = c.fresh ? ', keys built per call' : '';
+  if (c.workload) {
+    const y = YCSB[c.workload];
+    const mix = Object.entries(y.mix).map(([k, f]) => `${f * 100}% ${k === 'rmw' ? 'read-modify-write' : k}s`).join(', ');
+    return `YCSB ${y.title}: ${mix}, ${y.dist} keys, ${fmtCount(c.keys)} records of ${YCSB_FIELDS} × ${YCSB_FIELD_BYTES} B, ${w}${fresh}`;
+  }
   const writes = c.reads < 100 ? `, ${100 - c.reads}% writes${c.deletes ? ` (${c.deletes * 100}% of them deletes)` : ''}` : '';
-  return `${fmtCount(c.keys)} keys, ${c.reads}% reads${writes}, ${w}, ${c.value} values, ${c.draw} keys`;
+  return `${fmtCount(c.keys)} keys, ${c.reads}% reads${writes}, ${w}, ${c.value} values, ${c.draw} keys${fresh}`;
 }
 
 function table(header, rows) {
@@ -38,11 +45,16 @@ export function cellTables(results, cells, contestants) {
   const out = [];
   for (const c of cells) {
     const rows = [];
+    const blank = (why) => [why, '', '', '', '', '', '', '', '', '', '', '', ''];
     for (const k of contestants) {
       const r = results.find((x) => x.cell === c.id && x.contestant === k.id);
       if (!r) continue;
       if (r.error) {
-        rows.push([k.label, `failed: ${r.error}`, '', '', '', '', '', '', '', '', '', '']);
+        rows.push([k.label, ...blank(`failed: ${r.error}`)]);
+        continue;
+      }
+      if (r.skipped) {
+        rows.push([k.label, ...blank(`n/a: ${r.skipped}`)]);
         continue;
       }
       rows.push([
@@ -53,6 +65,7 @@ export function cellTables(results, cells, contestants) {
         fmtNs(r.p99ns),
         fmtNs(r.p999ns),
         c.reads < 100 ? fmtNs(r.writeP99ns) : '-',
+        r.lockWaitsPerWindow == null ? '-' : r.lockWaitsPerWindow.toFixed(0),
         `${r.gcEventsPerWindow.toFixed(1)} / ${r.gcMsPerWindow.toFixed(1)} ms`,
         r.heapMB.toFixed(0),
         r.rssMB.toFixed(0),
@@ -60,12 +73,45 @@ export function cellTables(results, cells, contestants) {
         r.visible === null ? 'n/a' : r.visible ? 'yes' : '**no**',
       ]);
     }
+    const mix = mixLine(c, results);
     out.push(`#### ${c.id}: ${cellTitle(c)}\n\n` + table(
-      ['contestant', 'ops/s', 'spread', 'load p50', 'load p99', 'load p99.9', 'write p99', 'GC / window', 'heap MB', 'RSS MB', 'bytes/entry', 'visible'],
+      ['contestant', 'ops/s', 'spread', c.workload ? 'read p50' : 'load p50', c.workload ? 'read p99' : 'load p99', c.workload ? 'read p99.9' : 'load p99.9', 'write p99', 'lock waits / window', 'GC / window', 'heap MB', 'RSS MB', 'bytes/entry', 'visible'],
       rows,
-    ));
+    ) + (mix ? `\n\n${mix}` : ''));
   }
   return out.join('\n\n');
+}
+
+/** A YCSB cell's measured operation mix (sampled), from its first result. */
+function mixLine(c, results) {
+  if (!c.workload) return '';
+  const r = results.find((x) => x.cell === c.id && x.opMix);
+  if (!r) return '';
+  const parts = r.opMix.map((f, i) => (f > 0 ? `${OP_NAMES[i]} ${(f * 100).toFixed(1)}%` : null)).filter(Boolean);
+  return `Operations done in the timed windows (${r.contestant}): ${parts.join(', ')}. Reads and scans are timed as "read", updates, inserts and read-modify-writes as "write".`;
+}
+
+/** The native anchor's rows beside the JS cells of the same shape
+ *  (`native`: nativeAnchor's result). */
+export function nativeSection(native, results) {
+  if (!native) return 'not run (`--go off`, or no shardedmap contestant)';
+  if (native.skipped) return native.skipped;
+  const get = (cell, who) => results.find((r) => r.cell === cell && r.contestant === who && r.opsPerSec > 0);
+  const rows = [];
+  const shapes = [...new Set(native.rows.map((r) => `${r.keys}/${r.threads}`))].map((s) => s.split('/').map(Number));
+  for (const [keys, threads] of shapes) {
+    const id = anchorCellId(keys, threads);
+    const g = (m) => native.rows.find((r) => r.map === m && r.keys === keys && r.threads === threads)?.opsPerSec;
+    const me = get(id, 'shardedmap');
+    const map = get(id, 'map');
+    const ratio = (a, b) => (a && b ? fmtRatio(a / b) : '-');
+    rows.push([id, fmtOps(g('ShardedMap')), fmtOps(g('sync.Map')), me ? fmtOps(me.opsPerSec) : 'not run', map ? fmtOps(map.opsPerSec) : '-',
+      ratio(me?.opsPerSec, g('ShardedMap')), ratio(me?.opsPerSec, g('sync.Map')), ratio(map?.opsPerSec, g('sync.Map'))]);
+  }
+  return [
+    `${native.go}, GOMAXPROCS = cores; threads = goroutines (Go) or workers (JS); float64 values, 90% loads, 10% stores.`,
+    table(['cell', 'Go ShardedMap (256 × RWMutex)', 'Go sync.Map', 'shardedmap (JS)', 'Map (JS, private)', 'shardedmap ÷ Go ShardedMap', 'shardedmap ÷ sync.Map', 'Map ÷ sync.Map'], rows),
+  ].join('\n\n');
 }
 
 /** shardedmap's ratio against each peer, per cell (markdown). */
@@ -77,7 +123,7 @@ export function ratioTable(results, cells, contestants) {
     if (!me || me.error) continue;
     rows.push([c.id, fmtOps(me.opsPerSec), ...peers.map((k) => {
       const r = results.find((x) => x.cell === c.id && x.contestant === k.id);
-      return r && !r.error ? fmtRatio(me.opsPerSec / r.opsPerSec) : '-';
+      return r && r.opsPerSec > 0 ? fmtRatio(me.opsPerSec / r.opsPerSec) : '-';
     })]);
   }
   return table(['cell', 'shardedmap ops/s', ...peers.map((k) => `÷ ${k.id}`)], rows);

@@ -11,7 +11,8 @@ export async function setup(cell, { keys, value }) {
   const maxKey = Math.max(...keys.slice(0, 1000).map((k) => k.length), keys[keys.length - 1].length);
   let maxValue = 0;
   for (let i = 0; i < Math.min(keys.length, 1000); i++) maxValue = Math.max(maxValue, String(encode(value(i))).length);
-  const map = new SharedMap(Math.ceil(keys.length * 1.25) + 16, maxKey + SLOT_SPARE, maxValue + SLOT_SPARE);
+  // Fixed capacity: room for every key the cell can insert (YCSB D, E).
+  const map = new SharedMap(Math.ceil((cell.maxKeys ?? keys.length) * 1.25) + 16, maxKey + SLOT_SPARE, maxValue + SLOT_SPARE);
   for (let i = 0; i < keys.length; i++) map.set(keys[i], encode(value(i)));
   let bytes = 0;
   for (const v of Object.values(map)) if (v instanceof SharedArrayBuffer) bytes += v.byteLength;

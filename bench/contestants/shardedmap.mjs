@@ -23,20 +23,25 @@ export async function setup(cell, { keys, value }, { plain, cache, ...options } 
   };
 }
 
-/** Worker: attach and return the three operations, specialised by value kind. */
+/** Worker: attach and return the three operations, specialised by value
+ *  kind, and this instance's lock waits (read outside the timed windows:
+ *  stats() visits every shard). No ordered scan: it is a hash map. */
 export async function open(data, numeric) {
   const map = await ShardedMap.attach(data.handle);
+  const counters = () => ({ lockWaits: map.stats().instance.lockWaits });
   return numeric && !data.plain
     ? {
         load: (k) => map.loadNumber(k, NaN),
         store: (k, v) => map.storeNumber(k, v),
         del: (k) => map.delete(k),
+        counters,
         close: () => map.close(),
       }
     : {
         load: (k) => map.load(k),
         store: (k, v) => map.store(k, v),
         del: (k) => map.delete(k),
+        counters,
         close: () => map.close(),
       };
 }

@@ -1,17 +1,24 @@
 // The Go design shardedmap comes from, measured natively on the same
-// machine and workload as the harness's 1K-r90 cells: 256 shards of
+// machine and workload as the harness's r90 number cells: 256 shards of
 // sync.RWMutex + map[string]interface{} with FNV-64a shard selection, next
-// to Go's sync.Map. Not part of the npm package and not run by the tests;
-// run it with `cd bench/go && go run .` (golang-go from apt, no modules to
-// download). Prints JSON: ops/s per contestant and goroutine count.
+// to Go's sync.Map. Not part of the npm package. `npm start` builds and
+// runs it when `go` is on the PATH (bench/native.mjs: GOPATH mode, standard
+// library only, nothing downloaded); alone: `cd bench/go && GO111MODULE=off
+// go run main.go [-keys 1000,1000000] [-threads 1,2] [-reads 90]
+// [-window 3s] [-runs 3]` (golang-go from apt). Prints JSON: one row per
+// map, key count and goroutine count, with ops/s of each window and their
+// median.
 package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"hash/fnv"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,9 +73,9 @@ type syncMap struct{ sync.Map }
 func (m *syncMap) Load(k string) (interface{}, bool) { return m.Map.Load(k) }
 func (m *syncMap) Store(k string, v interface{})      { m.Map.Store(k, v) }
 
-// One worker's op stream: key indices and whether each op reads (90 %),
-// from a seeded xorshift, as the harness precomputes its streams.
-func stream(seed uint64, n int, keys int) ([]int, []bool) {
+// One worker's op stream: key indices and whether each op reads (`reads`
+// %), from a seeded xorshift, as the harness precomputes its streams.
+func stream(seed uint64, n int, keys int, reads uint64) ([]int, []bool) {
 	idx := make([]int, n)
 	read := make([]bool, n)
 	x := seed*2654435761 + 1
@@ -77,22 +84,27 @@ func stream(seed uint64, n int, keys int) ([]int, []bool) {
 		x ^= x >> 7
 		x ^= x << 17
 		idx[i] = int(x % uint64(keys))
-		read[i] = (x>>32)%100 < 90
+		read[i] = (x>>32)%100 < reads
 	}
 	return idx, read
 }
 
-func run(m kv, workers int, window time.Duration) float64 {
-	keys := make([]string, 1000)
+// makeKeys: "key:<i>", the harness's keys.
+func makeKeys(n int) []string {
+	keys := make([]string, n)
 	for i := range keys {
-		keys[i] = fmt.Sprintf("key:%d", i)
-		m.Store(keys[i], float64(i)+0.5)
+		keys[i] = "key:" + strconv.Itoa(i)
 	}
+	return keys
+}
+
+// One timed window of `workers` goroutines on m, preloaded with keys.
+func run(m kv, keys []string, workers int, reads uint64, window time.Duration) float64 {
 	var ops int64
 	var stop int32
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		idx, read := stream(uint64(w+1), 1<<20, len(keys))
+		idx, read := stream(uint64(w+1), 1<<20, len(keys), reads)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -124,22 +136,57 @@ func median(xs []float64) float64 {
 	return xs[len(xs)/2]
 }
 
+func ints(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "not a positive integer: %q\n", f)
+			os.Exit(2)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+type row struct {
+	Map       string    `json:"map"`
+	Keys      int       `json:"keys"`
+	Threads   int       `json:"threads"`
+	OpsPerSec float64   `json:"opsPerSec"`
+	Runs      []float64 `json:"runsOpsPerSec"`
+}
+
 func main() {
-	window := 3 * time.Second
-	out := map[string]float64{}
-	for _, workers := range []int{1, 2} {
-		for _, name := range []string{"ShardedMap (256 x RWMutex + map, FNV-64a)", "sync.Map"} {
-			var runs []float64
-			for r := 0; r < 3; r++ {
-				var m kv
-				if name == "sync.Map" {
-					m = &syncMap{}
-				} else {
-					m = newShardedMap()
-				}
-				runs = append(runs, run(m, workers, window))
+	keyCounts := flag.String("keys", "1000", "key counts, comma-separated")
+	threads := flag.String("threads", "1,2", "goroutine counts, comma-separated")
+	reads := flag.Uint64("reads", 90, "percent of operations that are loads (the rest stores)")
+	window := flag.Duration("window", 3*time.Second, "length of one timed window")
+	runs := flag.Int("runs", 3, "timed windows per row (the median is reported)")
+	flag.Parse()
+	var out []row
+	for _, n := range ints(*keyCounts) {
+		keys := makeKeys(n)
+		for _, name := range []string{"ShardedMap", "sync.Map"} {
+			// One map per key count, filled once and shared by its rows
+			// (the windows overwrite values, never add keys).
+			var m kv
+			if name == "sync.Map" {
+				m = &syncMap{}
+			} else {
+				m = newShardedMap()
 			}
-			out[fmt.Sprintf("%s, %d goroutine(s)", name, workers)] = median(runs)
+			for i, k := range keys {
+				m.Store(k, float64(i)+0.5)
+			}
+			for _, workers := range ints(*threads) {
+				var rs []float64
+				for r := 0; r < *runs; r++ {
+					rs = append(rs, run(m, keys, workers, *reads, *window))
+				}
+				sorted := append([]float64(nil), rs...)
+				out = append(out, row{name, n, workers, median(sorted), rs})
+			}
 		}
 	}
 	json.NewEncoder(os.Stdout).Encode(out)

@@ -11,7 +11,8 @@ export interface CreateOptions {
   /**
    * Number of shards: a power of two from 1 to 4096. Each shard has its own
    * write lock and seqlock, so more shards mean fewer writers in each
-   * other's way; each costs 128 bytes plus one small table (~1 KiB).
+   * other's way; each costs a header of three cache lines (assembly/layout.ts,
+   * SH_BYTES) plus one small table (~1 KiB).
    * @default 256 (the count of the Go design this map comes from); a
    *   cache with fewer than 64 x 256 entries (maxEntries, or maxBytes / 64)
    *   gets fewer, so that each shard holds at least 64 (see Cache).

@@ -67,6 +67,14 @@ function deepFreeze(v: unknown): void {
   for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
 }
 
+/** Is a tagged value with word `w` remembered only from its second read
+ *  on? Long values (see above) and objects: an object read once after
+ *  each change (store-then-load churn) is then never frozen, which cost
+ *  more than its decode. */
+function admitOnSecondRead(w: number): boolean {
+  return vtypeOf(w) === T_PACKED || vlenOf(w) > ADMIT_AFTER_SEEN_VLEN;
+}
+
 /** Can a decoded value of this type be shared between loads? */
 function cacheable(vtype: number): boolean {
   return vtype !== T_BYTES && vtype !== T_F64;
@@ -176,22 +184,23 @@ export class DecodedCache {
   /** Decode the tagged value the core just copied to `p`, and remember it. */
   fillTag(addr: number, epoch: number, w: number, p: number): unknown {
     const v = decodeValue(this.#io, p, w);
-    if (!cacheable(vtypeOf(w)) || !this.#share(v, w)) return v;
+    if (!cacheable(vtypeOf(w))) return v;
     const set = this.#tagSet(addr, epoch);
-    if (vlenOf(w) > ADMIT_AFTER_SEEN_VLEN) {
+    if (admitOnSecondRead(w)) {
       for (let way = 0; way < WAYS; way++) {
         const s = set | way;
         if (this.#tValue[s] === SEEN && this.#tAddr[s] === addr && this.#tEpoch[s] === epoch && this.#tWord[s] === w) {
-          this.#tValue[s] = v; // the second read: remember it
+          // The second read: remember it (if it can be shared).
+          if (this.#share(v, w)) this.#tValue[s] = v;
           return v;
         }
       }
-    }
+    } else if (!this.#share(v, w)) return v;
     const slot = set | this.#victim(this.#tNext, set);
     this.#tAddr[slot] = addr;
     this.#tEpoch[slot] = epoch;
     this.#tWord[slot] = w;
-    this.#tValue[slot] = vlenOf(w) > ADMIT_AFTER_SEEN_VLEN ? SEEN : v;
+    this.#tValue[slot] = admitOnSecondRead(w) ? SEEN : v;
     return v;
   }
 

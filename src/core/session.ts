@@ -98,8 +98,8 @@ export class Session {
     this.decoded = decodedCache > 0 ? new DecodedCache(this.io, decodedCache) : null;
     this.scratch = raw.scratchOf(token);
     this.key = this.scratch + SCRATCH_KEY;
-    this.val = this.scratch + raw.valueOffset();
-    this.aux = this.scratch + raw.auxOffset();
+    this.val = this.scratch + raw.scratchValueOffset();
+    this.aux = this.scratch + raw.scratchAuxOffset();
     this.maxKey = raw.maxKeyBytes();
     this.maxValue = raw.maxValueBytes();
     this.lockTimeout = lockTimeout;
@@ -256,7 +256,8 @@ export class Session {
         if (v !== MISS) return v;
       }
       const shard = this.i32[(this.scratch + SCRATCH_TAG_SHARD) >>> 2]!;
-      const st = this.retry(() => this.core.copyTaggedValue(this.token, shard, addr, epoch, vlenOf(w)));
+      let st = this.core.copyTaggedValue(this.token, shard, addr, epoch, vlenOf(w));
+      if (st === ST_BUSY) st = this.retry(() => this.core.copyTaggedValue(this.token, shard, addr, epoch, vlenOf(w)), undefined, st);
       if (st === ST_OK) {
         return this.decoded ? this.decoded.fillTag(addr, epoch, w, this.aux) : decodeValue(this.io, this.aux, w);
       }

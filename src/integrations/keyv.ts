@@ -17,8 +17,8 @@
  * deserialize: undefined` it is Keyv's `{ value, expires }` object, stored
  * as the map stores objects (MessagePack: no JSON anywhere, and values
  * keep what MessagePack keeps — Dates, Maps, bigints, typed arrays). Reads
- * return the map's decoded copy (a frozen one from its decoded-value
- * cache: Keyv only reads it).
+ * return the map's decoded copy (frozen once its decoded-value cache
+ * shares it: Keyv only reads it).
  *
  * Time to live: Keyv's `ttl` (ms) becomes the entry's ttl in the map, so an
  * expired entry is gone for every worker and its memory reclaimed; Keyv

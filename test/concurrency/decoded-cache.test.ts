@@ -48,12 +48,16 @@ describe('decoded-value cache', () => {
     map.store('long', long);
     map.store('medium', medium);
     map.store('short', 'sixteen chars!!!'); // by content
-    // Values over 512 bytes are kept from their second read on.
-    const first = map.load('long');
+    // Tagged objects (and any value over 512 bytes) are kept from their
+    // second read on: the first read is a fresh, unfrozen copy.
+    const first = map.load('long') as typeof long;
     const a = map.load('long');
     expect(a).not.toBe(first);
+    expect(Object.isFrozen(first)).toBe(false);
     expect(a).toEqual(long);
+    const firstMedium = map.load('medium');
     const m = map.load('medium');
+    expect(m).not.toBe(firstMedium);
     const s = map.load('short');
     for (let i = 0; i < 100; i++) {
       expect(map.load('long')).toBe(a);
@@ -80,6 +84,7 @@ describe('decoded-value cache', () => {
     const mutable = { withBytes, shortBytes, withDate, withSet, withTyped };
     for (const [k, v] of Object.entries(mutable)) map.store(k, v);
 
+    map.load('plain'); // the first read of a stored object: a fresh copy
     const p = map.load('plain') as typeof plain;
     expect(p).toEqual(plain);
     expect(Object.isFrozen(p) && Object.isFrozen(p.tags) && Object.isFrozen(p.nested)).toBe(true);

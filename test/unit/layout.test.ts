@@ -28,8 +28,8 @@ describe('layout', () => {
     for (const m of [map, other]) {
       const { core, token } = internalsOf(m);
       expect(core.scratchOf(token) % LINE).toBe(0);
-      expect(core.valueOffset() % 8).toBe(0);
-      expect(core.auxOffset() % 8).toBe(0);
+      expect(core.scratchValueOffset() % 8).toBe(0);
+      expect(core.scratchAuxOffset() % 8).toBe(0);
     }
     other.close();
     map.close();

@@ -24,8 +24,11 @@ describe('values', async () => {
   it('reads never hand out shared memory; objects are frozen and shared by repeat loads', async () => {
     const obj = { a: [1], s: 'x'.repeat(100) };
     m.store('o', obj);
+    const first = m.load('o') as { a: number[] }; // the first read of a stored object: a fresh copy
+    expect(first).not.toBe(obj);
+    expect(Object.isFrozen(first)).toBe(false);
     const a = m.load('o') as { a: number[] };
-    expect(a).not.toBe(obj);
+    expect(a).not.toBe(first);
     expect(m.load('o')).toBe(a); // unchanged since: the same decoded value
     expect(Object.isFrozen(a) && Object.isFrozen(a.a)).toBe(true);
     expect(() => a.a.push(2)).toThrow(TypeError);

@@ -1,5 +1,10 @@
-// Cache mode: bounded shards evicting with S3-FIFO, expiry, and the
-// readers' frequency sketch (Overview in layout.ts: "Cache mode").
+// A cache map's policy state: the per-shard budgets and counts, the
+// S3-FIFO queues (rings of key-hash items), the ghost table and the
+// readers' frequency sketch, and the expiry test (Overview in overview.ts:
+// "Cache mode"). The decisions that take entries out (evict, expire,
+// sweep) are eviction.ts's, one rank up, because they remove entries
+// through the writer; this file only keeps the state they and the writer
+// read and update, and so removes nothing.
 //
 // Contract: everything here runs under the shard lock (the writer's
 // contract, writer.ts) except sketchBump, the one write a reader makes: into
@@ -9,44 +14,30 @@
 // compactions move entries without touching them, and an item whose key
 // is gone or in the other queue is stale and skipped where it is met. (A
 // key deleted and stored again before its old item comes round has two
-// items: it is met early once; a policy imprecision, never a wrong entry.) The queues are advisory: a writer
-// that stops anywhere leaves them readable, and recovery rebuilds them
-// from the table (rebuildQueues). Nothing here is on a read's path.
+// items: it is met early once; a policy imprecision, never a wrong entry.)
+// The queues are advisory: a writer that stops anywhere leaves them
+// readable, and recovery rebuilds them from the table (recover.ts:
+// rebuildQueues). Nothing here is on a read's path but sketchBump.
 
 import {
-  HDR_CACHE, HDR_SEED, SH_COUNT, SH_SKETCH, SH_SKETCH_MASK, SH_CAP_ENTRIES, SH_CAP_BYTES, SH_LIVE_BYTES,
-  SH_SMALL_COUNT, SH_SWEEP, SH_RING_CAP, SH_SMALL_RING, SH_SMALL_HEAD, SH_SMALL_LEN,
-  SH_MAIN_RING, SH_MAIN_HEAD, SH_MAIN_LEN, SH_GHOST, SH_GHOST_SLOTS, GROUP_SLOTS, GROUP_SLOT_SHIFT,
-  E_WORD, E_KLEN, E_KEY, MAX_PROBE_GROUPS, firstGroup, nextGroup, valueOffset, align64,
+  HDR_CACHE, HDR_SEED, SH_SKETCH, SH_SKETCH_MASK, SH_CAP_ENTRIES, SH_CAP_BYTES, SH_LIVE_BYTES,
+  SH_SMALL_COUNT, SH_RING_CAP, SH_SMALL_RING, SH_SMALL_HEAD, SH_SMALL_LEN,
+  SH_MAIN_RING, SH_MAIN_HEAD, SH_MAIN_LEN, SH_GHOST, SH_GHOST_SLOTS,
+  E_WORD, E_KLEN, E_KEY, MAX_PROBE_GROUPS, firstGroup, nextGroup, align64,
 } from "./layout";
-import {
-  ST_OK, ST_TOO_LARGE, CACHE_ON, CACHE_TTL_SEEN, IMPLIED_ENTRY_BYTES, CNT_EVICTIONS, CNT_EXPIRATIONS,
-  CHECK_OK, CHECK_CACHE_COUNTS, CHECK_CACHE_BOUND, CHECK_CACHE_QUEUE,
-} from "./shared";
-import { count } from "./counters";
+import { CACHE_ON, CACHE_TTL_SEEN, IMPLIED_ENTRY_BYTES } from "./shared";
 import { tagOf, matchTag, matchEmpty, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
 import { tableLoad } from "./sync";
 import {
-  tableCtrl, tableGroupCount, vlenOf, hasMeta, metaExpiry, inMain, queueItem, itemHashLow, itemTag, META_BYTES,
-  MAIN_BIT,
+  tableCtrl, tableGroupCount, vlenOf, hasMeta, metaExpiry, inMain, itemHashLow, itemTag, META_BYTES, MAIN_BIT,
 } from "./words";
-import { cellsOf, slotRef, refEntry, firstFull, nextFullAfter } from "./cells";
-import { remove } from "./writer";
+import { cellsOf, slotRef, refEntry, metaAt } from "./table";
 
 /** The most a sketch byte counts: S3-FIFO's 2-bit saturating counter. A
  *  reader writes the byte only while it is below this, so a hot key costs
  *  no shared write. */
-const FREQ_CAP: u8 = 3;
-/** Reads while in the small queue that move an entry to the main queue
- *  (the S3-FIFO reference's default, the paper's "freq > 1"). */
-const PROMOTE_READS: u8 = 2;
-/** The small queue's share of a shard's entries (S3-FIFO's 10 %). */
-const SMALL_SHARE_DEN: u32 = 10;
-/** Slots the expiry sweep looks at per write: it passes the whole table
- *  once per (slots / 4) writes, so expired entries are at most a fixed
- *  share of the table beyond what the write path drops on its own. */
-const SWEEP_SLOTS: u32 = 4;
+export const FREQ_CAP: u8 = 3;
 /** A queue ring holds 5/4 of the shard's entry bound, plus this: stale
  *  items (of deleted or expired entries) wait there until they are met, so
  *  a full ring is at least 1/5 stale and compacting it frees room. */
@@ -141,7 +132,7 @@ function nextPow2(n: u32): u32 {
 
 /** The entry bound of a shard whose queues are sized for it: its
  *  SH_CAP_ENTRIES, or the implied one of a bytes-only cache. */
-function entryBound(sh: usize): u32 {
+export function entryBound(sh: usize): u32 {
   const cap = load<u32>(sh, SH_CAP_ENTRIES);
   if (cap != 0) return cap;
   const ring = load<u32>(sh, SH_RING_CAP);
@@ -190,7 +181,7 @@ function entryBound(sh: usize): u32 {
 }
 
 /** The read count of a queued key (0 if it has no counter). */
-function readsOf(sh: usize, item: u64): u8 {
+export function readsOf(sh: usize, item: u64): u8 {
   const p = sketchPair(sh, itemHashLow(item));
   if (p == 0) return 0;
   const c = counterOf(p, printOf(itemHashLow(item), itemTag(item)));
@@ -198,7 +189,7 @@ function readsOf(sh: usize, item: u64): u8 {
 }
 
 /** Set a queued key's read count (if it has a counter). */
-function setReads(sh: usize, item: u64, n: u8): void {
+export function setReads(sh: usize, item: u64, n: u8): void {
   const p = sketchPair(sh, itemHashLow(item));
   if (p == 0) return;
   const fp = printOf(itemHashLow(item), itemTag(item));
@@ -209,7 +200,7 @@ function setReads(sh: usize, item: u64, n: u8): void {
 /** Give a new key a counter at 0: its own if it still has one, else a
  *  free one of its pair, else the one with the lower count (whose key
  *  loses its reads: rare, see SKETCH_PER_ENTRY). */
-function sketchAdmit(sh: usize, h: u64): void {
+export function sketchAdmit(sh: usize, h: u64): void {
   const p = sketchPair(sh, <u32>h);
   if (p == 0) return;
   const fp = printOf(<u32>h, tagOf(h));
@@ -225,18 +216,12 @@ function sketchAdmit(sh: usize, h: u64): void {
   store<u16>(c, fp << 2);
 }
 
-// ---- entries -------------------------------------------------------------------
-
-/** Address of the meta word of entry `e` (which has one). */
-// @ts-ignore: decorator
-@inline export function metaAt(e: usize): usize {
-  return e + valueOffset(<u32>load<u16>(e, E_KLEN));
-}
+// ---- entries, budgets and counts ------------------------------------------------
 
 /** Has entry `e` an expiry that passed at `now` (ms; 0 = the caller knows
  *  of no clock: nothing expires)? */
 // @ts-ignore: decorator
-@inline function entryExpired(e: usize, now: f64): bool {
+@inline export function entryExpired(e: usize, now: f64): bool {
   if (now == 0 || !hasMeta(load<u32>(e, E_WORD))) return false;
   const x = metaExpiry(load<u64>(metaAt(e)));
   return x != 0 && <f64>x <= now;
@@ -260,15 +245,11 @@ export function newQueueBit(sh: usize, h: u64): u32 {
   return ghostTake(sh, <u32>h, tagOf(h)) ? MAIN_BIT : 0;
 }
 
-/** A new entry (hash h, stored word w, `kv` key + value bytes) was
- *  published: count it and queue it. */
-export function admitted(hdr: usize, sh: usize, scratch: usize, h: u64, w: u32, kv: u32, now: f64): void {
+/** A new entry (stored word w, `kv` key + value bytes) was published:
+ *  count it (its queue item is eviction.ts's admit, which calls this). */
+export function counted(sh: usize, w: u32, kv: u32): void {
   store<u32>(sh, load<u32>(sh, SH_LIVE_BYTES) + kv, SH_LIVE_BYTES);
-  const main = inMain(w);
-  if (!main) store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) + 1, SH_SMALL_COUNT);
-  if (load<u32>(sh, SH_RING_CAP) == 0) return;
-  sketchAdmit(sh, h);
-  pushItem(hdr, sh, scratch, main, queueItem(h, tagOf(h)), now);
+  if (!inMain(w)) store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) + 1, SH_SMALL_COUNT);
 }
 
 /** The entry at `e` is being removed: uncount it (its queue item goes
@@ -306,126 +287,12 @@ export function cleared(sh: usize): void {
   store<u32>(sh, 0, SH_MAIN_LEN);
 }
 
-// ---- making room ---------------------------------------------------------------
-
-/** Evict (or drop expired entries) until one more entry of `kv` key +
- *  value bytes fits the shard's budgets. ST_OK, or ST_TOO_LARGE if it
- *  could never fit (nothing is evicted then). */
-export function makeRoom(hdr: usize, sh: usize, scratch: usize, kv: u32, now: f64): i32 {
-  if (tooLarge(sh, kv)) return ST_TOO_LARGE;
-  const bound = entryBound(sh);
-  while ((bound != 0 && load<u32>(sh, SH_COUNT) >= bound) || overBytes(sh, kv)) {
-    // Nothing left in the queues: cannot happen in a sound shard (every
-    // live entry is queued); insert over the bound rather than loop.
-    if (!evictOne(hdr, sh, scratch, now)) break;
-  }
-  return ST_OK;
-}
-
-/** Take out one entry by S3-FIFO, as the reference implementation does:
- *  from the small queue while it holds more than its share (or main is
- *  empty), moving on to main every entry read twice until one is evicted;
- *  else from main, giving entries read since their last pass another one.
- *  An expired entry met on the way is dropped instead. True if an entry
- *  left, false if the queues ran dry. */
-function evictOne(hdr: usize, sh: usize, scratch: usize, now: f64): bool {
-  const live = load<u32>(sh, SH_COUNT);
-  const small = load<u32>(sh, SH_SMALL_COUNT);
-  const bound = max<u32>(entryBound(sh), live);
-  const smallTarget = max<u32>(1, bound / SMALL_SHARE_DEN);
-  if (small != 0 && live - small <= bound - smallTarget && evictFrom(hdr, sh, scratch, false, now)) return true;
-  return evictFrom(hdr, sh, scratch, true, now) || evictFrom(hdr, sh, scratch, false, now);
-}
-
-/** Pop items of one queue until an entry leaves (true) or the queue is
- *  empty (false): a small-queue entry read twice moves to main, a main
- *  entry read since its last pass goes round again with one read less. */
-function evictFrom(hdr: usize, sh: usize, scratch: usize, fromMain: bool, now: f64): bool {
-  const t = tableLoad(sh);
-  const seed = load<u64>(hdr, HDR_SEED);
-  const lenAt = sh + (fromMain ? SH_MAIN_LEN : SH_SMALL_LEN);
-  // Each main item comes round at most FREQ_CAP + 1 times.
-  let budget = load<u32>(lenAt) * (<u32>FREQ_CAP + 1) + 1;
-  while (load<u32>(lenAt) != 0 && budget-- > 0) {
-    const item = popItem(sh, fromMain);
-    const ref = locate(t, item, seed);
-    if (ref == 0) continue; // stale
-    const e = refEntry(ref);
-    const w = load<u32>(e, E_WORD);
-    if (inMain(w) != fromMain) continue; // not this queue's: stale
-    if (entryExpired(e, now)) {
-      drop(hdr, sh, ref, scratch, CNT_EXPIRATIONS);
-      return true;
-    }
-    const f = readsOf(sh, item);
-    if (!fromMain) {
-      if (f >= PROMOTE_READS) {
-        setReads(sh, item, 0);
-        // Only the queue bit changes, which readers do not look at: one
-        // store, no seq bump.
-        atomic.store<u32>(e, w | MAIN_BIT, E_WORD);
-        store<u32>(sh, load<u32>(sh, SH_SMALL_COUNT) - 1, SH_SMALL_COUNT);
-        pushItem(hdr, sh, scratch, true, item, now);
-        continue;
-      }
-      ghostPut(sh, itemHashLow(item), itemTag(item));
-    } else if (f >= 1) {
-      setReads(sh, item, f - 1);
-      pushItem(hdr, sh, scratch, true, item, now);
-      continue;
-    }
-    drop(hdr, sh, ref, scratch, CNT_EVICTIONS);
-    return true;
-  }
-  return false;
-}
-
-/** Remove the entry at `ref`, counting it as counter `why`. */
-function drop(hdr: usize, sh: usize, ref: u32, scratch: usize, why: i32): void {
-  remove(hdr, sh, ref, <u32>load<u16>(refEntry(ref), E_KLEN));
-  if (scratch != 0) count(scratch, <u32>why, 1);
-}
-
-/** Drop up to SWEEP_SLOTS expired entries from the slots at the shard's
- *  sweep cursor on, and move the cursor on. */
-export function sweep(hdr: usize, sh: usize, scratch: usize, now: f64): void {
-  if (now == 0) return;
-  const t = tableLoad(sh);
-  const slots = tableGroupCount(t) * GROUP_SLOTS;
-  let c = load<u32>(sh, SH_SWEEP);
-  if (c >= slots) c = 0;
-  const ctrl = tableCtrl(t);
-  const cells = cellsOf(t);
-  for (let k: u32 = 0; k < min(SWEEP_SLOTS, slots); k++) {
-    // SAFETY: c < slots; FULL control bytes have the top bit clear.
-    if (load<u8>(<usize>ctrl + c) < 0x80) {
-      const ref = slotRef(cells, c >> GROUP_SLOT_SHIFT, c & (GROUP_SLOTS - 1));
-      if (refExpired(ref, now)) drop(hdr, sh, ref, scratch, CNT_EXPIRATIONS);
-    }
-    c = c + 1 == slots ? 0 : c + 1;
-  }
-  store<u32>(sh, c, SH_SWEEP);
-}
-
-/** Drop every expired entry of the shard; returns how many. */
-export function purgeShard(hdr: usize, sh: usize, scratch: usize, now: f64): u32 {
-  const t = tableLoad(sh);
-  let n: u32 = 0;
-  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
-    if (refExpired(r, now)) {
-      drop(hdr, sh, r, scratch, CNT_EXPIRATIONS);
-      n++;
-    }
-  }
-  return n;
-}
-
 // ---- queues ------------------------------------------------------------------
 
 /** Find the live entry a queue item names: the slot whose tag matches on
  *  the item's probe path and whose key hashes to the item's low bits; 0
  *  if none (stale). */
-function locate(t: u64, item: u64, seed: u64): u32 {
+export function locate(t: u64, item: u64, seed: u64): u32 {
   const ctrl = tableCtrl(t);
   const n = tableGroupCount(t);
   const cells = cellsOf(t);
@@ -449,12 +316,12 @@ function locate(t: u64, item: u64, seed: u64): u32 {
 }
 
 // @ts-ignore: decorator
-@inline function ringOf(sh: usize, main: bool): usize {
+@inline export function ringOf(sh: usize, main: bool): usize {
   return <usize>load<u32>(sh + (main ? SH_MAIN_RING : SH_SMALL_RING));
 }
 
 /** Take the oldest item of a queue (which has one). */
-function popItem(sh: usize, main: bool): u64 {
+export function popItem(sh: usize, main: bool): u64 {
   const headAt = sh + (main ? SH_MAIN_HEAD : SH_SMALL_HEAD);
   const lenAt = sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN);
   const head = load<u32>(headAt);
@@ -464,18 +331,17 @@ function popItem(sh: usize, main: bool): u64 {
   return item;
 }
 
-/** Append an item to a queue, making room first if its ring is full. */
-function pushItem(hdr: usize, sh: usize, scratch: usize, main: bool, item: u64, now: f64): void {
+/** Is a queue's ring full (stale items included)? */
+// @ts-ignore: decorator
+@inline export function ringFull(sh: usize, main: bool): bool {
+  return load<u32>(sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN)) == load<u32>(sh, SH_RING_CAP);
+}
+
+/** Append an item to a queue whose ring is not full (eviction.ts's
+ *  pushItem makes room first). */
+export function appendItem(sh: usize, main: bool, item: u64): void {
   const cap = load<u32>(sh, SH_RING_CAP);
   const lenAt = sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN);
-  if (load<u32>(lenAt) == cap) compactRing(hdr, sh, main);
-  while (load<u32>(lenAt) == cap) {
-    // Full of live items (cannot happen while the shard is within its
-    // bound: see RING_SLACK): evict the oldest.
-    const old = popItem(sh, main);
-    const ref = locate(tableLoad(sh), old, load<u64>(hdr, HDR_SEED));
-    if (ref != 0) drop(hdr, sh, ref, scratch, CNT_EVICTIONS);
-  }
   const len = load<u32>(lenAt);
   let i = load<u32>(sh + (main ? SH_MAIN_HEAD : SH_SMALL_HEAD)) + len;
   if (i >= cap) i -= cap;
@@ -484,7 +350,7 @@ function pushItem(hdr: usize, sh: usize, scratch: usize, main: bool, item: u64, 
 }
 
 /** Drop a queue's stale items, keeping the order of the others. */
-function compactRing(hdr: usize, sh: usize, main: bool): void {
+export function compactRing(hdr: usize, sh: usize, main: bool): void {
   const t = tableLoad(sh);
   const seed = load<u64>(hdr, HDR_SEED);
   const ring = ringOf(sh, main);
@@ -523,7 +389,7 @@ function compactRing(hdr: usize, sh: usize, main: bool): void {
 }
 
 /** Remember a key evicted from the small queue: first in its set. */
-function ghostPut(sh: usize, low: u32, tag: u8): void {
+export function ghostPut(sh: usize, low: u32, tag: u8): void {
   if (load<u32>(sh, SH_GHOST) == 0) return;
   const p = ghostSet(sh, low);
   for (let i: u32 = GHOST_WAYS - 1; i > 0; i--) store<u32>(p + (i << 2), load<u32>(p + ((i - 1) << 2)));
@@ -542,73 +408,4 @@ function ghostTake(sh: usize, low: u32, tag: u8): bool {
     }
   }
   return false;
-}
-
-// ---- recovery and checks ---------------------------------------------------------
-
-/** Recount a cache shard and rebuild its queues from its table (after a
- *  writer stopped anywhere; the caller holds the lock). Entries keep their
- *  queue (main or small) but not their order in it. */
-export function rebuildQueues(hdr: usize, sh: usize): void {
-  cleared(sh);
-  const t = tableLoad(sh);
-  const seed = load<u64>(hdr, HDR_SEED);
-  const queued = load<u32>(sh, SH_RING_CAP) != 0;
-  let bytes: u32 = 0;
-  let small: u32 = 0;
-  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
-    const e = refEntry(r);
-    bytes += entryKv(e);
-    const main = inMain(load<u32>(e, E_WORD));
-    if (!main) small++;
-    if (!queued) continue;
-    const h = hashKey(e + E_KEY, <u32>load<u16>(e, E_KLEN), seed);
-    const lenAt = sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN);
-    const len = load<u32>(lenAt);
-    if (len == load<u32>(sh, SH_RING_CAP)) continue; // over the bound: check() says so
-    store<u64>(ringOf(sh, main) + (<usize>len << 3), queueItem(h, tagOf(h)));
-    store<u32>(lenAt, len + 1);
-  }
-  store<u32>(sh, bytes, SH_LIVE_BYTES);
-  store<u32>(sh, small, SH_SMALL_COUNT);
-}
-
-/** The cache rules of a shard (see checkShardLocked): counts right, within
- *  its budgets, as many queue items naming live entries of their own queue
- *  as live entries. CHECK_OK or the broken rule. */
-export function checkCacheShard(hdr: usize, sh: usize): u32 {
-  const t = tableLoad(sh);
-  let bytes: u32 = 0;
-  let small: u32 = 0;
-  let live: u32 = 0;
-  for (let r = firstFull(t); r != 0; r = nextFullAfter(t, r)) {
-    const e = refEntry(r);
-    live++;
-    bytes += entryKv(e);
-    if (!inMain(load<u32>(e, E_WORD))) small++;
-  }
-  if (bytes != load<u32>(sh, SH_LIVE_BYTES) || small != load<u32>(sh, SH_SMALL_COUNT)) return CHECK_CACHE_COUNTS;
-  const capE = load<u32>(sh, SH_CAP_ENTRIES);
-  const capB = load<u32>(sh, SH_CAP_BYTES);
-  if ((capE != 0 && live > capE) || (capB != 0 && bytes > capB)) return CHECK_CACHE_BOUND;
-  if (load<u32>(sh, SH_RING_CAP) == 0) return CHECK_OK;
-  // Every live entry is named by one item of its own queue.
-  const seed = load<u64>(hdr, HDR_SEED);
-  let named: u32 = 0;
-  for (let q = 0; q < 2; q++) {
-    const main = q == 1;
-    const ring = ringOf(sh, main);
-    const cap = load<u32>(sh, SH_RING_CAP);
-    const head = load<u32>(sh + (main ? SH_MAIN_HEAD : SH_SMALL_HEAD));
-    const len = load<u32>(sh + (main ? SH_MAIN_LEN : SH_SMALL_LEN));
-    if (head >= cap || len > cap) return CHECK_CACHE_QUEUE;
-    for (let k: u32 = 0; k < len; k++) {
-      let i = head + k;
-      if (i >= cap) i -= cap;
-      const ref = locate(t, load<u64>(ring + (<usize>i << 3)), seed);
-      if (ref != 0 && inMain(load<u32>(refEntry(ref), E_WORD)) == main) named++;
-    }
-  }
-  // (A key stored again before its old item came round is named twice.)
-  return named >= live ? CHECK_OK : CHECK_CACHE_QUEUE;
 }
