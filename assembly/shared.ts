@@ -293,6 +293,12 @@ export const CNT_FETCH_LOADS = 11;
 export const CNT_FETCH_WAITS = 12;
 /** Loaders that failed (rejected or timed out). */
 export const CNT_FETCH_ERRORS = 13;
+/** fetch() calls that returned a stale value (stale-while-revalidate, or
+ *  stale-if-error after a failed load). Counted by the facade only. */
+export const CNT_STALE_HITS = 14;
+/** Background refreshes (stale-while-revalidate) this instance ran.
+ *  Counted by the facade only. */
+export const CNT_STALE_REFRESHES = 15;
 export const COUNTERS = 16;
 
 // ---- One shard's statistics (u32 words at SCRATCH_STATS + STAT_*) --------

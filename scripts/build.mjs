@@ -19,12 +19,17 @@ const useTestCore = {
   },
 };
 
+// Node built-ins that snapshot/restore (src/core/snapshot.ts) import
+// dynamically, when called: left as imports in every bundle (in a browser
+// those calls reject with a typed error; nothing else loads them).
+const nodeOnly = ['node:fs/promises', 'node:zlib'];
+
 const node = {
   bundle: true,
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
-  external: ['msgpackr', 'prom-client', '@redis/client'],
+  external: ['msgpackr', 'prom-client', '@redis/client', 'keyv', ...nodeOnly],
   loader: { '.wasm': 'binary' },
   sourcemap: true,
   logLevel: 'warning',
@@ -35,7 +40,7 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 // ShardedMap class, one copy of the core), through a chunk.
 await build({
   ...node,
-  entryPoints: ['src/index.ts', 'src/prometheus.ts', 'src/redis.ts'],
+  entryPoints: ['src/index.ts', 'src/prometheus.ts', 'src/redis.ts', 'src/keyv.ts'],
   outdir: 'dist',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
@@ -58,6 +63,7 @@ await build({
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
+  external: nodeOnly,
   loader: { '.wasm': 'binary' },
   dropLabels: ['TEST_ONLY'],
   sourcemap: true,

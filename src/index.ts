@@ -3,10 +3,11 @@
 export { ShardedMap } from './map/map.js';
 export type {
   ShardedMapHandle, WatchableWorker, LoadResult, LoadOrStoreResult, SwapResult, WaitOptions, DebugEntry, DebugShard, Key,
-  CheckReport, CheckProblem, MapStats, ShardStats, Counters, WriteOptions, FetchOptions, Loader, CreateOptions, AttachOptions,
+  CheckReport, CheckProblem, MapStats, ShardStats, Counters, WriteOptions, FetchOptions, FetchStatus, Loader, CreateOptions,
+  AttachOptions, SnapshotInfo,
 } from './map/map.js';
 export {
-  ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,
+  ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError, SnapshotError,
 } from './base/errors.js';
 export type { ErrorCodeValue } from './base/errors.js';
 export { connectSharedCache } from './browser/client.js';

@@ -52,6 +52,19 @@ export const ErrorCode = {
   /** shardedmap/redis: Redis could not be reached, or a command failed or
    *  took longer than `commandTimeout` (the cause is attached). */
   REDIS: 'ERR_SHARDEDMAP_REDIS',
+  /** restore(): the file is not a shardedmap snapshot (its first bytes
+   *  are not the snapshot magic). */
+  SNAPSHOT_FOREIGN: 'ERR_SHARDEDMAP_SNAPSHOT_FOREIGN',
+  /** restore(): the snapshot was written in a newer format than this
+   *  version reads. */
+  SNAPSHOT_VERSION: 'ERR_SHARDEDMAP_SNAPSHOT_VERSION',
+  /** restore(): the snapshot ends before its header says it does (a copy
+   *  cut short; a crash never leaves one: snapshots are renamed into
+   *  place whole). */
+  SNAPSHOT_TRUNCATED: 'ERR_SHARDEDMAP_SNAPSHOT_TRUNCATED',
+  /** restore(): the snapshot's checksum or structure is wrong (bytes
+   *  changed on disk, or extra bytes at its end). */
+  SNAPSHOT_CORRUPT: 'ERR_SHARDEDMAP_SNAPSHOT_CORRUPT',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -106,6 +119,17 @@ export class LockTimeoutError extends ShardedMapError {
     this.name = 'LockTimeoutError';
     this.shard = shard;
     this.owner = owner;
+  }
+}
+
+/** A snapshot that cannot be restored (code SNAPSHOT_*); no map was made. */
+export class SnapshotError extends ShardedMapError {
+  /** The file's path. */
+  readonly path: string;
+  constructor(code: ErrorCodeValue, path: string, message: string) {
+    super(code, `${path}: ${message}`);
+    this.name = 'SnapshotError';
+    this.path = path;
   }
 }
 

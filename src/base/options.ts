@@ -121,6 +121,26 @@ export interface CreateOptions {
    * @default Date.now
    */
   clock?: () => number;
+  /**
+   * Cache: this instance's default for `fetch`'s `staleWhileRevalidate`
+   * (ms after a value's ttl during which fetch returns it stale while one
+   * caller refreshes it). Per instance: pass it to `attach` too. 0: off.
+   * @default 0
+   */
+  staleWhileRevalidate?: number;
+  /**
+   * Cache: this instance's default for `fetch`'s `staleIfError` (ms after
+   * a value's ttl during which a failed load returns it instead of
+   * rejecting). Per instance. 0: off.
+   * @default 0
+   */
+  staleIfError?: number;
+  /**
+   * Cache: this instance's default for `fetch`'s `negativeTtl` (ms a
+   * loader's `undefined` is cached). Per instance. 0: off.
+   * @default 0
+   */
+  negativeTtl?: number;
 }
 
 /** Options of `ShardedMap.attach`: the per-instance options of `create`. */
@@ -131,6 +151,20 @@ export interface AttachOptions {
   decodedCache?: number;
   /** See `CreateOptions.clock`. @default Date.now */
   clock?: () => number;
+  /** See `CreateOptions.staleWhileRevalidate`. @default 0 */
+  staleWhileRevalidate?: number;
+  /** See `CreateOptions.staleIfError`. @default 0 */
+  staleIfError?: number;
+  /** See `CreateOptions.negativeTtl`. @default 0 */
+  negativeTtl?: number;
+}
+
+/** An instance's defaults for fetch's stale windows and negativeTtl (ms,
+ *  0: off). */
+export interface FetchDefaults {
+  staleWhileRevalidate: number;
+  staleIfError: number;
+  negativeTtl: number;
 }
 
 /** The per-instance options, resolved. */
@@ -138,6 +172,22 @@ export interface InstanceOptions {
   lockTimeout: number;
   decodedCache: number;
   clock: () => number;
+  fetchDefaults: FetchDefaults;
+}
+
+const FETCH_DEFAULTS = ['staleWhileRevalidate', 'staleIfError', 'negativeTtl'] as const;
+
+/** The fetch defaults among the options: finite ms >= 0. */
+function fetchDefaultsOption(o: Record<string, unknown>): FetchDefaults {
+  const d: FetchDefaults = { staleWhileRevalidate: 0, staleIfError: 0, negativeTtl: 0 };
+  for (const name of FETCH_DEFAULTS) {
+    const v = o[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || Number.isNaN(v)) invalid('type', `${name} option must be a number of milliseconds, got ${String(v)}`);
+    if (!(v >= 0 && v < Infinity)) invalid('range', `${name} option must be a finite number of milliseconds >= 0 (0: off), got ${v}`);
+    d[name] = v;
+  }
+  return d;
 }
 
 export interface ResolvedCreateOptions extends InstanceOptions {
@@ -244,7 +294,7 @@ function decodedCacheOption(o: Record<string, unknown>): number {
 export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
   const o = checkObject(raw, [
     'shards', 'initialCapacity', 'maxKeyBytes', 'maxValueBytes', 'maxMemory', 'maxWorkers', 'lockTimeout', 'seed',
-    'debugRing', 'decodedCache', 'maxEntries', 'maxBytes', 'ttl', 'clock',
+    'debugRing', 'decodedCache', 'maxEntries', 'maxBytes', 'ttl', 'clock', ...FETCH_DEFAULTS,
   ]);
   const debugRing = integer(o, 'debugRing', 0, 0, MAX_DEBUG_ENTRIES);
   if ((debugRing & (debugRing - 1)) !== 0) invalid('range', `debugRing option must be 0 or a power of two, got ${debugRing}`);
@@ -282,6 +332,7 @@ export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
     seed: o.seed as bigint | undefined,
     debugRing,
     clock: clockOption(o),
+    fetchDefaults: fetchDefaultsOption(o),
     cache,
     maxEntries,
     maxBytes,
@@ -290,6 +341,9 @@ export function resolveCreateOptions(raw: unknown): ResolvedCreateOptions {
 }
 
 export function resolveAttachOptions(raw: unknown): InstanceOptions {
-  const o = checkObject(raw, ['lockTimeout', 'decodedCache', 'clock']);
-  return { lockTimeout: lockTimeoutOption(o), decodedCache: decodedCacheOption(o), clock: clockOption(o) };
+  const o = checkObject(raw, ['lockTimeout', 'decodedCache', 'clock', ...FETCH_DEFAULTS]);
+  return {
+    lockTimeout: lockTimeoutOption(o), decodedCache: decodedCacheOption(o), clock: clockOption(o),
+    fetchDefaults: fetchDefaultsOption(o),
+  };
 }

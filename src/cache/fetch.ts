@@ -12,14 +12,27 @@
  * flight epoch word with `Atomics.waitAsync` (polling with timers where an
  * engine lacks it), waking at every flight's end and at every release of a
  * dead instance, and look again at most every WAIT_SLICE_MS.
+ *
+ * Stale values (RFC 5861's names): a value loaded with staleWhileRevalidate
+ * or staleIfError (and a ttl) is stored stamped with the time it stops
+ * being fresh (codec.ts, encodeStamped), and the core keeps it ttl + the
+ * larger window. A fetch that finds it stale within staleWhileRevalidate
+ * returns it at once and starts a refresh, led by one caller across all
+ * workers (the same flight table: a caller that finds the refresh in
+ * flight just returns the stale value); within staleIfError it loads as on
+ * a miss, and returns the stale value if the load fails. The stamp is read
+ * here only (lookupEntry): plain reads decode the value and never look at
+ * the time, so they cost what they did.
  */
 import {
   ST_FULL, ST_MISMATCH, SCRATCH_WORD, SCRATCH_KLEN, FLIGHT_LEAD, FLIGHT_LOADING, FLIGHT_FAILED,
-  FLIGHT_EMPTY, FLIGHT_FREE, FLIGHT_MSG_MAX, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS,
+  FLIGHT_EMPTY, FLIGHT_FREE, FLIGHT_MSG_MAX, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS, CNT_STALE_HITS,
+  CNT_STALE_REFRESHES, OP_STORE,
 } from '../../assembly/shared.js';
-import type { Key } from '../codec/codec.js';
-import { ttlValue } from '../base/options.js';
+import { encodeStamped, type Key } from '../codec/codec.js';
+import { ttlValue, type FetchDefaults } from '../base/options.js';
 import type { Session } from '../core/session.js';
+import { lookupEntry, type Entry } from './entry.js';
 import { ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError } from '../base/errors.js';
 
 /** What fetch calls on a miss: the value to store for `key` (undefined:
@@ -38,6 +51,45 @@ export interface FetchOptions {
   /** Milliseconds the loader may run before waiters take the load over
    *  (and its signal aborts). @default 30000 */
   loadTimeout?: number;
+  /** Milliseconds after a value's ttl during which fetch returns it at
+   *  once, stale, while one caller across all workers refreshes it in the
+   *  background. Applies to values this call (or another with a stale
+   *  window) stores with a ttl; 0: off. @default the instance's option (0) */
+  staleWhileRevalidate?: number;
+  /** Milliseconds after a value's ttl during which a failed load (rejected,
+   *  or past loadTimeout) returns the stale value instead of rejecting
+   *  (counted in `staleHits`, told in `status`). 0: off. @default the
+   *  instance's option (0) */
+  staleIfError?: number;
+  /** Milliseconds a loader's `undefined` is cached as a stored `undefined`
+   *  (found by fetch, which then returns undefined without loading; `get`
+   *  returns undefined, `has` true). 0: not cached. @default the
+   *  instance's option (0) */
+  negativeTtl?: number;
+  /** An object this call fills in: how it was answered. */
+  status?: FetchStatus;
+}
+
+/** What fetch tells through `options.status`. */
+export interface FetchStatus {
+  /** A stale value was returned (staleWhileRevalidate or staleIfError). */
+  stale?: boolean;
+  /** This call started the background refresh of a stale value. */
+  refresh?: boolean;
+  /** The load's error, when a stale value was returned in its place
+   *  (staleIfError). */
+  error?: unknown;
+}
+
+/** fetch's options, checked and resolved with the instance's defaults. */
+interface Resolved {
+  signal: AbortSignal | undefined;
+  loadTimeout: number;
+  ttl: number | undefined;
+  swr: number;
+  sie: number;
+  negativeTtl: number;
+  status: FetchStatus | undefined;
 }
 
 /** How the fetcher stores a loaded value: the map's own store (so a
@@ -71,13 +123,30 @@ export class Fetcher<V> {
   }
 
   async fetch(key: Key, loader: Loader<V>, options?: FetchOptions): Promise<V | undefined> {
-    const { signal, loadTimeout, ttl } = checkFetchOptions(loader, options);
+    const o = checkFetchOptions(loader, options, this.#io.fetchDefaults);
+    const { signal, loadTimeout, status } = o;
+    if (status) {
+      status.stale = status.refresh = false;
+      status.error = undefined;
+    }
     const io = this.#io;
+    const e: Entry = { found: false, value: undefined, freshUntil: 0 };
     let waited = false;
+    /** A stale value to return if the load fails (within staleIfError). */
+    let fallback: Entry | undefined;
     for (;;) {
       signal?.throwIfAborted();
-      const [found, value] = io.lookup(key);
-      if (found) return value as V;
+      lookupEntry(io, key, e);
+      if (e.found) {
+        if (e.freshUntil === Infinity) return e.value as V;
+        const age = io.now() - e.freshUntil;
+        if (age < 0) return e.value as V;
+        if (age < o.swr) {
+          this.#refresh(key, loader, o);
+          return this.#stale(e.value, status, undefined);
+        }
+        if (age < o.sie) fallback = { ...e };
+      }
       const klen = io.encodeKey(key);
       const now = io.now();
       const r = io.retry(() => io.core.flightBegin(io.token, klen, now, now + loadTimeout));
@@ -89,26 +158,71 @@ export class Fetcher<V> {
       if (r < 0) throw io.refused('flightBegin', r);
       const slot = io.i32[(io.scratch + SCRATCH_WORD) >>> 2]!;
       const seq = io.i32[(io.scratch + SCRATCH_KLEN) >>> 2]!;
-      if (r === FLIGHT_LEAD) return this.#lead(key, loader, slot, seq, signal, loadTimeout, ttl);
+      if (r === FLIGHT_LEAD) {
+        try {
+          return await this.#lead(key, loader, slot, seq, signal, o);
+        } catch (err) {
+          // stale-if-error: a failed or late load, not this caller's abort.
+          if (fallback && !signal?.aborted) return this.#stale(fallback.value, status, err);
+          throw err;
+        }
+      }
       if (!waited) io.count(CNT_FETCH_WAITS);
       waited = true;
-      if ((await this.#wait(slot, seq, signal)) === FLIGHT_EMPTY) return undefined;
+      let outcome: number;
+      try {
+        outcome = await this.#wait(slot, seq, signal);
+      } catch (err) {
+        if (fallback && !signal?.aborted) return this.#stale(fallback.value, status, err);
+        throw err;
+      }
+      if (outcome === FLIGHT_EMPTY) return undefined;
       // Ended (the value is in the map, or was abandoned) or its leader is
       // gone: look again, and lead if it is still missing.
     }
   }
 
+  /** Return stale `value` (counted; told in `status`). */
+  #stale(value: unknown, status: FetchStatus | undefined, error: unknown): V {
+    this.#io.count(CNT_STALE_HITS);
+    if (status) {
+      status.stale = true;
+      if (error !== undefined) status.error = error;
+    }
+    return value as V;
+  }
+
+  /** staleWhileRevalidate: refresh `key` in the background, unless another
+   *  caller (in any worker) refreshes or loads it already. Its failure is
+   *  counted (fetchErrors) and otherwise unheard: the stale value stays. */
+  #refresh(key: Key, loader: Loader<V>, o: Resolved): void {
+    const io = this.#io;
+    const klen = io.encodeKey(key);
+    const now = io.now();
+    const r = io.retry(() => io.core.flightBegin(io.token, klen, now, now + o.loadTimeout));
+    if (r !== FLIGHT_LEAD) {
+      if (r < 0 && r !== ST_FULL) throw io.refused('flightBegin', r);
+      return;
+    }
+    const slot = io.i32[(io.scratch + SCRATCH_WORD) >>> 2]!;
+    const seq = io.i32[(io.scratch + SCRATCH_KLEN) >>> 2]!;
+    io.count(CNT_STALE_REFRESHES);
+    if (o.status) o.status.refresh = true;
+    this.#lead(key, loader, slot, seq, undefined, o).catch(() => {});
+  }
+
   /** Run the loader as the flight's leader; store and end the flight. */
   async #lead(
-    key: Key, loader: Loader<V>, slot: number, seq: number, signal: AbortSignal | undefined, loadTimeout: number,
-    ttl: number | undefined,
+    key: Key, loader: Loader<V>, slot: number, seq: number, signal: AbortSignal | undefined, o: Resolved,
   ): Promise<V | undefined> {
     const io = this.#io;
-    // Stored between this caller's miss and its lead: nothing to load.
-    const [found, existing] = io.lookup(key);
-    if (found) {
+    const { loadTimeout } = o;
+    // Stored (fresh) between this caller's look and its lead: nothing to load.
+    const e: Entry = { found: false, value: undefined, freshUntil: 0 };
+    lookupEntry(io, key, e);
+    if (e.found && e.freshUntil > io.now()) {
       this.#end(slot, seq, FLIGHT_FREE);
-      return existing as V;
+      return e.value as V;
     }
     io.count(CNT_FETCH_LOADS);
     const ac = new AbortController();
@@ -148,12 +262,12 @@ export class Fetcher<V> {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
-    if (value === undefined) {
+    if (value === undefined && o.negativeTtl === 0) {
       this.#end(slot, seq, FLIGHT_EMPTY);
       return undefined;
     }
     try {
-      this.#store(key, value, ttl);
+      this.#storeLoaded(key, value, o);
     } catch (e) {
       io.count(CNT_FETCH_ERRORS);
       this.#end(slot, seq, FLIGHT_FAILED, describeError(e));
@@ -161,6 +275,19 @@ export class Fetcher<V> {
     }
     this.#end(slot, seq, FLIGHT_FREE);
     return value;
+  }
+
+  /** Store what the loader resolved to: `undefined` for negativeTtl; a
+   *  value with a ttl and a stale window stamped (kept ttl + the window);
+   *  anything else as the map's store does. */
+  #storeLoaded(key: Key, value: V | undefined, o: Resolved): void {
+    const io = this.#io;
+    if (value === undefined) return this.#store(key, undefined, o.negativeTtl);
+    const ttl = o.ttl === undefined ? io.ttl : o.ttl === Infinity ? 0 : o.ttl;
+    const window = Math.max(o.swr, o.sie);
+    if (ttl === 0 || window === 0) return this.#store(key, value, o.ttl);
+    const word = encodeStamped(value, io.now() + ttl, io.io, io.val, io.maxValue);
+    io.write(OP_STORE, io.encodeKey(key), word, 0, { ttl: ttl + window });
   }
 
   /** End a flight this instance leads, and wake its waiters. */
@@ -238,26 +365,45 @@ function describeError(e: unknown): string {
   return String(e);
 }
 
-function checkFetchOptions(
-  loader: unknown, options: FetchOptions | undefined,
-): { signal: AbortSignal | undefined; loadTimeout: number; ttl: number | undefined } {
+function checkFetchOptions(loader: unknown, options: FetchOptions | undefined, d: FetchDefaults): Resolved {
   if (typeof loader !== 'function') {
     throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, `fetch: the loader must be a function, not ${typeof loader}`);
   }
-  if (options === undefined) return { signal: undefined, loadTimeout: DEFAULT_LOAD_TIMEOUT_MS, ttl: undefined };
+  const resolved: Resolved = {
+    signal: undefined, loadTimeout: DEFAULT_LOAD_TIMEOUT_MS, ttl: undefined, swr: d.staleWhileRevalidate,
+    sie: d.staleIfError, negativeTtl: d.negativeTtl, status: undefined,
+  };
+  if (options === undefined) return resolved;
   if (typeof options !== 'object' || options === null) {
     throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'fetch: options must be an object like { ttl, signal, loadTimeout }');
   }
-  const { signal, loadTimeout = DEFAULT_LOAD_TIMEOUT_MS, ttl } = options;
+  const { signal, loadTimeout = DEFAULT_LOAD_TIMEOUT_MS, ttl, staleWhileRevalidate, staleIfError, negativeTtl, status } = options;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
     throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'fetch: signal option must be an AbortSignal');
   }
   if (typeof loadTimeout !== 'number' || !(loadTimeout > 0) || loadTimeout > 2 ** 31 - 1) {
     throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `fetch: loadTimeout option must be a number of milliseconds from 1 to 2^31 - 1, got ${String(loadTimeout)}`);
   }
+  if (status !== undefined && (typeof status !== 'object' || status === null)) {
+    throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'fetch: status option must be an object (fetch fills it in)');
+  }
   // Checked before any loader runs (the store after it would refuse it).
   if (ttl !== undefined) ttlValue(ttl, 'fetch: ttl option');
-  return { signal, loadTimeout, ttl };
+  resolved.signal = signal;
+  resolved.loadTimeout = loadTimeout;
+  resolved.ttl = ttl;
+  resolved.status = status;
+  if (staleWhileRevalidate !== undefined) resolved.swr = windowValue(staleWhileRevalidate, 'fetch: staleWhileRevalidate option');
+  if (staleIfError !== undefined) resolved.sie = windowValue(staleIfError, 'fetch: staleIfError option');
+  if (negativeTtl !== undefined) resolved.negativeTtl = windowValue(negativeTtl, 'fetch: negativeTtl option');
+  return resolved;
+}
+
+/** A stale window or negativeTtl: ms >= 0, finite (0: off). */
+function windowValue(v: unknown, what: string): number {
+  const t = ttlValue(v, what);
+  if (v === Infinity) throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, `${what} must be a finite number of milliseconds (0: off)`);
+  return t;
 }
 
 /** A promise that rejects with `signal`'s reason when it aborts. */

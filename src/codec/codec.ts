@@ -382,6 +382,54 @@ function unpackRecords(io: MemIO, p: number, n: number): unknown {
   return io.records.unpack(privateCopy(io, p, n), n);
 }
 
+// ---- Stamped values (fetch with stale windows) --------------------------------
+// fetch() with staleWhileRevalidate / staleIfError keeps an entry past its
+// ttl (the core's expiry is ttl + the stale window) and stores, with the
+// value, when it stops being fresh. Such a value is stored as T_PACKED
+// bytes that begin with STAMP_MARK, the one byte msgpack never uses (so no
+// packed value begins with it):
+//   byte 0      STAMP_MARK
+//   byte 1      the inner value's vtype (T_*)
+//   bytes 2..7  0
+//   bytes 8..15 fresh until: f64, ms since the Unix epoch (the map's clock)
+//   bytes 16..  the inner value's bytes, as it would be stored alone
+// Every read decodes the inner value (decodeValue); only fetch reads the
+// stamp (stampOf). Plain values never pay for it: the mark is looked at on
+// the msgpack path only, after T_F64 and strings are decoded.
+export const STAMP_MARK = 0xc1;
+/** Bytes a stamp adds in front of the value. */
+export const STAMP_BYTES = 16;
+
+/** Encode `value` stamped fresh until `freshUntil` at [p, p + max) (p
+ *  8-aligned, as the value area is). Returns its value word. */
+export function encodeStamped(value: unknown, freshUntil: number, io: MemIO, p: number, max: number): number {
+  if (max < STAMP_BYTES + 8) valueTooLarge(max);
+  const inner = encodeValue(value, io, p + STAMP_BYTES, max - STAMP_BYTES);
+  io.u8.fill(0, p, p + 8);
+  io.u8[p] = STAMP_MARK;
+  io.u8[p + 1] = vtypeOf(inner);
+  writeF64(io.u8, p + 8, freshUntil, false);
+  return valueWord(T_PACKED, vlenOf(inner) + STAMP_BYTES);
+}
+
+/** Is the value of word `w` at p stamped? */
+export function isStamped(io: MemIO, p: number, w: number): boolean {
+  return vtypeOf(w) === T_PACKED && vlenOf(w) >= STAMP_BYTES && io.u8[p] === STAMP_MARK;
+}
+
+/** The fresh-until time of a stamped value at p (see isStamped). */
+export function stampOf(io: MemIO, p: number): number {
+  return readF64(io.u8, p + 8);
+}
+
+/** The inner value of a stamped value (word `w`) at p. */
+function decodeStamped(io: MemIO, p: number, w: number): unknown {
+  const vtype = io.u8[p + 1]!;
+  // readF64: the copy a batch read made need not be 8-aligned.
+  if (vtype === T_F64) return readF64(io.u8, p + STAMP_BYTES);
+  return decodeValue(io, p + STAMP_BYTES, valueWord(vtype, vlenOf(w) - STAMP_BYTES));
+}
+
 /** Decode a value with value word `w` at p; a fresh copy. */
 export function decodeValue(io: MemIO, p: number, w: number): unknown {
   const n = vlenOf(w);
@@ -407,6 +455,7 @@ export function decodeValue(io: MemIO, p: number, w: number): unknown {
     case T_RECORDS:
       return unpackRecords(io, p, n);
     default:
+      if (io.u8[p] === STAMP_MARK && n >= STAMP_BYTES) return decodeStamped(io, p, w);
       return unpack(io, p, n);
   }
 }

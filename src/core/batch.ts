@@ -12,7 +12,7 @@
  * the same session, so each is handed out (decoded) before the next call.
  */
 import {
-  ST_BUSY, T_F64, SCRATCH_WORD, BATCH_RECORD_SHIFT, BATCH_WHERE, BATCH_TAG_EPOCH, BATCH_F64,
+  ST_BUSY, T_F64, T_PACKED, SCRATCH_WORD, BATCH_RECORD_SHIFT, BATCH_WHERE, BATCH_TAG_EPOCH, BATCH_F64,
   BATCH_BUSY, BATCH_NOT_COPIED, BATCH_EXPIRY, CNT_HITS, CNT_MISSES,
 } from '../../assembly/shared.js';
 import { encodeKey, decodeValue, type Key } from '../codec/codec.js';
@@ -47,11 +47,18 @@ export function getMany<V>(s: Session, keys: readonly Key[], loadAlone: (key: Ke
 export function loadNumbers(
   s: Session, keys: readonly Key[], result: Float64Array, fallback: number, loadAlone: (key: Key) => number,
 ): void {
+  // msgpack values, which may be numbers stamped by fetch (codec.ts): read
+  // alone after the batch, whose records a read would overwrite.
+  const later: number[] = [];
   batch(s, keys, true, (i, rec) => {
     const w = s.i32[rec >>> 2]!;
     if (s.missed(w, (rec + BATCH_EXPIRY) >>> 3)) {
       s.count(CNT_MISSES);
       result[i] = fallback;
+      return;
+    }
+    if (vtypeOf(w) === T_PACKED) {
+      later.push(i);
       return;
     }
     s.count(CNT_HITS);
@@ -62,6 +69,7 @@ export function loadNumbers(
   }, (i) => {
     result[i] = loadAlone(keys[i]!);
   });
+  for (const i of later) result[i] = loadAlone(keys[i]!);
 }
 
 /**

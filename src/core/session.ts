@@ -28,7 +28,7 @@ import {
   ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, closedError,
   releasedError, internalError, memoryFull, entryTooLarge,
 } from '../base/errors.js';
-import { ttlValue, type InstanceOptions } from '../base/options.js';
+import { ttlValue, type InstanceOptions, type FetchDefaults } from '../base/options.js';
 import { now } from '../base/platform.js';
 import { checkWaitOptions, waitWord, type WaitOptions } from '../base/wait.js';
 
@@ -76,6 +76,8 @@ export class Session {
   /** Cache mode: the default ttl (ms, 0 = none) and the clock. */
   readonly ttl: number;
   readonly clock: () => number;
+  /** This instance's defaults for fetch (stale windows, negativeTtl). */
+  readonly fetchDefaults: FetchDefaults;
   /** Indexes (in f64) of the scratch's SCRATCH_EXPIRY and SCRATCH_NOW. */
   readonly expIdx: number;
   readonly nowIdx: number;
@@ -83,7 +85,7 @@ export class Session {
   closed = false;
 
   constructor(
-    raw: CoreExports, memory: WebAssembly.Memory, token: number, { lockTimeout, decodedCache, clock }: InstanceOptions,
+    raw: CoreExports, memory: WebAssembly.Memory, token: number, { lockTimeout, decodedCache, clock, fetchDefaults }: InstanceOptions,
     onFault: (session: Session, e: unknown) => Error,
   ) {
     this.raw = raw;
@@ -111,6 +113,7 @@ export class Session {
     this.cacheFlags = (this.i32[flags]! & CACHE_ON) !== 0 ? flags : -1;
     this.ttl = raw.cacheTtl();
     this.clock = clock;
+    this.fetchDefaults = fetchDefaults;
     this.expIdx = (this.scratch + SCRATCH_EXPIRY) >>> 3;
     this.nowIdx = (this.scratch + SCRATCH_NOW) >>> 3;
   }

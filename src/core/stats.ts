@@ -6,7 +6,7 @@
  */
 import {
   CNT_HITS, CNT_MISSES, CNT_STORES, CNT_DELETES, CNT_READ_RETRIES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CNT_RESIZES,
-  CNT_RELEASED, CNT_EVICTIONS, CNT_EXPIRATIONS, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES, STAT_HEAP_LIVE,
+  CNT_RELEASED, CNT_EVICTIONS, CNT_EXPIRATIONS, CNT_FETCH_LOADS, CNT_FETCH_WAITS, CNT_FETCH_ERRORS, CNT_STALE_HITS, CNT_STALE_REFRESHES, SCRATCH_STATS, STAT_SLOTS, STAT_ENTRIES, STAT_TOMBSTONES, STAT_REGION_BYTES, STAT_HEAP_LIVE,
   STAT_HEAP_DEAD, STAT_MAX_PROBE,
   ST_OK,
 } from '../../assembly/shared.js';
@@ -62,6 +62,11 @@ export interface Counters {
   fetchWaits: number;
   /** Loaders that failed (rejected, threw or timed out). */
   fetchErrors: number;
+  /** fetch() calls that returned a stale value: within
+   *  staleWhileRevalidate, or within staleIfError after the load failed. */
+  staleHits: number;
+  /** Background refreshes (staleWhileRevalidate) run. */
+  staleRefreshes: number;
 }
 
 /** Each counter's index in the core (CNT_*). */
@@ -69,7 +74,7 @@ export const COUNTER_INDEX: Record<keyof Counters, number> = {
   hits: CNT_HITS, misses: CNT_MISSES, stores: CNT_STORES, deletes: CNT_DELETES, readRetries: CNT_READ_RETRIES,
   lockWaits: CNT_LOCK_WAITS, lockTimeouts: CNT_LOCK_TIMEOUTS, resizes: CNT_RESIZES, releasedOwners: CNT_RELEASED,
   evictions: CNT_EVICTIONS, expirations: CNT_EXPIRATIONS, fetchLoads: CNT_FETCH_LOADS, fetchWaits: CNT_FETCH_WAITS,
-  fetchErrors: CNT_FETCH_ERRORS,
+  fetchErrors: CNT_FETCH_ERRORS, staleHits: CNT_STALE_HITS, staleRefreshes: CNT_STALE_REFRESHES,
 };
 
 /** Counters read through `at(index)`. */

@@ -76,6 +76,8 @@ const COUNTERS: [string, string, keyof Counters][] = [
   ['fetch_loads_total', 'fetch() calls that ran their loader.', 'fetchLoads'],
   ['fetch_waits_total', "fetch() calls that waited for another caller's loader.", 'fetchWaits'],
   ['fetch_errors_total', 'Loaders that failed (rejected, threw or timed out).', 'fetchErrors'],
+  ['stale_hits_total', 'fetch() calls that returned a stale value (stale-while-revalidate, stale-if-error).', 'staleHits'],
+  ['stale_refreshes_total', 'Background refreshes run for stale-while-revalidate.', 'staleRefreshes'],
 ];
 
 /**

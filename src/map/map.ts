@@ -3,9 +3,8 @@
  * (the main thread or a worker); every instance attached to the same handle
  * sees the same table, with no copying and no messages. Each method
  * validates its arguments and works through the instance's session
- * (core/session.ts); batch reads, iteration, checks, statistics, owner
- * death (core/), fetch (cache/) and watching workers (watch.ts) live beside
- * it, each in its own module.
+ * (core/session.ts); the protocols behind the API live beside it (core/,
+ * cache/, watch.ts), each in its own module.
  */
 import {
   LAYOUT_VERSION, ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_BAD_ARG, ST_BAD_LAYOUT, ST_NO_OWNER,
@@ -16,14 +15,14 @@ import { coreModule, instantiate, type CoreExports, type TestDoors } from '../co
 import { Session, type WriteOptions } from '../core/session.js';
 import { getMany, loadNumbers } from '../core/batch.js';
 import { shardEntries } from '../core/iterate.js';
+import { writeSnapshot, readSnapshot, fillFromSnapshot, restoreOptions, type SnapshotInfo } from '../core/snapshot.js';
 import { releaseOwners, ownersOf, faultError } from '../core/recovery.js';
 import { checkMap, type CheckReport, type CheckProblem } from '../core/check.js';
 import { mapStats, type MapStats } from '../core/stats.js';
 import { readRings, type DebugShard } from '../core/debug.js';
-import { Fetcher, type FetchOptions, type Loader } from '../cache/fetch.js';
-import { encodeValue, decodeValue, describe, type Key } from '../codec/codec.js';
+import { Fetcher, type FetchOptions, type FetchStatus, type Loader } from '../cache/fetch.js';
+import { encodeValue, decodeValue, type Key } from '../codec/codec.js';
 import { vtypeOf, hasExpiry } from '../codec/words.js';
-import type { RecordCodec } from '../codec/records.js';
 import {
   ErrorCode, LockTimeoutError, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError, internalError, memoryFull,
 } from '../base/errors.js';
@@ -35,6 +34,8 @@ import { checkWaitOptions, waitWord, type WaitOptions } from '../base/wait.js';
 import { ShardedMapIterator, ITER_KEYS, ITER_VALUES, ITER_ENTRIES } from './iterator.js';
 import { Watcher, type WatchableWorker } from './watch.js';
 import { checkHandle, badHandle, type ShardedMapHandle } from './handle.js';
+import { checkKeyList, checkCallback } from './args.js';
+import type { Internals } from './internals.js';
 
 /** Result of `loadAndDelete`: the value it had, if there was one. */
 export type LoadResult<V> = { value: V; loaded: true } | { value: undefined; loaded: false };
@@ -50,24 +51,6 @@ export interface LoadOrStoreResult<V> {
 export type SwapResult<V> = { previous: V; loaded: true } | { previous: undefined; loaded: false };
 
 const token = Symbol('ShardedMap.internal');
-
-/** TEST ONLY (the test bundle): what `internalsOf` exposes (src/internals.ts). */
-export interface Internals {
-  /** The test build of the core, as instantiated (unguarded): every export
-   *  plus its test doors. */
-  core: CoreExports & TestDoors;
-  /** This instance's owner token (what the core's exports take). */
-  token: number;
-  /** Encode a key into the scratch area; returns its length. */
-  encodeKey(key: Key): number;
-  /** Make this instance's next write fail inside the core while it holds
-   *  the shard lock: an AS abort or a Wasm trap on taking it, or ('staged')
-   *  a trap in the middle of rewriting an inline entry, after the switch to
-   *  the staging cell. */
-  failNextWrite(kind: 'abort' | 'trap' | 'staged'): void;
-  /** This instance's record codec (its view of the map's shared shapes). */
-  records: RecordCodec;
-}
 
 /** TEST ONLY: set by ShardedMap's static block in the test bundle. */
 export let internalsOf: (map: ShardedMap<unknown>) => Internals;
@@ -253,10 +236,10 @@ export class ShardedMap<V = unknown> {
       return fallback;
     }
     s.count(CNT_HITS);
-    if (vtypeOf(w) !== T_F64) {
-      throw new ShardedMapTypeError(ErrorCode.NOT_A_NUMBER, 'loadNumber: the value stored for this key is not a number; use load()');
-    }
-    return s.f64[s.aux >>> 3]!;
+    // (A number fetch stored with a stale window is stamped: codec.ts.)
+    const x = vtypeOf(w) === T_F64 ? s.f64[s.aux >>> 3]! : s.valueOf(w, klen);
+    if (typeof x === 'number') return x;
+    throw new ShardedMapTypeError(ErrorCode.NOT_A_NUMBER, 'loadNumber: the value stored for this key is not a number; use load()');
   }
 
   /** Is `key` present? */
@@ -571,6 +554,32 @@ export class ShardedMap<V = unknown> {
     return this.#fetcher.fetch(key, loader, options);
   }
 
+  // ---- warm restart (Node) -------------------------------------------------------
+
+  /** Write every live entry with its expiry to the file `path` (Node): each
+   *  shard copied under its lock while other workers go on, into a
+   *  temporary file fsynced and renamed over `path` (core/snapshot.ts). */
+  snapshot(path: string): Promise<SnapshotInfo> {
+    this.#s.ownSlot();
+    return writeSnapshot(this.#s, path);
+  }
+
+  /** A new map (`create`'s options; by default the settings of the map the
+   *  snapshot was taken of) holding the entries of snapshot `path` that
+   *  have not expired, within its bounds. @throws SnapshotError
+   *  (`ERR_SHARDEDMAP_SNAPSHOT_*`) for a bad file, and makes no map. */
+  static async restore<V = unknown>(path: string, options?: CreateOptions): Promise<ShardedMap<V>> {
+    const file = await readSnapshot(path);
+    const map = await ShardedMap.create<V>(restoreOptions(file, options));
+    try {
+      fillFromSnapshot(map.#s, file);
+    } catch (e) {
+      map.close();
+      throw e;
+    }
+    return map;
+  }
+
   // ---- iteration -------------------------------------------------------------
 
   /**
@@ -684,18 +693,8 @@ export interface ShardedMap<V> {
   readonly [Symbol.toStringTag]: string;
 }
 
-function checkKeyList(keys: unknown, method: string): void {
-  if (!Array.isArray(keys)) {
-    throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, `${method}: keys must be an array, not ${describe(keys)}`);
-  }
-}
-
-function checkCallback(fn: unknown, method: string): void {
-  if (typeof fn !== 'function') {
-    throw new ShardedMapTypeError(ErrorCode.INVALID_ARGUMENT, `${method}: the callback must be a function, not ${typeof fn}`);
-  }
-}
-
-export type { ShardedMapHandle, Key, WaitOptions, WriteOptions, WatchableWorker, CheckReport, CheckProblem, FetchOptions, Loader, CreateOptions, AttachOptions };
+export type { ShardedMapHandle, Key, WaitOptions, WriteOptions, WatchableWorker, CheckReport, CheckProblem, FetchOptions, FetchStatus, Loader, CreateOptions, AttachOptions };
 export type { DebugEntry, DebugShard } from '../core/debug.js';
+export type { SnapshotInfo } from '../core/snapshot.js';
+export type { Internals } from './internals.js';
 export type { MapStats, ShardStats, Counters } from '../core/stats.js';

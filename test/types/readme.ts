@@ -18,9 +18,11 @@ import {
   ShardedMap, ErrorCode, ShardedMapError, ShardedMapTypeError, ShardedMapRangeError, LockTimeoutError,
   type AttachOptions, type CheckProblem, type CheckReport, type Counters, type CreateOptions, type DebugEntry,
   type DebugShard, type ErrorCodeValue, type Key, type LoadResult, type LoadOrStoreResult, type MapStats, type ShardedMapHandle,
-  type ShardStats, type SwapResult, type WaitOptions, type WatchableWorker, type WriteOptions, type FetchOptions,
-  type Loader,
+  type ShardStats, type SwapResult, type WaitOptions, type WatchableWorker, type WriteOptions, type FetchOptions, type FetchStatus,
+  type Loader, type SnapshotInfo, SnapshotError,
 } from 'shardedmap';
+import { KeyvShardedMap } from 'shardedmap/keyv';
+import { Keyv } from 'keyv';
 import { collectMetrics, type MapMetrics, type MetricsOptions } from 'shardedmap/prometheus';
 
 interface User {
@@ -292,7 +294,8 @@ interface User {
   expectTypeOf(stats.perShard).toEqualTypeOf<ShardStats[] | undefined>();
   expectTypeOf<keyof Counters>().toEqualTypeOf<
     | 'hits' | 'misses' | 'stores' | 'deletes' | 'readRetries' | 'lockWaits' | 'lockTimeouts' | 'resizes'
-    | 'releasedOwners' | 'evictions' | 'expirations' | 'fetchLoads' | 'fetchWaits' | 'fetchErrors'
+    | 'releasedOwners' | 'evictions' | 'expirations' | 'fetchLoads' | 'fetchWaits' | 'fetchErrors' | 'staleHits'
+    | 'staleRefreshes'
   >();
   expectTypeOf<keyof MapStats>().toEqualTypeOf<
     | 'entries' | 'shards' | 'attached' | 'memoryBytes' | 'usedBytes' | 'tableBytes' | 'slots' | 'loadFactor'
@@ -354,6 +357,16 @@ interface User {
   expectTypeOf(fo.loadTimeout).toEqualTypeOf<number | undefined>();
   const clocked = await ShardedMap.create({ ttl: 10, clock: () => Date.now() });
   await ShardedMap.attach(clocked.handle, { clock: Date.now });
+  // Stale windows and negative caching: per call, or as an instance's defaults.
+  const status: FetchStatus = {};
+  const stale = await cache.fetch('user:3', async (key) => db.load(key), {
+    ttl: 60_000, staleWhileRevalidate: 30_000, staleIfError: 600_000, negativeTtl: 5_000, status,
+  });
+  expectTypeOf(stale).toEqualTypeOf<Profile | { token: string } | undefined>();
+  expectTypeOf(status.stale).toEqualTypeOf<boolean | undefined>();
+  expectTypeOf(status.error).toEqualTypeOf<unknown>();
+  await ShardedMap.attach(cache.handle, { staleWhileRevalidate: 30_000, staleIfError: 600_000, negativeTtl: 5_000 });
+  expectTypeOf(cache.stats().counters.staleHits).toEqualTypeOf<number>();
 }
 
 // ---- Errors: typed codes -------------------------------------------------------------
@@ -388,6 +401,32 @@ interface User {
     }
   }
   expectTypeOf<LockTimeoutError>().toExtend<ShardedMapError>();
+}
+
+// ---- Cache: Warm restart ---------------------------------------------------------
+{
+  const map = await ShardedMap.create<User>({ maxEntries: 100_000, ttl: 60_000 });
+  const info = await map.snapshot('/var/cache/app/users.snap');
+  expectTypeOf(info).toEqualTypeOf<SnapshotInfo>();
+  expectTypeOf(info.entries).toEqualTypeOf<number>();
+  try {
+    const back = await ShardedMap.restore<User>('/var/cache/app/users.snap', { maxEntries: 50_000 });
+    expectTypeOf(back).toEqualTypeOf<ShardedMap<User>>();
+  } catch (e) {
+    if (e instanceof SnapshotError) {
+      expectTypeOf(e.path).toEqualTypeOf<string>();
+      expectTypeOf(e).toExtend<ShardedMapError>();
+    }
+  }
+}
+
+// ---- Cache: Keyv ---------------------------------------------------------------------
+{
+  const map = await ShardedMap.create({ maxEntries: 100_000 });
+  const keyv = new Keyv({ store: new KeyvShardedMap(map) });
+  await keyv.set('user:1', { name: 'Ada' }, 60_000);
+  const plain = new Keyv<User>({ store: new KeyvShardedMap(map), serialize: undefined, deserialize: undefined });
+  expectTypeOf(await plain.get('user:1')).toEqualTypeOf<User | undefined>();
 }
 
 export {};

@@ -200,15 +200,15 @@ const SRC_LAYERS: Layers = [
   /* 1 codec        */ ['codec/words.ts', 'codec/msgpack.ts', 'codec/records.ts', 'codec/codec.ts', 'codec/decoded.ts'],
   /* 2 core         */ [
     'core/core.ts', 'core/session.ts', 'core/debug.ts', 'core/recovery.ts', 'core/check.ts', 'core/stats.ts',
-    'core/batch.ts', 'core/iterate.ts',
+    'core/batch.ts', 'core/iterate.ts', 'core/snapshot.ts',
   ],
-  /* 3 cache mode   */ ['cache/fetch.ts'],
-  /* 4 public class */ ['map/handle.ts', 'map/iterator.ts', 'map/watch.ts', 'map/map.ts'],
+  /* 3 cache mode   */ ['cache/entry.ts', 'cache/fetch.ts'],
+  /* 4 public class */ ['map/handle.ts', 'map/iterator.ts', 'map/watch.ts', 'map/args.ts', 'map/internals.ts', 'map/map.ts'],
   /* 5 its users    */ [
     'browser/protocol.ts', 'browser/client.ts', 'browser/worker.ts', 'integrations/prometheus.ts',
-    'integrations/redis.ts',
+    'integrations/redis.ts', 'integrations/keyv.ts',
   ],
-  /* 6 entries      */ ['index.ts', 'internals.ts', 'redis.ts', 'prometheus.ts', 'shared-worker.ts'],
+  /* 6 entries      */ ['index.ts', 'internals.ts', 'redis.ts', 'prometheus.ts', 'keyv.ts', 'shared-worker.ts'],
 ];
 
 /** What the browser client and the integrations may use besides their own

@@ -1,0 +1,3 @@
+/** The package entry `shardedmap/keyv`: a shardedmap cache as a Keyv
+ *  storage adapter (integrations/keyv.ts). */
+export * from './integrations/keyv.js';
