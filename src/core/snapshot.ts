@@ -37,16 +37,21 @@
  *                                (unless given another), so records in
  *                                file order fill its tables in order
  *                                (measured 2x faster than another seed)
- *     88 8 bytes 0
+ *     88 u32 shape log bytes     the record area's log (see below)
+ *     92 4 bytes 0
  *   body: one record per entry, in hash order, shard by shard:
  *     u32 klen, u32 value word (vtype << 24 | vlen, no META flag),
  *     f64 expiry (ms since the epoch; 0: none), key bytes, value bytes
- *     (both as the map stores them: codec.ts).
+ *     (both as the map stores them: codec.ts);
+ *   then the map's shape log (codec/records.ts), read after every shard
+ *     was copied, so it holds every shape a copied object names; restore
+ *     writes it into the new map's record area before any value.
  * Expiries are absolute: an entry restored later expires when it would
  * have, downtime included (memcached's warm restart does the same).
  */
 import {
   ST_OK, ST_BUSY, ST_FULL, ST_TOO_LARGE, OP_STORE, VTYPE_META, VTYPE_SHIFT, SCRATCH_KLEN, SCRATCH_WORD, CNT_STORES,
+  RECORDS_USED, RECORDS_LOG, RECORDS_AREA_BYTES,
 } from '../../assembly/shared.js';
 import { hasExpiry, vtypeOf, vlenOf } from '../codec/words.js';
 import { ErrorCode, ShardedMapError, ShardedMapTypeError, SnapshotError, memoryFull } from '../base/errors.js';
@@ -54,7 +59,7 @@ import { CACHE_MEMORY_PER_BYTE, type CreateOptions } from '../base/options.js';
 import type { Session } from './session.js';
 
 export const SNAPSHOT_MAGIC = 'SHMAPSNP';
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 export const HEADER_BYTES = 96;
 /** Bytes of a record before its key. */
 const RECORD_HEAD = 16;
@@ -91,6 +96,8 @@ export interface SnapshotFile {
   settings: SnapshotSettings;
   entries: number;
   body: Uint8Array;
+  /** The map's shape log (codec/records.ts). */
+  shapes: Uint8Array;
   /** Does any record have an expiry? */
   expiring: boolean;
 }
@@ -193,6 +200,13 @@ export async function writeSnapshot(s: Session, path: string): Promise<SnapshotI
       }
       if (out.n >= FLUSH_BYTES) await flush();
     }
+    // The shape log as it is now: it only grows, so it names every shape
+    // of the objects copied above.
+    const area = s.core.recordsAddress();
+    const logBytes = Atomics.load(s.i32, (area + RECORDS_USED) >>> 2);
+    out.room(logBytes);
+    copyBytes(u8, area + RECORDS_LOG, out.u8, out.n, logBytes);
+    out.n += logBytes;
     await flush();
     const header = new Uint8Array(HEADER_BYTES);
     const dv = new DataView(header.buffer);
@@ -210,6 +224,7 @@ export async function writeSnapshot(s: Session, path: string): Promise<SnapshotI
     dv.setUint32(68, settings.maxValueBytes, true);
     dv.setUint32(72, settings.cache ? 1 : 0, true);
     dv.setBigUint64(80, settings.seed, true);
+    dv.setUint32(88, logBytes, true);
     dv.setUint32(12, crc32(header), true);
     await fh.write(header, 0, HEADER_BYTES, 0);
     await fh.sync();
@@ -270,8 +285,12 @@ export async function readSnapshot(path: string): Promise<SnapshotFile> {
   const got = bytes.length - HEADER_BYTES;
   if (got < bodyBytes) fail(ErrorCode.SNAPSHOT_TRUNCATED, `the file ends ${bodyBytes - got} bytes early (its body has ${got} of ${bodyBytes} bytes)`);
   if (got > bodyBytes) fail(ErrorCode.SNAPSHOT_CORRUPT, `${got - bodyBytes} bytes follow the snapshot's end`);
-  const body = bytes.subarray(HEADER_BYTES);
-  if (crc32(body) !== dv.getUint32(40, true)) fail(ErrorCode.SNAPSHOT_CORRUPT, 'the snapshot body fails its checksum');
+  const whole = bytes.subarray(HEADER_BYTES);
+  if (crc32(whole) !== dv.getUint32(40, true)) fail(ErrorCode.SNAPSHOT_CORRUPT, 'the snapshot body fails its checksum');
+  const logBytes = dv.getUint32(88, true);
+  if (logBytes > whole.length || logBytes > RECORDS_AREA_BYTES - RECORDS_LOG) fail(ErrorCode.SNAPSHOT_CORRUPT, 'the shape log does not fit');
+  const body = whole.subarray(0, whole.length - logBytes);
+  const shapes = whole.subarray(whole.length - logBytes);
   // Every record's bounds, before any map is made.
   const bdv = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let p = 0;
@@ -291,6 +310,7 @@ export async function readSnapshot(path: string): Promise<SnapshotFile> {
     path,
     entries,
     body,
+    shapes,
     expiring,
     settings: {
       cache: (dv.getUint32(72, true) & 1) !== 0,
@@ -344,6 +364,11 @@ export function fillFromSnapshot(s: Session, file: SnapshotFile): number {
   if (file.expiring && !cache) {
     throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, `restore: ${file.path} holds entries with a ttl; restore it into a cache (give maxEntries, maxBytes or ttl)`);
   }
+  // The shapes first (a fresh map: its log is empty and no one else has
+  // its handle yet), so that every object stored below decodes.
+  const area = s.core.recordsAddress();
+  u8.set(file.shapes, area + RECORDS_LOG);
+  Atomics.store(s.i32, (area + RECORDS_USED) >>> 2, file.shapes.length);
   const now = cache ? s.now() : 0;
   s.f64[s.nowIdx] = now;
   let stored = 0;

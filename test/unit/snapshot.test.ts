@@ -170,7 +170,7 @@ describe('a bad snapshot file fails with a typed error', () => {
   });
 
   it('newer format: a version past this build', async () => {
-    await rejects('v2', withHeader((dv) => dv.setUint32(8, 2, true)), 'ERR_SHARDEDMAP_SNAPSHOT_VERSION');
+    await rejects('v3', withHeader((dv) => dv.setUint32(8, 3, true)), 'ERR_SHARDEDMAP_SNAPSHOT_VERSION');
   });
 
   it('a missing file is the file system error', async () => {
