@@ -18,10 +18,10 @@ import {
   shardOfHash,
 } from "./layout";
 import {
-  ST_OK, ST_BUSY, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, ST_TOO_LARGE, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS,
+  ST_OK, ST_BUSY, ST_NOT_FOUND, ST_FULL, ST_MISMATCH, ST_TOO_LARGE, OP_STORE, OP_LOAD_OR_STORE, OP_SWAP, OP_CAS, CHECK_OK,
   OP_DELETE, OP_LOAD_AND_DELETE, SCRATCH_KEY, SCRATCH_NOW, SCRATCH_EXPIRY, CNT_EXPIRATIONS, VTYPE_META, VTYPE_SHIFT,
 } from "./shared";
-import { TEST } from "./build";
+import { TEST, DEBUG } from "./build";
 import { hashKey } from "./hash";
 import { count } from "./counters";
 import { tableLoad, tryLock, unlock, busy } from "./sync";
@@ -32,6 +32,7 @@ import { prepareInsert, insertNew, replace, remove } from "./writer";
 import { rebuild, emptyInPlace, freeRetired } from "./resize";
 import { makeRoom, sweep, admit, purgeShard } from "./eviction";
 import { testFault } from "./doors";
+import { checkShardLocked } from "./check";
 
 /** Insert a key known to be absent, with value word `word` (as the facade
  *  encodes it). In a cache map (`cache`) it first makes room in the
@@ -160,6 +161,7 @@ function clearLocked(hdr: usize, sh: usize, id: u32): i32 {
   if (st == ST_OK) {
     atomic.sub<u32>(hdr, n, HDR_COUNT);
     if (cacheOn(hdr)) cleared(sh);
+    if (DEBUG) assert(checkShardLocked(hdr, sh) == CHECK_OK, "shard unsound after a clear");
   }
   return st;
 }

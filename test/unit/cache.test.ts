@@ -15,6 +15,20 @@ function fakeClock(start = 1_800_000_000_000) {
 }
 
 describe('cache: bounds', () => {
+  it('clear() empties a cache map, shard state and all (the test build asserts each shard sound after it)', async () => {
+    for (const options of [{ maxEntries: 1000, ttl: 60_000 }, { maxBytes: 1 << 20 }]) {
+      const map = await ShardedMap.create({ shards: 4, ...options });
+      for (let i = 0; i < 500; i++) map.store(`k${i}`, `value ${i}`);
+      map.clear();
+      expect(map.size).toBe(0);
+      expect(map.stats().cache!.bytes).toBe(0);
+      for (let i = 0; i < 500; i++) map.store(`k${i}`, i);
+      expect(map.size).toBe(500);
+      expectSound(map);
+      map.close();
+    }
+  });
+
   it('maxEntries: stores evict instead of throwing; size and memory stay bounded under churn', async () => {
     const cache = await ShardedMap.create({ maxEntries: 2000 });
     expect(cache.isCache).toBe(true);
