@@ -39,9 +39,10 @@ import { pack, unpackBytes, LONE_SURROGATE } from './codec.js';
 import { DEFAULT_MAX_KEY_BYTES } from './options.js';
 import { ErrorCode, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
 import type { MapStats } from './stats.js';
+import { createClusterNearCache, connectClusterData, type ClusterOptionFields, type ClusterHandleFields, type ClusterStatsFields, type ClusterTrackers } from './redis-cluster.js';
 
 /** Options of `createNearCache`. */
-export interface NearCacheOptions {
+export interface NearCacheOptions extends ClusterOptionFields {
   /** Redis URL. @default 'redis://127.0.0.1:6379' */
   url?: string;
   /** Key prefixes the L1 caches (tracked with BCAST). Keys under none of
@@ -75,7 +76,7 @@ export interface NearCacheOptions {
 }
 
 /** What `attachNearCache` needs: structured-cloneable (post it to workers). */
-export interface NearCacheHandle {
+export interface NearCacheHandle extends ClusterHandleFields {
   readonly map: ShardedMapHandle;
   /** The shared coherence words (see STATE_*). */
   readonly state: SharedArrayBuffer;
@@ -90,7 +91,7 @@ export interface NearCacheHandle {
 }
 
 /** What one instance counted, plus the process-wide coherence counts. */
-export interface NearCacheStats {
+export interface NearCacheStats extends ClusterStatsFields {
   /** Reads answered by the L1. */
   l1Hits: number;
   /** Reads that went to Redis to fill the L1. */
@@ -139,14 +140,17 @@ export interface NearCache {
 
 // ---- the shared coherence words (Int32Array over handle.state) ------------------
 /** 1 while tracking is armed and nothing has cast doubt on it. */
-const STATE_UP = 0;
+export const STATE_UP = 0;
 /** Bumped at every flush, loss and re-arm: a fill that saw another value
  *  before its ticket went in does not install. */
-const STATE_EPOCH = 1;
+export const STATE_EPOCH = 1;
 /** Bumped (and notified) whenever a fill ends: its waiters look again. */
 const STATE_FILLS = 2;
 const STATE_INVALIDATIONS = 3;
 const STATE_FLUSHES = 4;
+/** Bumped (and notified) by a cluster instance whose command failed: the
+ *  creator looks at the cluster's topology again (redis-cluster.ts). */
+export const STATE_TOPOLOGY = 5;
 const STATE_WORDS = 8;
 /** A ticket: the mark, then owner id and count (u32 each). */
 const MARK_BYTES = 16;
@@ -155,24 +159,24 @@ const TICKET_BYTES = MARK_BYTES + 8;
 /** The tracking socket times out after this many ping intervals without
  *  data; so the longest pingInterval is what keeps that within a timer's
  *  range (2^31 - 1 ms). */
-const SOCKET_TIMEOUT_PINGS = 3;
+export const SOCKET_TIMEOUT_PINGS = 3;
 const PING_INTERVAL_MAX = Math.floor((2 ** 31 - 1) / SOCKET_TIMEOUT_PINGS);
-const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_000, commandTimeout: 2000, pingInterval: 1000 };
+export const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_000, commandTimeout: 2000, pingInterval: 1000 };
 /** Reconnect backoff of both connections: 50 ms doubling up to 2 s. */
-const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 2000);
+export const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 2000);
 
 
-function redisError(what: string, e: unknown): ShardedMapError {
+export function redisError(what: string, e: unknown): ShardedMapError {
   const err = new ShardedMapError(ErrorCode.REDIS, `near cache: Redis ${what} failed: ${(e as Error)?.message ?? String(e)}`);
   (err as { cause?: unknown }).cause = e;
   return err;
 }
 
-function invalidOption(message: string): never {
+export function invalidOption(message: string): never {
   throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, message);
 }
 
-function positive(v: unknown, name: string, dflt: number): number {
+export function positive(v: unknown, name: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !(v > 0) || v > 2 ** 31 - 1) invalidOption(`${name} option must be a number of milliseconds from 1 to 2^31 - 1, got ${String(v)}`);
   return v;
@@ -222,6 +226,7 @@ export async function createNearCache(options: NearCacheOptions): Promise<NearCa
   };
   const onInvalidate = options.onInvalidate;
   if (onInvalidate !== undefined && typeof onInvalidate !== 'function') invalidOption('onInvalidate option must be a function');
+  if (options.cluster !== undefined) return createClusterNearCache(map, handle, options, pingInterval, onInvalidate);
   const near = new Near(map, handle);
   try {
     await near.connect();
@@ -251,7 +256,7 @@ export async function attachNearCache(handle: NearCacheHandle): Promise<NearCach
 
 /** What this file uses of a node-redis client (its own types differ with
  *  the RESP version and type mapping of each connection). */
-interface Client {
+export interface Client {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   get(key: string): Promise<unknown>;
@@ -263,7 +268,7 @@ interface Client {
   destroy(): void;
 }
 
-class Near implements NearCache {
+export class Near implements NearCache {
   readonly handle: NearCacheHandle;
   readonly #map: ShardedMap<unknown>;
   /** The process's ticket mark (handle.mark). */
@@ -274,6 +279,9 @@ class Near implements NearCache {
   #tickets = 0;
   #closed = false;
   readonly #count = { l1Hits: 0, l1Misses: 0, bypasses: 0, fills: 0, fillsDropped: 0 };
+  /** The creator's per-master tracking connections, in a cluster
+   *  (redis-cluster.ts sets it). */
+  trackers: ClusterTrackers | undefined;
 
   constructor(map: ShardedMap<unknown>, handle: NearCacheHandle) {
     this.#map = map;
@@ -293,6 +301,10 @@ class Near implements NearCache {
   /** The data connection: misses and writes. While it reconnects,
    *  commands wait for it, and every command fails after commandTimeout. */
   async connect(): Promise<void> {
+    if (this.handle.cluster !== undefined) {
+      this.#data = await connectClusterData(this.handle);
+      return;
+    }
     const c = createClient({
       url: this.handle.url,
       socket: { reconnectStrategy, connectTimeout: this.handle.commandTimeout },
@@ -356,6 +368,29 @@ class Near implements NearCache {
     } catch {
       return; // the connection failed again: 'ready' comes back with it
     }
+    if (this.#closed) return;
+    this.#flush();
+    Atomics.store(this.#state, STATE_UP, 1);
+  }
+
+  /** For the cluster trackers (redis-cluster.ts): a key one of them was
+   *  told of (null: flush the L1); the stream may have a gap (doubt); every
+   *  master is tracked again (open). */
+  invalidated(key: string | null): void {
+    if (key === null) return this.#flush();
+    Atomics.add(this.#state, STATE_INVALIDATIONS, 1);
+    try {
+      this.#map.delete(key);
+    } catch {
+      // closed
+    }
+  }
+
+  doubt(): void {
+    this.#doubt();
+  }
+
+  open(): void {
     if (this.#closed) return;
     this.#flush();
     Atomics.store(this.#state, STATE_UP, 1);
@@ -526,16 +561,18 @@ class Near implements NearCache {
       flushes: Atomics.load(this.#state, STATE_FLUSHES),
       tracking: this.tracking,
       l1: this.#map.stats(),
+      ...this.trackers?.stats(),
     };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#tracker) {
+    if (this.#tracker || this.trackers) {
       Atomics.store(this.#state, STATE_UP, 0);
       Atomics.add(this.#state, STATE_EPOCH, 1);
     }
+    await this.trackers?.close();
     // A graceful close waits for queued commands; while a connection is
     // down, those wait for a reconnect that may not come: after
     // commandTimeout the connection is dropped instead.
@@ -624,7 +661,7 @@ function checkKey(key: unknown, method: string): asserts key is string {
 }
 
 
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
