@@ -108,6 +108,9 @@ const TOPOLOGY_RETRY = 100;
  *  reconnection attempt (its default, 5 s, left commands going to a dead
  *  master for 5 s). */
 const CLUSTER_REFRESH_ON_RECONNECT = 100;
+/** At least this long between two topology checks (ms): a burst of failed
+ *  commands in every worker asks for one check, not hundreds. */
+const MIN_GAP = 20;
 
 const ask = (state: Int32Array) => {
   Atomics.add(state, STATE_TOPOLOGY, 1);
@@ -319,6 +322,8 @@ export class ClusterTrackers {
       } catch {
         // looked at again next time
       }
+      // Failed commands in every instance ask at once: one look per gap.
+      await new Promise((r) => setTimeout(r, MIN_GAP));
     }
   }
 
@@ -401,9 +406,13 @@ export class ClusterTrackers {
   }
 
   #nodeOptions(a: string, tracking: boolean) {
+    // Where the cluster's own address for a node is reached from here
+    // (node-redis's nodeAddressMap, for a cluster behind NAT).
+    const map = this.#options.nodeAddressMap;
+    const mapped = typeof map === 'function' ? map(a) : map?.[a];
     const i = a.lastIndexOf(':');
-    const host = a.slice(0, i);
-    const port = Number(a.slice(i + 1));
+    const host = mapped?.host ?? a.slice(0, i);
+    const port = mapped?.port ?? Number(a.slice(i + 1));
     const d = this.#options.defaults ?? {};
     const ms = this.#handle.commandTimeout;
     return {

@@ -17,6 +17,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createClient, createCluster, RESP_TYPES } from '@redis/client';
 import { Packr } from 'msgpackr';
+// @ts-expect-error: a plain .mjs example without types
+import { runNearCacheClusterExample } from '../../examples/near-cache-cluster/main.mjs';
 // @ts-expect-error: a plain .mjs helper without types
 import { startCluster, clusterNodes, on, until } from '../../scripts/redis-cluster.mjs';
 
@@ -280,6 +282,17 @@ function expectTyped(loads: Load[]): void {
 }
 
 describe('near cache over a Redis Cluster', () => {
+  it('the example (examples/near-cache-cluster): workers share one L1; a rename on each master from another process reaches them', async () => {
+    const users = 60;
+    const r = await runNearCacheClusterExample({ rootNodes: cluster.rootNodes, workers: 2, users });
+    for (const w of r.reads) expect(w.reads).toBe(2 * users);
+    expect(r.reads.reduce((s: number, w: { l1Misses: number }) => s + w.l1Misses, 0)).toBe(users);
+    expect(r.renamed.length).toBe(3);
+    expect(r.invalidated).toEqual(expect.arrayContaining(r.renamed));
+    for (const x of r.rereads) expect(x.values.map((v: { name: string }) => v.name)).toEqual(r.renamed.map((k: string) => `user ${k.split(':')[2]} (renamed)`));
+    expect(r.nodes.map((n: { state: string }) => n.state)).toEqual(['armed', 'armed', 'armed']);
+  });
+
   it('a write in one process, or by a plain cluster client, reaches the other process\'s L1 for keys on every master; a naive L1 reads stale', async () => {
     const owners = await Promise.all(KEYS.map(ownerOf));
     expect(new Set(owners).size).toBe(3);
