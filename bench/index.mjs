@@ -18,8 +18,9 @@ import { runCell } from './run.mjs';
 import { micro } from './micro.mjs';
 import { valuesMicro, batchMicro } from './values.mjs';
 import { chartSvg } from './chart.mjs';
-import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable, cacheTargets, nearSection } from './report.mjs';
+import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable, cacheTargets, nearSection, nearClusterSection } from './report.mjs';
 import { nearBench } from './near.mjs';
+import { nearClusterBench } from './near-cluster.mjs';
 import { hitRatioTable } from './hitratio/run.mjs';
 import { shardedmapPolicy } from './hitratio/shardedmap-policy.mjs';
 
@@ -122,8 +123,17 @@ if (withCore) {
     near = { error: String(e?.message ?? e) };
   }
 }
+// The same over a Redis Cluster of our own (bench/near-cluster.mjs).
+let nearCluster = null;
+if (withCore) {
+  try {
+    nearCluster = await nearClusterBench({ quick: args.profile === 'quick' });
+  } catch (e) {
+    nearCluster = { error: String(e?.message ?? e) };
+  }
+}
 
-const report = { machine, profile: args.profile, options: o, cells, contestants, micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, near, results };
+const report = { machine, profile: args.profile, options: o, cells, contestants, micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, near, nearCluster, results };
 const md = [
   `Profile \`${args.profile}\`, ${machine.date}: ${machine.cpu}, ${cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}).`,
   `Each cell: ${o.runs} timed windows of ${o.durationMs} ms after ${o.warmupMs} ms warm-up; ops/s is the median window, summed over workers; every ${o.sampleEvery}th op is timed for latencies.`,
@@ -135,6 +145,8 @@ const md = [
   ...(hit ? ['### Hit ratio', hit.markdown] : []),
   '### Near cache (shardedmap/redis)',
   nearSection(near),
+  '### Near cache over a Redis Cluster (shardedmap/redis, `cluster`)',
+  nearClusterSection(nearCluster),
   '### shardedmap ÷ each peer (ops/s)',
   ratioTable(results, cells, contestants),
   ...(microResult ? ['### Boundary costs', microTable(microResult)] : []),
