@@ -47,10 +47,21 @@
 import { createClient, createCluster, RESP_TYPES, type RedisClusterOptions } from '@redis/client';
 import type { ShardedMap } from './map.js';
 import { ShardedMapError } from './errors.js';
-import {
-  Near, STATE_UP, STATE_TOPOLOGY, SOCKET_TIMEOUT_PINGS, reconnectStrategy, redisError, invalidOption, positive, withTimeout,
-  type Client, type NearCache, type NearCacheHandle, type NearCacheOptions,
-} from './redis.js';
+import { SOCKET_TIMEOUT_PINGS, reconnectStrategy, redisError, invalidOption, positive, withTimeout, type Client } from './redis-shared.js';
+import type { NearCache, NearCacheHandle, NearCacheOptions } from './redis.js';
+
+/** What the cluster part needs of redis.ts's near cache instance (its L1,
+ *  fill tickets and shared coherence words stay there). */
+export interface CoherentNear extends NearCache {
+  connect(): Promise<void>;
+  /** A tracker's invalidation push (null: flush the whole L1). */
+  invalidated(key: string | null): void;
+  /** The stream of invalidations may have a gap: L1 flushed and off. */
+  doubt(): void;
+  /** Every master is tracked: L1 flushed and on. */
+  open(): void;
+  trackers: ClusterTrackers | undefined;
+}
 
 /** node-redis `createCluster` options (rootNodes, defaults for every node
  *  connection: credentials, TLS...). `commandOptions` and the RESP version
@@ -72,6 +83,9 @@ export interface ClusterOptionFields {
  *  (what structured clone keeps of them: no functions). */
 export interface ClusterHandleFields {
   readonly cluster?: NearCacheClusterOptions;
+  /** One Int32 word, bumped (and notified) by an instance whose command
+   *  failed: the creator looks at the topology again. */
+  readonly topology?: SharedArrayBuffer;
 }
 
 /** What the tracker of one master is doing. */
@@ -112,9 +126,9 @@ const CLUSTER_REFRESH_ON_RECONNECT = 100;
  *  commands in every worker asks for one check, not hundreds. */
 const MIN_GAP = 20;
 
-const ask = (state: Int32Array) => {
-  Atomics.add(state, STATE_TOPOLOGY, 1);
-  Atomics.notify(state, STATE_TOPOLOGY);
+const ask = (word: Int32Array) => {
+  Atomics.add(word, 0, 1);
+  Atomics.notify(word, 0);
 };
 
 /** A command that answers within `ms`, or an error (not hung). */
@@ -154,7 +168,7 @@ function cloneable(v: unknown): unknown {
 export async function connectClusterData(handle: NearCacheHandle): Promise<Client> {
   const o = handle.cluster!;
   const ms = handle.commandTimeout;
-  const state = new Int32Array(handle.state);
+  const state = new Int32Array(handle.topology!);
   const c = createCluster({
     topologyRefreshOnReconnectionAttemptStrategy: CLUSTER_REFRESH_ON_RECONNECT,
     ...o,
@@ -202,9 +216,9 @@ export async function connectClusterData(handle: NearCacheHandle): Promise<Clien
  *  every master. Resolves once all are armed (within commandTimeout). */
 export async function createClusterNearCache(
   map: ShardedMap<unknown>, base: NearCacheHandle, options: NearCacheOptions, pingInterval: number,
-  onInvalidate?: (key: string | null) => void,
+  onInvalidate: ((key: string | null) => void) | undefined, make: (handle: NearCacheHandle) => CoherentNear,
 ): Promise<NearCache> {
-  let near: Near | undefined;
+  let near: CoherentNear | undefined;
   try {
     const cluster = options.cluster!;
     if (typeof cluster !== 'object' || cluster === null || !Array.isArray(cluster.rootNodes) || cluster.rootNodes.length === 0) {
@@ -216,8 +230,10 @@ export async function createClusterNearCache(
       return a;
     });
     const topologyInterval = positive(options.topologyInterval, 'topologyInterval', DEFAULT_TOPOLOGY_INTERVAL);
-    const handle: NearCacheHandle = { ...base, url: `redis://${roots[0]}`, cluster: cloneable(cluster) as NearCacheClusterOptions };
-    near = new Near(map, handle);
+    const handle: NearCacheHandle = {
+      ...base, url: `redis://${roots[0]}`, cluster: cloneable(cluster) as NearCacheClusterOptions, topology: new SharedArrayBuffer(4),
+    };
+    near = make(handle);
     await near.connect();
     const trackers = new ClusterTrackers(near, handle, cluster, roots, { pingInterval, topologyInterval, onInvalidate });
     near.trackers = trackers;
@@ -265,10 +281,11 @@ interface Node {
 /** The creator's tracking connections, one per master, and the topology
  *  they were armed for. */
 export class ClusterTrackers {
-  readonly #near: Near;
+  readonly #near: CoherentNear;
   readonly #handle: NearCacheHandle;
   readonly #options: NearCacheClusterOptions;
   readonly #roots: string[];
+  /** The topology word (handle.topology). */
   readonly #state: Int32Array;
   readonly #pingInterval: number;
   readonly #topologyInterval: number;
@@ -283,13 +300,13 @@ export class ClusterTrackers {
   #loop: Promise<void> | undefined;
   #refreshing: Promise<void> | undefined;
 
-  constructor(near: Near, handle: NearCacheHandle, options: NearCacheClusterOptions, roots: string[],
+  constructor(near: CoherentNear, handle: NearCacheHandle, options: NearCacheClusterOptions, roots: string[],
     o: { pingInterval: number; topologyInterval: number; onInvalidate?: (key: string | null) => void }) {
     this.#near = near;
     this.#handle = handle;
     this.#options = options;
     this.#roots = roots;
-    this.#state = new Int32Array(handle.state);
+    this.#state = new Int32Array(handle.topology!);
     this.#pingInterval = o.pingInterval;
     this.#topologyInterval = o.topologyInterval;
     this.#onInvalidate = o.onInvalidate;
@@ -300,7 +317,7 @@ export class ClusterTrackers {
     const deadline = Date.now() + this.#handle.commandTimeout;
     for (;;) {
       await this.refresh();
-      if (Atomics.load(this.#state, STATE_UP) === 1) break;
+      if (this.#near.tracking) break;
       if (Date.now() > deadline) {
         throw redisError('CLIENT TRACKING (cluster)', new Error(`not armed on every master within ${this.#handle.commandTimeout} ms (${JSON.stringify(this.stats().nodes)})`));
       }
@@ -312,9 +329,9 @@ export class ClusterTrackers {
   async #watch(): Promise<void> {
     const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
     while (!this.#closed) {
-      const seen = Atomics.load(this.#state, STATE_TOPOLOGY);
-      const ms = Atomics.load(this.#state, STATE_UP) === 1 ? this.#topologyInterval : TOPOLOGY_RETRY;
-      const r = waitAsync(this.#state, STATE_TOPOLOGY, seen, ms);
+      const seen = Atomics.load(this.#state, 0);
+      const ms = this.#near.tracking ? this.#topologyInterval : TOPOLOGY_RETRY;
+      const r = waitAsync(this.#state, 0, seen, ms);
       if (r.async) await r.value;
       if (this.#closed) return;
       try {
@@ -372,7 +389,7 @@ export class ClusterTrackers {
 
   /** Open the L1 once every master's tracker is armed. */
   #check(): void {
-    if (this.#closed || this.#layout === undefined || Atomics.load(this.#state, STATE_UP) === 1) return;
+    if (this.#closed || this.#layout === undefined || this.#near.tracking) return;
     for (const n of this.#nodes.values()) if (n.state !== 'armed') return;
     this.#near.open();
   }

@@ -39,6 +39,7 @@ import { pack, unpackBytes, LONE_SURROGATE } from './codec.js';
 import { DEFAULT_MAX_KEY_BYTES } from './options.js';
 import { ErrorCode, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError } from './errors.js';
 import type { MapStats } from './stats.js';
+import { SOCKET_TIMEOUT_PINGS, reconnectStrategy, redisError, invalidOption, positive, withTimeout, type Client } from './redis-shared.js';
 import { createClusterNearCache, connectClusterData, type ClusterOptionFields, type ClusterHandleFields, type ClusterStatsFields, type ClusterTrackers } from './redis-cluster.js';
 
 /** Options of `createNearCache`. */
@@ -140,47 +141,23 @@ export interface NearCache {
 
 // ---- the shared coherence words (Int32Array over handle.state) ------------------
 /** 1 while tracking is armed and nothing has cast doubt on it. */
-export const STATE_UP = 0;
+const STATE_UP = 0;
 /** Bumped at every flush, loss and re-arm: a fill that saw another value
  *  before its ticket went in does not install. */
-export const STATE_EPOCH = 1;
+const STATE_EPOCH = 1;
 /** Bumped (and notified) whenever a fill ends: its waiters look again. */
 const STATE_FILLS = 2;
 const STATE_INVALIDATIONS = 3;
 const STATE_FLUSHES = 4;
-/** Bumped (and notified) by a cluster instance whose command failed: the
- *  creator looks at the cluster's topology again (redis-cluster.ts). */
-export const STATE_TOPOLOGY = 5;
 const STATE_WORDS = 8;
 /** A ticket: the mark, then owner id and count (u32 each). */
 const MARK_BYTES = 16;
 const TICKET_BYTES = MARK_BYTES + 8;
 
-/** The tracking socket times out after this many ping intervals without
- *  data; so the longest pingInterval is what keeps that within a timer's
- *  range (2^31 - 1 ms). */
-export const SOCKET_TIMEOUT_PINGS = 3;
 const PING_INTERVAL_MAX = Math.floor((2 ** 31 - 1) / SOCKET_TIMEOUT_PINGS);
-export const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_000, commandTimeout: 2000, pingInterval: 1000 };
-/** Reconnect backoff of both connections: 50 ms doubling up to 2 s. */
-export const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 2000);
+const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_000, commandTimeout: 2000, pingInterval: 1000 };
 
 
-export function redisError(what: string, e: unknown): ShardedMapError {
-  const err = new ShardedMapError(ErrorCode.REDIS, `near cache: Redis ${what} failed: ${(e as Error)?.message ?? String(e)}`);
-  (err as { cause?: unknown }).cause = e;
-  return err;
-}
-
-export function invalidOption(message: string): never {
-  throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, message);
-}
-
-export function positive(v: unknown, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !(v > 0) || v > 2 ** 31 - 1) invalidOption(`${name} option must be a number of milliseconds from 1 to 2^31 - 1, got ${String(v)}`);
-  return v;
-}
 
 /**
  * The process's near cache: creates the L1 and arms tracking (resolves once
@@ -226,7 +203,7 @@ export async function createNearCache(options: NearCacheOptions): Promise<NearCa
   };
   const onInvalidate = options.onInvalidate;
   if (onInvalidate !== undefined && typeof onInvalidate !== 'function') invalidOption('onInvalidate option must be a function');
-  if (options.cluster !== undefined) return createClusterNearCache(map, handle, options, pingInterval, onInvalidate);
+  if (options.cluster !== undefined) return createClusterNearCache(map, handle, options, pingInterval, onInvalidate, (h) => new Near(map, h));
   const near = new Near(map, handle);
   try {
     await near.connect();
@@ -254,21 +231,7 @@ export async function attachNearCache(handle: NearCacheHandle): Promise<NearCach
   return near;
 }
 
-/** What this file uses of a node-redis client (its own types differ with
- *  the RESP version and type mapping of each connection). */
-export interface Client {
-  readonly isOpen: boolean;
-  readonly isReady: boolean;
-  get(key: string): Promise<unknown>;
-  pTTL(key: string): Promise<unknown>;
-  set(key: string, value: Buffer, options?: { expiration: { type: 'PX'; value: number } }): Promise<unknown>;
-  del(key: string): Promise<number>;
-  sendCommand(args: string[]): Promise<unknown>;
-  close(): Promise<unknown>;
-  destroy(): void;
-}
-
-export class Near implements NearCache {
+class Near implements NearCache {
   readonly handle: NearCacheHandle;
   readonly #map: ShardedMap<unknown>;
   /** The process's ticket mark (handle.mark). */
@@ -660,17 +623,3 @@ function checkKey(key: unknown, method: string): asserts key is string {
   }
 }
 
-
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(redisError(what, new Error(`no answer within ${ms} ms`))), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
