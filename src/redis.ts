@@ -157,8 +157,6 @@ const TICKET_BYTES = MARK_BYTES + 8;
 const PING_INTERVAL_MAX = Math.floor((2 ** 31 - 1) / SOCKET_TIMEOUT_PINGS);
 const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_000, commandTimeout: 2000, pingInterval: 1000 };
 
-
-
 /**
  * The process's near cache: creates the L1 and arms tracking (resolves once
  * it is armed, or rejects with `ERR_SHARDEDMAP_REDIS` if Redis cannot be
@@ -622,4 +620,3 @@ function checkKey(key: unknown, method: string): asserts key is string {
     throw new ShardedMapTypeError(ErrorCode.KEY_TYPE, `near cache ${method}: a key must not hold a lone surrogate (Redis keys are UTF-8)`);
   }
 }
-
