@@ -218,18 +218,25 @@ export async function createClusterNearCache(
   map: ShardedMap<unknown>, base: NearCacheHandle, options: NearCacheOptions, pingInterval: number,
   onInvalidate: ((key: string | null) => void) | undefined, make: (handle: NearCacheHandle) => CoherentNear,
 ): Promise<NearCache> {
-  let near: CoherentNear | undefined;
+  const cluster = options.cluster!;
+  let roots: string[];
+  let topologyInterval: number;
   try {
-    const cluster = options.cluster!;
     if (typeof cluster !== 'object' || cluster === null || !Array.isArray(cluster.rootNodes) || cluster.rootNodes.length === 0) {
       invalidOption('cluster option must be node-redis createCluster options with a non-empty rootNodes array, like { rootNodes: [{ url: "redis://10.0.0.1:7000" }] }');
     }
-    const roots = cluster.rootNodes.map((n, i) => {
+    roots = cluster.rootNodes.map((n, i) => {
       const a = address(n);
       if (a === undefined) invalidOption(`cluster.rootNodes[${i}] must have a url (redis://host:port) or socket { host, port }`);
       return a;
     });
-    const topologyInterval = positive(options.topologyInterval, 'topologyInterval', DEFAULT_TOPOLOGY_INTERVAL);
+    topologyInterval = positive(options.topologyInterval, 'topologyInterval', DEFAULT_TOPOLOGY_INTERVAL);
+  } catch (e) {
+    map.close();
+    throw e;
+  }
+  let near: CoherentNear | undefined;
+  try {
     const handle: NearCacheHandle = {
       ...base, url: `redis://${roots[0]}`, cluster: cloneable(cluster) as NearCacheClusterOptions, topology: new SharedArrayBuffer(4),
     };

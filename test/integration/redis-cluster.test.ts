@@ -16,6 +16,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createClient, createCluster, RESP_TYPES } from '@redis/client';
+import { createNearCache } from 'shardedmap/redis';
 import { Packr } from 'msgpackr';
 // @ts-expect-error: a plain .mjs example without types
 import { runNearCacheClusterExample } from '../../examples/near-cache-cluster/main.mjs';
@@ -293,6 +294,17 @@ describe('near cache over a Redis Cluster', () => {
     expect(r.nodes.map((n: { state: string }) => n.state)).toEqual(['armed', 'armed', 'armed']);
   });
 
+  it('bad cluster options: INVALID_OPTION; no reachable node: ERR_SHARDEDMAP_REDIS within commandTimeout', async () => {
+    await expect(createNearCache({ cluster: {} as never, prefixes: ['k:'] })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    await expect(createNearCache({ cluster: { rootNodes: [] }, prefixes: ['k:'] })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    await expect(createNearCache({ cluster: { rootNodes: [{ url: 'nonsense' }] }, prefixes: ['k:'] })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    await expect(createNearCache({ cluster: { rootNodes: cluster.rootNodes }, prefixes: ['k:'], topologyInterval: -1 })).rejects.toMatchObject({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
+    const t = Date.now();
+    // Nothing listens on port 1.
+    await expect(createNearCache({ cluster: { rootNodes: [{ url: 'redis://127.0.0.1:1' }] }, prefixes: ['k:'], commandTimeout: 500 })).rejects.toMatchObject({ code: REDIS });
+    expect(Date.now() - t).toBeLessThan(500 + 1000);
+  });
+
   it('a write in one process, or by a plain cluster client, reaches the other process\'s L1 for keys on every master; a naive L1 reads stale', async () => {
     const owners = await Promise.all(KEYS.map(ownerOf));
     expect(new Set(owners).size).toBe(3);
@@ -441,10 +453,17 @@ describe('near cache over a Redis Cluster', () => {
     const victim = cluster.nodes.find((n) => n.port === master.port)!;
     // Reads only during the event: the last writes to these keys are the
     // ones made right at the promotion.
+    let lost = 0;
     const loads = await during(keys, 5000, async () => {
       await victim.kill('SIGKILL');
+      // Each process sees its tracker there drop: the L1 is off (bypassed).
+      await until(async () => {
+        const s = await Promise.all(procs.map((p) => p.stats()));
+        return s.every((x) => !x.tracking && x.nodes!.find((n) => n.address.endsWith(`:${master.port}`))?.state === 'lost');
+      }, 5000, 'tracker lost').then(() => lost++, () => {});
       await writeOnPromotion(replica.port, keys);
     }, 0);
+    expect(lost).toBe(1);
     console.log('SIGKILL: loads', JSON.stringify(loads));
     expectTyped(loads);
     await settled();
