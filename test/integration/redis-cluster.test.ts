@@ -4,20 +4,27 @@
 // near cache per process (cluster-process.mjs). One cluster serves the
 // whole file (starting one costs seconds), so the cases run in order and
 // each leaves the cluster healthy for the next:
+// - the example (examples/near-cache-cluster) runs;
+// - bad options are INVALID_OPTION; an unreachable cluster REDIS, in time;
 // - writes reach the other process's L1 for keys on every master; no stale
 //   read once the invalidation arrived; a naive L1 (a Map) reads stale;
+// - a fill's GET reply held back (a proxy in front of one master, through
+//   nodeAddressMap) until that master's invalidation arrived installs nothing;
 // - FLUSHALL on every master empties every L1;
 // - CLIENT KILL of the tracking connections on one master: flushed, re-armed;
 // - CLUSTER FAILOVER on a replica, a slot migrated to another master, a
 //   master killed with SIGKILL and its replica promoted: during each, every
 //   call of every instance resolves or rejects ERR_SHARDEDMAP_REDIS within
 //   its bound; after each, the trackers follow the new masters, every L1
-//   agrees with Redis, and new writes to the keys moved reach every L1.
+//   agrees with Redis (including a write made on the promoted replica the
+//   moment it became master, before any tracker there), and new writes to
+//   the keys moved reach every L1.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createClient, createCluster, RESP_TYPES } from '@redis/client';
 import { createNearCache } from 'shardedmap/redis';
 import { Packr } from 'msgpackr';
+import { startProxy } from '../helpers/proxy';
 // @ts-expect-error: a plain .mjs example without types
 import { runNearCacheClusterExample } from '../../examples/near-cache-cluster/main.mjs';
 // @ts-expect-error: a plain .mjs helper without types
@@ -329,6 +336,40 @@ describe('near cache over a Redis Cluster', () => {
     expect(naiveStale).toBe(KEYS.length);
     // Each master's tracker delivered some of them, in each process.
     for (const p of procs) for (const n of (await p.stats()).nodes!) expect(n.invalidations).toBeGreaterThan(0);
+  });
+
+  it('per node, a fill whose GET reply arrives after an invalidation of its key installs nothing', async () => {
+    // The key's master is reached through a proxy (nodeAddressMap) that
+    // holds the fill's GET reply until another client wrote the key and
+    // the master's tracker delivered the invalidation.
+    const key = 'k:race';
+    const port = await ownerOf(key);
+    const proxy = await startProxy(port);
+    const other = cluster.nodes.find((n) => n.alive && n.port !== port)!;
+    let invalidated = 0;
+    const near = await createNearCache({
+      cluster: { rootNodes: [{ url: other.url }], nodeAddressMap: { [`127.0.0.1:${port}`]: { host: '127.0.0.1', port: proxy.port } } },
+      prefixes: ['k:'],
+      onInvalidate: (k) => (k === key ? invalidated++ : 0),
+    });
+    try {
+      expect(proxy.connections).toBe(2); // 0: data (connected first), 1: that master's tracker
+      await plainSet(key, 'old');
+      await until(() => invalidated === 1, 5000);
+      proxy.hold(0);
+      const pending = near.get(key);
+      await until(() => proxy.held(0) > 0, 5000);
+      await plainSet(key, 'new');
+      await until(() => invalidated === 2, 5000);
+      proxy.release(0);
+      expect(await pending).toBe('old'); // what Redis said when the GET ran
+      expect(near.stats()).toMatchObject({ fills: 0, fillsDropped: 1 });
+      expect(await near.get(key)).toBe('new');
+      expect(near.peek(key)).toBe('new');
+    } finally {
+      await near.close();
+      await proxy.close();
+    }
   });
 
   it('FLUSHALL on every master empties every L1', async () => {
