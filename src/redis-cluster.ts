@@ -40,7 +40,9 @@
  * instance of the process (it bumps a shared word the creator waits on:
  * MOVED storms, "Disconnects client", timeouts), and a periodic
  * `CLUSTER SLOTS` every `topologyInterval` (every 100 ms while some master
- * is not armed). The window left: after a manual failover and before the
+ * is not armed), asked of every master whose tracker is up: while their
+ * answers differ (gossip has not settled a failover or a slot move), the
+ * L1 is off, and the new map is taken once they agree. The window left: after a manual failover and before the
  * next check, writes on the new master reach the old one (now its replica)
  * by replication and its tracker pushes them, a replication lag later.
  */
@@ -361,7 +363,12 @@ export class ClusterTrackers {
   async #refresh(): Promise<void> {
     const ranges = await this.#clusterSlots();
     if (ranges === undefined || this.#closed) return; // nobody answered: trackers say the rest
-    const layout = ranges.map((r) => `${r.from}-${r.to}@${r.master}`).join(',');
+    if (ranges === 'disagree') {
+      // Changing: the L1 stays off until the masters agree and are armed.
+      if (this.#layout !== undefined && this.#near.tracking) this.#near.doubt();
+      return;
+    }
+    const layout = describe(ranges);
     if (layout === this.#layout) return this.#check();
     const first = this.#layout === undefined;
     const before = new Map<string, string>(this.#ranges.map((r) => [`${r.from}-${r.to}`, r.master]));
@@ -401,16 +408,23 @@ export class ClusterTrackers {
     this.#near.open();
   }
 
-  /** `CLUSTER SLOTS` from a tracker that is up, else from any node we know. */
-  async #clusterSlots(): Promise<Range[] | undefined> {
+  /** `CLUSTER SLOTS` from every master whose tracker is up (they answer
+   *  in parallel), else from any node we know. 'disagree': two masters see
+   *  different slot maps (a failover or a slot move under way; gossip
+   *  settles it within moments). */
+  async #clusterSlots(): Promise<Range[] | 'disagree' | undefined> {
     const ms = this.#handle.commandTimeout;
-    for (const n of this.#nodes.values()) {
-      if (!n.client.isReady) continue;
+    const ready = [...this.#nodes.values()].filter((n) => n.client.isReady);
+    const views = (await Promise.all(ready.map(async (n) => {
       try {
         return parseSlots(await timed(n.client.sendCommand(['CLUSTER', 'SLOTS']), ms), n.address);
       } catch {
-        // try the next
+        return undefined;
       }
+    }))).filter((v) => v !== undefined);
+    if (views.length > 0) {
+      const first = describe(views[0]!);
+      return views.every((v) => describe(v) === first) ? views[0] : 'disagree';
     }
     const known = new Set([...this.#roots, ...this.#ranges.map((r) => r.master)]);
     for (const a of known) {
@@ -531,6 +545,11 @@ export class ClusterTrackers {
     this.#nodes.clear();
     await this.#loop;
   }
+}
+
+/** A slot map as one string, to compare two. */
+function describe(ranges: Range[]): string {
+  return ranges.map((r) => `${r.from}-${r.to}@${r.master}`).join(',');
 }
 
 /** `CLUSTER SLOTS` → ranges sorted by first slot. A node that does not
