@@ -84,14 +84,14 @@ export async function clusterNodes(port) {
  * Start `masters` masters with `replicas` replicas each and join them into a
  * cluster; resolves once every node says cluster_state:ok and knows every
  * other. `nodeTimeout` is cluster-node-timeout (ms): a killed master is
- * failed over about 2× this later.
+ * failed over about 2× this later. `addNode()` adds an empty master.
  */
 export async function startCluster({ masters = 3, replicas = 1, nodeTimeout = 1000 } = {}) {
   const bin = process.env.REDIS_SERVER ?? 'redis-server';
   const count = masters * (1 + replicas);
   const ports = await freePorts(count);
   const dir = mkdtempSync(join(tmpdir(), 'shardedmap-cluster-'));
-  const nodes = ports.map((port) => {
+  const spawnNode = (port) => {
     const child = spawn(bin, [
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
       '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
@@ -114,7 +114,26 @@ export async function startCluster({ masters = 3, replicas = 1, nodeTimeout = 10
         return exited;
       },
     };
-  });
+  };
+  const nodes = ports.map(spawnNode);
+  /** Start one more node and MEET it into the cluster: a master with no
+   *  slots (resolves once every node knows it). */
+  const addNode = async () => {
+    const [port] = await freePorts(1);
+    const n = spawnNode(port);
+    nodes.push(n);
+    await until(async () => (await on(port, 'PING')) === 'PONG', 10_000, `redis-server on ${port}`);
+    await on(port, 'CLUSTER', 'MEET', '127.0.0.1', String(nodes[0].port));
+    await until(async () => {
+      for (const x of nodes) {
+        if (!x.alive) continue;
+        const known = (await clusterNodes(x.port)).filter((y) => !y.failed).map((y) => y.port);
+        if (!known.includes(port)) return false;
+      }
+      return true;
+    }, 20_000, 'new node known');
+    return n;
+  };
   const stop = async () => {
     await Promise.all(nodes.map(async (n) => {
       if (!n.alive) return;
@@ -140,5 +159,5 @@ export async function startCluster({ masters = 3, replicas = 1, nodeTimeout = 10
     await stop();
     throw e;
   }
-  return { ports, nodes, rootNodes: [{ url: nodes[0].url }], stop };
+  return { ports, nodes, rootNodes: [{ url: nodes[0].url }], addNode, stop };
 }

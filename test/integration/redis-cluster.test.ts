@@ -13,7 +13,8 @@
 // - FLUSHALL on every master empties every L1;
 // - CLIENT KILL of the tracking connections on one master: flushed, re-armed;
 // - CLUSTER FAILOVER on a replica, a slot migrated to another master, a
-//   master killed with SIGKILL and its replica promoted: during each, every
+//   node added and given a slot, a master killed with SIGKILL and its
+//   replica promoted: during each, every
 //   call of every instance resolves or rejects ERR_SHARDEDMAP_REDIS within
 //   its bound; after each, the trackers follow the new masters, every L1
 //   agrees with Redis (including a write made on the promoted replica the
@@ -42,6 +43,7 @@ interface Cluster {
   ports: number[];
   nodes: { port: number; pid: number; url: string; alive: boolean; kill(signal?: string): Promise<unknown> }[];
   rootNodes: { url: string }[];
+  addNode(): Promise<{ port: number; url: string }>;
   stop(): Promise<void>;
 }
 interface NodeStats { address: string; slots: string; state: string; invalidations: number; arms: number; flushes: number }
@@ -272,6 +274,22 @@ async function writeOnPromotion(port: number, keys: string[]): Promise<void> {
   }
 }
 
+/** Move `slot` from master `from` to master `to` as redis-cli --cluster
+ *  reshard does: IMPORTING on the target, MIGRATING on the source, MIGRATE
+ *  the keys, then SETSLOT NODE on the target, the source and the others. */
+async function migrateSlot(slot: number, from: ClusterNode, to: ClusterNode, all: ClusterNode[]): Promise<void> {
+  await on(to.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
+  await on(from.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
+  for (;;) {
+    const inSlot = (await on(from.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100')).split('\n').filter(Boolean);
+    if (inSlot.length === 0) break;
+    await on(from.port, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...inSlot);
+  }
+  for (const n of [to, from, ...all.filter((x) => x.master && !x.failed && x.id !== to.id && x.id !== from.id)]) {
+    await on(n.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
+  }
+}
+
 /** Load (reads, and a write every 5th call) on `keys` in every agent of
  *  both processes while `event` runs. */
 async function during(keys: string[], ms: number, event: () => Promise<void>, writeEvery = 5): Promise<Load[]> {
@@ -451,18 +469,7 @@ describe('near cache over a Redis Cluster', () => {
     }))!;
     const to = all.find((n) => n.master && !n.failed && n.slots.length > 0 && n.id !== from.id)!;
     await fill([...keys, ...KEYS]);
-    const loads = await during(keys, 2500, async () => {
-      await on(to.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
-      await on(from.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
-      for (;;) {
-        const inSlot = (await on(from.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100')).split('\n').filter(Boolean);
-        if (inSlot.length === 0) break;
-        await on(from.port, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...inSlot);
-      }
-      for (const n of [to, from, ...all.filter((x) => x.master && !x.failed && x.id !== to.id && x.id !== from.id)]) {
-        await on(n.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
-      }
-    });
+    const loads = await during(keys, 2500, () => migrateSlot(slot, from, to, all));
     console.log('MIGRATION: loads', JSON.stringify(loads));
     expectTyped(loads);
     expect(await ownerOf(keys[0]!)).toBe(to.port);
@@ -481,6 +488,44 @@ describe('near cache over a Redis Cluster', () => {
       const b = before[i]!.nodes!.find((x) => x.address.endsWith(`:${to.port}`))!;
       expect(n.invalidations - b.invalidations).toBeGreaterThanOrEqual(keys.length);
     });
+  });
+
+  it('a new master (a node added, then given a slot): the L1 is flushed until it is tracked; no stale read; its writes reach every L1', async () => {
+    await settled();
+    const keys = Array.from({ length: 6 }, (_, i) => `k:{new}:${i}`);
+    for (const k of keys) await plainSet(k, { v: 0, k });
+    const slot = Number(await on(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', keys[0]!));
+    const added = await cluster.addNode();
+    const all = await nodes();
+    const to = all.find((n) => n.port === added.port)!;
+    const from = all.find((n) => n.master && !n.failed && n.slots.some((r) => {
+      const [a, b] = r.split('-').map(Number);
+      return slot >= a! && slot <= (b ?? a!);
+    }))!;
+    await migrateSlot(slot, from, to, all);
+    // At once, before the near caches see the new master: every agent reads
+    // the keys (filled from the new owner), then they are written straight
+    // on it, which no tracker reports. Only a flush when the new master is
+    // armed keeps those fills from being served afterwards.
+    await fill(keys);
+    const tag = ++round;
+    const direct = createClient({ url: added.url, maintNotifications: 'disabled' });
+    await direct.connect();
+    for (const k of keys) await direct.set(k, Buffer.from(packr.pack({ v: tag, k })));
+    direct.destroy();
+    await settled();
+    const c = await compare([...keys, ...KEYS]);
+    expect(c.stale).toEqual([]);
+    expect(c.errors).toEqual([]);
+    await fill(keys);
+    const r = await writeAndCheck(keys, 'plain');
+    expect(r.missing).toEqual([]);
+    expect(r.stale).toEqual([]);
+    for (const s of await Promise.all(procs.map((p) => p.stats()))) {
+      const n = s.nodes!.find((x) => x.address.endsWith(`:${added.port}`))!;
+      expect(n).toMatchObject({ state: 'armed', slots: String(slot) });
+      expect(n.flushes).toBeGreaterThan(0);
+    }
   });
 
   it('a master killed with SIGKILL and its replica promoted: calls typed or successful; trackers follow; no stale read', async () => {
