@@ -23,8 +23,13 @@ export function cli(...args) {
   });
 }
 
-/** `redis-cli -p port ...args` on 127.0.0.1. */
-export const on = (port, ...args) => cli('-h', '127.0.0.1', '-p', String(port), ...args);
+/** `redis-cli -p port ...args` on 127.0.0.1; an error reply rejects
+ *  (redis-cli prints it and exits 0). */
+export async function on(port, ...args) {
+  const out = await cli('-h', '127.0.0.1', '-p', String(port), ...args);
+  if (/^(ERR|WRONGTYPE|MOVED|ASK|CLUSTERDOWN|NOAUTH|\(error\))/.test(out)) throw new Error(`redis-cli -p ${port} ${args.join(' ')}: ${out}`);
+  return out;
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -125,13 +130,16 @@ export async function startCluster({ masters = 3, replicas = 1, nodeTimeout = 10
     await until(async () => (await on(port, 'PING')) === 'PONG', 10_000, `redis-server on ${port}`);
     await on(port, 'CLUSTER', 'MEET', '127.0.0.1', String(nodes[0].port));
     await until(async () => {
-      for (const x of nodes) {
-        if (!x.alive) continue;
-        const known = (await clusterNodes(x.port)).filter((y) => !y.failed).map((y) => y.port);
-        if (!known.includes(port)) return false;
+      const alive = nodes.filter((x) => x.alive).map((x) => x.port);
+      for (const x of alive) {
+        const known = (await clusterNodes(x)).filter((y) => !y.failed).map((y) => y.port);
+        if (!alive.every((y) => known.includes(y))) return false;
       }
-      return true;
-    }, 20_000, 'new node known');
+      // ...and sees the same masters as the others (SETSLOT needs that).
+      const masters = async (p) => (await clusterNodes(p)).filter((y) => y.master && !y.failed).map((y) => y.id).sort().join();
+      if ((await masters(port)) !== (await masters(alive[0]))) return false;
+      return (await on(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok');
+    }, 20_000, 'every node knows every other');
     return n;
   };
   const stop = async () => {

@@ -60,8 +60,8 @@ class Proc {
   #next = 0;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  constructor(rootNodes: { url: string }[]) {
-    this.child = fork(new URL('../workers/cluster-process.mjs', import.meta.url), [JSON.stringify({ rootNodes, topologyInterval: TOPOLOGY_INTERVAL, commandTimeout: COMMAND_TIMEOUT })], { execArgv: [], serialization: 'advanced' });
+  constructor(rootNodes: { url: string }[], topologyInterval = TOPOLOGY_INTERVAL) {
+    this.child = fork(new URL('../workers/cluster-process.mjs', import.meta.url), [JSON.stringify({ rootNodes, topologyInterval, commandTimeout: COMMAND_TIMEOUT })], { execArgv: [], serialization: 'advanced' });
     this.ready = new Promise((resolve, reject) => {
       this.child.once('error', reject);
       this.child.once('exit', (code) => reject(new Error(`cluster process exited with ${code}`)));
@@ -75,10 +75,18 @@ class Proc {
     });
   }
 
+  /** Every op answers within 30 s, or the test fails saying which. */
   call<T>(op: string, args?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
       const id = this.#next++;
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`no answer to ${op} ${JSON.stringify(args).slice(0, 200)} within 30 s`));
+      }, 30_000);
+      this.#pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
       this.child.send({ id, op, args });
     });
   }
@@ -280,9 +288,10 @@ async function writeOnPromotion(port: number, keys: string[]): Promise<void> {
 async function migrateSlot(slot: number, from: ClusterNode, to: ClusterNode, all: ClusterNode[]): Promise<void> {
   await on(to.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
   await on(from.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
-  for (;;) {
+  for (let i = 0; ; i++) {
     const inSlot = (await on(from.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100')).split('\n').filter(Boolean);
     if (inSlot.length === 0) break;
+    if (i === 20) throw new Error(`slot ${slot}: keys still on the source: ${inSlot.join(' ')}`);
     await on(from.port, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...inSlot);
   }
   for (const n of [to, from, ...all.filter((x) => x.master && !x.failed && x.id !== to.id && x.id !== from.id)]) {
@@ -495,24 +504,48 @@ describe('near cache over a Redis Cluster', () => {
     const keys = Array.from({ length: 6 }, (_, i) => `k:{new}:${i}`);
     for (const k of keys) await plainSet(k, { v: 0, k });
     const slot = Number(await on(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', keys[0]!));
-    const added = await cluster.addNode();
-    const all = await nodes();
-    const to = all.find((n) => n.port === added.port)!;
-    const from = all.find((n) => n.master && !n.failed && n.slots.some((r) => {
-      const [a, b] = r.split('-').map(Number);
-      return slot >= a! && slot <= (b ?? a!);
-    }))!;
-    await migrateSlot(slot, from, to, all);
-    // At once, before the near caches see the new master: every agent reads
-    // the keys (filled from the new owner), then they are written straight
-    // on it, which no tracker reports. Only a flush when the new master is
-    // armed keeps those fills from being served afterwards.
-    await fill(keys);
-    const tag = ++round;
-    const direct = createClient({ url: added.url, maintNotifications: 'disabled' });
-    await direct.connect();
-    for (const k of keys) await direct.set(k, Buffer.from(packr.pack({ v: tag, k })));
-    direct.destroy();
+    // A third process whose near cache looks at the topology only when
+    // asked (as after a failed command), so the window between the change
+    // and its detection is as long as the test wants.
+    const solo = new Proc(cluster.rootNodes, 600_000);
+    await solo.ready;
+    const peek = async () => (await solo.agents<unknown[]>('peek', { keys })).flat();
+    let added: { port: number; url: string };
+    try {
+      added = await cluster.addNode();
+      const all = await nodes();
+      const to = all.find((n) => n.port === added.port)!;
+      const from = all.find((n) => n.master && !n.failed && n.slots.some((r) => {
+        const [a, b] = r.split('-').map(Number);
+        return slot >= a! && slot <= (b ?? a!);
+      }))!;
+      await migrateSlot(slot, from, to, all);
+      // At once, before the near caches see the new master: every agent reads
+      // the keys (filled from the new owner), then they are written straight
+      // on it, which no tracker reports. Only a flush when the new master is
+      // armed keeps those fills from being served afterwards.
+      await fill(keys);
+      await solo.agents('get', { keys });
+      const tag = ++round;
+      const direct = createClient({ url: added.url, maintNotifications: 'disabled' });
+      await direct.connect();
+      for (const k of keys) await direct.set(k, Buffer.from(packr.pack({ v: tag, k })));
+      direct.destroy();
+      // The window is real: before the check, the solo L1 serves what it
+      // filled from the new master, whose writes no tracker reports.
+      expect(await peek()).toEqual([0, 1, 2].flatMap(() => keys.map((k) => ({ v: 0, k }))));
+      await solo.call('refresh');
+      await until(async () => {
+        const st = await solo.stats();
+        return st.tracking && st.nodes!.some((n) => n.address.endsWith(`:${added.port}`) && n.state === 'armed');
+      }, 10_000, 'solo armed on the new master');
+      expect(await peek()).toEqual([0, 1, 2].flatMap(() => keys.map(() => undefined)));
+      for (const vs of await solo.agents<unknown[]>('get', { keys })) expect(vs).toEqual(keys.map((k) => ({ v: tag, k })));
+      expect((await solo.stats()).nodes!.find((n) => n.address.endsWith(`:${added.port}`))).toMatchObject({ state: 'armed', slots: String(slot) });
+    } finally {
+      await Promise.race([solo.call('close'), sleep(5000)]).catch(() => {});
+      solo.child.kill('SIGKILL');
+    }
     await settled();
     const c = await compare([...keys, ...KEYS]);
     expect(c.stale).toEqual([]);

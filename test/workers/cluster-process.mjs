@@ -3,7 +3,8 @@
 // Argument: JSON { rootNodes, topologyInterval, commandTimeout }. The parent
 // sends { id, op, args } and gets { id, result | error }: `agents` runs an
 // agent op (cluster-agent.mjs) on the creator and both workers; `arrivals`
-// says how many invalidations (per key) and flushes reached this process.
+// says how many invalidations (per key) and flushes reached this process;
+// `refresh` asks the creator to look at the topology now.
 import { Worker } from 'node:worker_threads';
 import { createNearCache } from 'shardedmap/redis';
 import { act } from './cluster-agent.mjs';
@@ -45,6 +46,14 @@ process.on('message', async ({ id, op, args }) => {
     let result;
     if (op === 'agents') result = await Promise.all([act(near, args.op, args.args), ...workers.map((w) => ask(w, args.op, args.args))]);
     else if (op === 'main') result = await act(near, args.op, args.args);
+    // Ask the creator to look at the topology now, as a worker whose
+    // command failed does (the handle's topology word).
+    else if (op === 'refresh') {
+      const word = new Int32Array(near.handle.topology);
+      Atomics.add(word, 0, 1);
+      Atomics.notify(word, 0);
+      result = true;
+    }
     else if (op === 'arrivals') result = { keys: Object.fromEntries(args.keys.map((k) => [k, arrived.get(k) ?? 0])), flushes };
     else if (op === 'close') {
       await Promise.all(workers.map((w) => ask(w, 'close')));
