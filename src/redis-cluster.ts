@@ -164,11 +164,15 @@ function cloneable(v: unknown): unknown {
   return out;
 }
 
+/** The creator's own cluster options, functions included, by its handle
+ *  (the handle carries only what structured clone keeps, for workers). */
+const originals = new WeakMap<NearCacheHandle, NearCacheClusterOptions>();
+
 /** An instance's data connection: node-redis's cluster client behind the
  *  one-server `Client` shape; every command answers within commandTimeout
  *  and a failed one asks the creator to look at the topology. */
 export async function connectClusterData(handle: NearCacheHandle): Promise<Client> {
-  const o = handle.cluster!;
+  const o = originals.get(handle) ?? handle.cluster!;
   const ms = handle.commandTimeout;
   const state = new Int32Array(handle.topology!);
   const c = createCluster({
@@ -242,6 +246,7 @@ export async function createClusterNearCache(
     const handle: NearCacheHandle = {
       ...base, url: `redis://${roots[0]}`, cluster: cloneable(cluster) as NearCacheClusterOptions, topology: new SharedArrayBuffer(4),
     };
+    originals.set(handle, cluster);
     near = make(handle);
     await near.connect();
     const trackers = new ClusterTrackers(near, handle, cluster, roots, { pingInterval, topologyInterval, onInvalidate });
