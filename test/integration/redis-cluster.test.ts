@@ -445,7 +445,7 @@ describe('near cache over a Redis Cluster', () => {
     const keys: string[] = [];
     for (const k of KEYS) if ((await ownerOf(k)) === master.port) keys.push(k);
     await fill(KEYS);
-    const loads = await during(keys, 3000, async () => {
+    const loads = await during(keys, 2000, async () => {
       await on(replica.port, 'CLUSTER', 'FAILOVER');
       await writeOnPromotion(replica.port, keys);
     });
@@ -478,7 +478,7 @@ describe('near cache over a Redis Cluster', () => {
     }))!;
     const to = all.find((n) => n.master && !n.failed && n.slots.length > 0 && n.id !== from.id)!;
     await fill([...keys, ...KEYS]);
-    const loads = await during(keys, 2500, () => migrateSlot(slot, from, to, all));
+    const loads = await during(keys, 1500, () => migrateSlot(slot, from, to, all));
     console.log('MIGRATION: loads', JSON.stringify(loads));
     expectTyped(loads);
     expect(await ownerOf(keys[0]!)).toBe(to.port);
@@ -573,7 +573,7 @@ describe('near cache over a Redis Cluster', () => {
     // Reads only during the event: the last writes to these keys are the
     // ones made right at the promotion.
     let lost = 0;
-    const loads = await during(keys, 5000, async () => {
+    const loads = await during(keys, 4000, async () => {
       await victim.kill('SIGKILL');
       // Each process sees its tracker there drop: the L1 is off (bypassed).
       await until(async () => {
