@@ -306,9 +306,10 @@ export class ClusterTrackers {
   readonly #onInvalidate?: (key: string | null) => void;
   /** Trackers by address (masters of the last topology). */
   readonly #nodes = new Map<string, Node>();
-  /** Flush counts of nodes no longer masters (kept for stats). */
+  /** The slot map the trackers follow (CLUSTER SLOTS), and as one string. */
   #ranges: Range[] = [];
   #layout: string | undefined;
+  /** How many times that map changed. */
   #changes = 0;
   #closed = false;
   #loop: Promise<void> | undefined;
