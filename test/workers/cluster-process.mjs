@@ -68,3 +68,5 @@ process.on('message', async ({ id, op, args }) => {
   }
 });
 process.send({ ready: true });
+// The test is gone (failed, killed): do not outlive it.
+process.once('disconnect', () => process.exit(0));
