@@ -103,6 +103,9 @@ export async function startCluster({ masters = 3, replicas = 1, nodeTimeout = 10
       '--cluster-node-timeout', String(nodeTimeout),
       // The masters left keep serving their slots while one is down.
       '--cluster-require-full-coverage', 'no',
+      // Nodes keep the roles the tests give them (an added empty master was
+      // seen to turn into some master's replica).
+      '--cluster-allow-replica-migration', 'no',
     ], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     return {

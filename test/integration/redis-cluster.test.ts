@@ -286,8 +286,10 @@ async function writeOnPromotion(port: number, keys: string[]): Promise<void> {
  *  reshard does: IMPORTING on the target, MIGRATING on the source, MIGRATE
  *  the keys, then SETSLOT NODE on the target, the source and the others. */
 async function migrateSlot(slot: number, from: ClusterNode, to: ClusterNode, all: ClusterNode[]): Promise<void> {
-  await on(to.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
-  await on(from.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
+  // A node just added may not know yet, from gossip, that `from` is a
+  // master ("Please use SETSLOT only with masters"): a few tries.
+  await retry(() => on(to.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id));
+  await retry(() => on(from.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id));
   for (let i = 0; ; i++) {
     const inSlot = (await on(from.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100')).split('\n').filter(Boolean);
     if (inSlot.length === 0) break;
