@@ -13,8 +13,9 @@ import { runCell } from './run.mjs';
 import { micro } from './micro.mjs';
 import { valuesMicro, batchMicro } from './values.mjs';
 import { chartSvg, ratioChartSvg } from './chart.mjs';
-import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable, cacheTargets, nearSection, nativeSection } from './report.mjs';
+import { cellTables, ratioTable, targets, microTable, valueTargets, valuesTable, cacheTargets, nearSection, nativeSection, nearClusterSection } from './report.mjs';
 import { nearBench } from './near.mjs';
+import { nearClusterBench } from './near-cluster.mjs';
 import { hitRatioTable } from './hitratio/run.mjs';
 import { shardedmapPolicy } from './hitratio/shardedmap-policy.mjs';
 import { nativeAnchor, anchorCellId, ANCHOR_KEYS, ANCHOR_THREADS, ANCHOR_READS, ANCHOR_WINDOW_MS } from './native.mjs';
@@ -268,6 +269,16 @@ if (extras) {
     near = { error: String(e?.message ?? e) };
   }
 }
+// The same over a Redis Cluster of our own (bench/near-cluster.mjs): in
+// the full profile (starting six nodes costs the quick one ~20 s).
+let nearCluster = null;
+if (extras && args.profile === 'full') {
+  try {
+    nearCluster = await nearClusterBench({ quick: args.profile === 'quick' });
+  } catch (e) {
+    nearCluster = { error: String(e?.message ?? e) };
+  }
+}
 
 took('hit ratio and near cache');
 elapsedS.total = Math.round(Object.values(elapsedS).reduce((a, b) => a + b, 0) * 10) / 10;
@@ -275,7 +286,7 @@ elapsedS.total = Math.round(Object.values(elapsedS).reduce((a, b) => a + b, 0) *
 const comparison = baseline ? compareReports(baseline, { results }) : null;
 const report = {
   machine, profile: args.profile, options: o, cells, contestants: contestants.map(({ only, ...k }) => k),
-  micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, near, native, comparison, elapsedS, results,
+  micro: microResult?.ns, values: valuesResult, hitRatio: hit?.rows, near, nearCluster, native, comparison, elapsedS, results,
 };
 const md = [
   `${runName === 'workload' ? `Workloads \`${args.workload}\`` : `Profile \`${args.profile}\``}, ${machine.date}: ${machine.cpu}, ${cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}).`,
@@ -287,6 +298,7 @@ const md = [
   ...(extras ? ['### Cache targets', cacheTargets(results, hit)] : []),
   ...(hit ? ['### Hit ratio', hit.markdown] : []),
   ...(extras ? ['### Near cache (shardedmap/redis)', nearSection(near)] : []),
+  ...(nearCluster ? ['### Near cache over a Redis Cluster (shardedmap/redis, `cluster`)', nearClusterSection(nearCluster)] : []),
   ...(native ? ['### Native anchor (Go)', nativeSection(native, results)] : []),
   '### shardedmap ÷ each peer (ops/s)',
   ratioTable(results, cells, contestants),

@@ -286,3 +286,24 @@ export function nearSection(near) {
     goalTable(goals),
   ].join('\n\n');
 }
+
+/** The near cache over a Redis Cluster (bench/near-cluster.mjs). */
+export function nearClusterSection(c) {
+  if (!c) return 'not measured (no shardedmap contestant in this run)';
+  if (c.error) return `not measured: ${c.error}`;
+  const us = (x) => (x >= 1000 ? `${(x / 1000).toFixed(1)} µs` : `${x.toFixed(0)} ns`);
+  const rows = [
+    ['near.get, L1 hit (awaited)', us(c.ns.l1)],
+    ["GET through node-redis's cluster client on loopback (awaited, one at a time)", us(c.ns.get)],
+  ];
+  const goals = [
+    ['an L1 hit ≥ 50× faster than a cluster GET', c.ns.get / c.ns.l1, 50, true, (x) => `${x.toFixed(0)}×`],
+    ['p99 invalidation delay ≤ 5 ms on loopback', c.inval.p99, 5, false, (x) => `${x.toFixed(2)} ms`],
+  ];
+  return [
+    table(['per get, 1K keys, 3 masters + 3 replicas', 'latency'], rows),
+    `Invalidation delay from a SET issued in one process to its key leaving the other process's L1, over ${c.inval.count} writes spread over the 3 masters: p50 ${c.inval.p50.toFixed(2)} ms, p99 ${c.inval.p99.toFixed(2)} ms, max ${c.inval.max.toFixed(2)} ms.`,
+    `From \`CLUSTER FAILOVER\` on a replica to the L1 serving again (tracker armed on the new master): ${c.failoverMs.toFixed(0)} ms. From SIGKILL of a master to the L1 serving again (its replica promoted by the cluster, cluster-node-timeout ${c.nodeTimeoutMs} ms, then armed): ${c.sigkillMs.toFixed(0)} ms.`,
+    goalTable(goals),
+  ].join('\n\n');
+}

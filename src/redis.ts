@@ -1,3 +1,6 @@
 /** The package entry `shardedmap/redis`: the near cache in front of Redis
- *  (integrations/redis.ts). */
+ *  or a Redis Cluster (integrations/redis.ts). */
 export * from './integrations/redis.js';
+export type {
+  NearCacheOptions, NearCacheHandle, NearCacheStats, NearCache, NearCacheClusterOptions, NodeStats, TrackerState,
+} from './integrations/redis-types.js';

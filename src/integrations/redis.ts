@@ -34,108 +34,14 @@
  * export needs it.
  */
 import { createClient, RESP_TYPES } from '@redis/client';
-import { ShardedMap, type ShardedMapHandle } from '../map/map.js';
-import { pack, unpackBytes, LONE_SURROGATE } from '../codec/msgpack.js';
+import { ShardedMap } from '../map/map.js';
+import { pack, LONE_SURROGATE } from '../codec/msgpack.js';
 import { DEFAULT_MAX_KEY_BYTES } from '../base/options.js';
-import { ErrorCode, ShardedMapError, ShardedMapRangeError, ShardedMapTypeError } from '../base/errors.js';
-import type { MapStats } from '../map/map.js';
-
-/** Options of `createNearCache`. */
-export interface NearCacheOptions {
-  /** Redis URL. @default 'redis://127.0.0.1:6379' */
-  url?: string;
-  /** Key prefixes the L1 caches (tracked with BCAST). Keys under none of
-   *  them are read from Redis every time. Required, non-empty. */
-  prefixes: string[];
-  /** Longest time an L1 copy lives, ms (never longer than the key's own
-   *  Redis TTL). @default 60000 */
-  ttl?: number;
-  /** L1 bounds (see ShardedMap's cache options). @default maxEntries 100000 */
-  maxEntries?: number;
-  maxBytes?: number;
-  /** Passed to ShardedMap.create for the L1. A key longer than the L1's
-   *  `maxKeyBytes` (1 + its UTF-8 bytes) is read from Redis every time. */
-  maxKeyBytes?: number;
-  maxMemory?: number;
-  maxValueBytes?: number;
-  maxWorkers?: number;
-  shards?: number;
-  /** Milliseconds each Redis command may take before it fails with
-   *  `ERR_SHARDEDMAP_REDIS` (also how long a caller waits for another's
-   *  fill). @default 2000 */
-  commandTimeout?: number;
-  /** Milliseconds between PINGs on the tracking connection: a dead
-   *  connection is noticed within about this (then the L1 is flushed and
-   *  bypassed until it is back). @default 1000 */
-  pingInterval?: number;
-  /** Called in the creating thread after an invalidation pushed by Redis
-   *  has dropped `key` from the L1 (null: the whole L1 was flushed). For
-   *  logging and for measuring how stale the L1 can be. */
-  onInvalidate?: (key: string | null) => void;
-}
-
-/** What `attachNearCache` needs: structured-cloneable (post it to workers). */
-export interface NearCacheHandle {
-  readonly map: ShardedMapHandle;
-  /** The shared coherence words (see STATE_*). */
-  readonly state: SharedArrayBuffer;
-  /** The random mark of this process's fill tickets. */
-  readonly mark: Uint8Array;
-  readonly url: string;
-  readonly prefixes: readonly string[];
-  readonly ttl: number;
-  readonly commandTimeout: number;
-  /** The L1's maxKeyBytes: longer keys are not cached. */
-  readonly maxKeyBytes: number;
-}
-
-/** What one instance counted, plus the process-wide coherence counts. */
-export interface NearCacheStats {
-  /** Reads answered by the L1. */
-  l1Hits: number;
-  /** Reads that went to Redis to fill the L1. */
-  l1Misses: number;
-  /** Reads that went to Redis without the L1 (not under a prefix, or
-   *  tracking down). */
-  bypasses: number;
-  /** Fills installed / dropped because an invalidation overtook them. */
-  fills: number;
-  fillsDropped: number;
-  /** Process-wide: keys invalidated by Redis pushes, whole-L1 flushes. */
-  invalidations: number;
-  flushes: number;
-  /** Is the L1 in use (tracking armed)? */
-  tracking: boolean;
-  /** The L1 map's own statistics. */
-  l1: MapStats;
-}
-
-export interface NearCache {
-  /** Pass to workers for `attachNearCache`. */
-  readonly handle: NearCacheHandle;
-  /** The value of `key` (from the L1, else from Redis, filling the L1), or
-   *  undefined if Redis has no such key. Values served by the L1 are as a
-   *  ShardedMap load returns them (objects of plain data deeply frozen, shared). */
-  get(key: string): Promise<unknown>;
-  /** The L1's copy of `key` if it has one, synchronously, else undefined
-   *  (no Redis call): `near.peek(k) ?? await near.get(k)` saves the
-   *  promise on a hit. */
-  peek(key: string): unknown;
-  /** Write to Redis (with `ttl` ms, 0 or none: no expiry), then drop this
-   *  process's L1 copy; every process's L1 drops it on the invalidation. */
-  set(key: string, value: unknown, options?: { ttl?: number }): Promise<void>;
-  /** Delete from Redis and from the L1. True if Redis had the key. */
-  delete(key: string): Promise<boolean>;
-  /** Is the L1 in use now (tracking armed and no doubt since)? */
-  readonly tracking: boolean;
-  /** Is this instance's data connection up? (While it reconnects, calls
-   *  wait for it up to commandTimeout.) */
-  readonly connected: boolean;
-  stats(): NearCacheStats;
-  /** Close this instance's connections (and, for the creator, the tracking
-   *  connection: the L1 is off from then on for every instance). */
-  close(): Promise<void>;
-}
+import { ErrorCode, ShardedMapError, ShardedMapTypeError } from '../base/errors.js';
+import { SOCKET_TIMEOUT_PINGS, reconnectStrategy, redisError, invalidOption, positive, withTimeout, decode, checkKey, type Client } from './redis-shared.js';
+import { createClusterNearCache, connectClusterData } from './redis-cluster.js';
+import type { ClusterTrackers } from './redis-trackers.js';
+import type { NearCacheOptions, NearCacheHandle, NearCacheStats, NearCache } from './redis-types.js';
 
 // ---- the shared coherence words (Int32Array over handle.state) ------------------
 /** 1 while tracking is armed and nothing has cast doubt on it. */
@@ -152,31 +58,8 @@ const STATE_WORDS = 8;
 const MARK_BYTES = 16;
 const TICKET_BYTES = MARK_BYTES + 8;
 
-/** The tracking socket times out after this many ping intervals without
- *  data; so the longest pingInterval is what keeps that within a timer's
- *  range (2^31 - 1 ms). */
-const SOCKET_TIMEOUT_PINGS = 3;
 const PING_INTERVAL_MAX = Math.floor((2 ** 31 - 1) / SOCKET_TIMEOUT_PINGS);
 const DEFAULTS = { url: 'redis://127.0.0.1:6379', ttl: 60_000, maxEntries: 100_000, commandTimeout: 2000, pingInterval: 1000 };
-/** Reconnect backoff of both connections: 50 ms doubling up to 2 s. */
-const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 2000);
-
-
-function redisError(what: string, e: unknown): ShardedMapError {
-  const err = new ShardedMapError(ErrorCode.REDIS, `near cache: Redis ${what} failed: ${(e as Error)?.message ?? String(e)}`);
-  (err as { cause?: unknown }).cause = e;
-  return err;
-}
-
-function invalidOption(message: string): never {
-  throw new ShardedMapRangeError(ErrorCode.INVALID_OPTION, message);
-}
-
-function positive(v: unknown, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !(v > 0) || v > 2 ** 31 - 1) invalidOption(`${name} option must be a number of milliseconds from 1 to 2^31 - 1, got ${String(v)}`);
-  return v;
-}
 
 /**
  * The process's near cache: creates the L1 and arms tracking (resolves once
@@ -222,6 +105,7 @@ export async function createNearCache(options: NearCacheOptions): Promise<NearCa
   };
   const onInvalidate = options.onInvalidate;
   if (onInvalidate !== undefined && typeof onInvalidate !== 'function') invalidOption('onInvalidate option must be a function');
+  if (options.cluster !== undefined) return createClusterNearCache(map, handle, options, pingInterval, onInvalidate, (h) => new Near(map, h));
   const near = new Near(map, handle);
   try {
     await near.connect();
@@ -249,20 +133,6 @@ export async function attachNearCache(handle: NearCacheHandle): Promise<NearCach
   return near;
 }
 
-/** What this file uses of a node-redis client (its own types differ with
- *  the RESP version and type mapping of each connection). */
-interface Client {
-  readonly isOpen: boolean;
-  readonly isReady: boolean;
-  get(key: string): Promise<unknown>;
-  pTTL(key: string): Promise<unknown>;
-  set(key: string, value: Buffer, options?: { expiration: { type: 'PX'; value: number } }): Promise<unknown>;
-  del(key: string): Promise<number>;
-  sendCommand(args: string[]): Promise<unknown>;
-  close(): Promise<unknown>;
-  destroy(): void;
-}
-
 class Near implements NearCache {
   readonly handle: NearCacheHandle;
   readonly #map: ShardedMap<unknown>;
@@ -274,6 +144,9 @@ class Near implements NearCache {
   #tickets = 0;
   #closed = false;
   readonly #count = { l1Hits: 0, l1Misses: 0, bypasses: 0, fills: 0, fillsDropped: 0 };
+  /** The creator's per-master tracking connections, in a cluster
+   *  (redis-cluster.ts sets it). */
+  trackers: ClusterTrackers | undefined;
 
   constructor(map: ShardedMap<unknown>, handle: NearCacheHandle) {
     this.#map = map;
@@ -293,6 +166,10 @@ class Near implements NearCache {
   /** The data connection: misses and writes. While it reconnects,
    *  commands wait for it, and every command fails after commandTimeout. */
   async connect(): Promise<void> {
+    if (this.handle.cluster !== undefined) {
+      this.#data = await connectClusterData(this.handle);
+      return;
+    }
     const c = createClient({
       url: this.handle.url,
       socket: { reconnectStrategy, connectTimeout: this.handle.commandTimeout },
@@ -356,6 +233,29 @@ class Near implements NearCache {
     } catch {
       return; // the connection failed again: 'ready' comes back with it
     }
+    if (this.#closed) return;
+    this.#flush();
+    Atomics.store(this.#state, STATE_UP, 1);
+  }
+
+  /** For the cluster trackers (redis-cluster.ts): a key one of them was
+   *  told of (null: flush the L1); the stream may have a gap (doubt); every
+   *  master is tracked again (open). */
+  invalidated(key: string | null): void {
+    if (key === null) return this.#flush();
+    Atomics.add(this.#state, STATE_INVALIDATIONS, 1);
+    try {
+      this.#map.delete(key);
+    } catch {
+      // closed
+    }
+  }
+
+  doubt(): void {
+    this.#doubt();
+  }
+
+  open(): void {
     if (this.#closed) return;
     this.#flush();
     Atomics.store(this.#state, STATE_UP, 1);
@@ -526,16 +426,18 @@ class Near implements NearCache {
       flushes: Atomics.load(this.#state, STATE_FLUSHES),
       tracking: this.tracking,
       l1: this.#map.stats(),
+      ...this.trackers?.stats(),
     };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#tracker) {
+    if (this.#tracker || this.trackers) {
       Atomics.store(this.#state, STATE_UP, 0);
       Atomics.add(this.#state, STATE_EPOCH, 1);
     }
+    await this.trackers?.close();
     // A graceful close waits for queued commands; while a connection is
     // down, those wait for a reconnect that may not come: after
     // commandTimeout the connection is dropped instead.
@@ -591,49 +493,6 @@ class Near implements NearCache {
     const tick = new Promise((resolve) => (timer = setTimeout(resolve, 20)));
     const r = waitAsync?.(this.#state, STATE_FILLS, seen, 20);
     await (r && r.async ? Promise.race([r.value, tick]) : tick);
-    clearTimeout(timer);
-  }
-}
-
-/** The value of `key` from its bytes in Redis (null: no such key). Bytes
- *  that are not MessagePack (another client wrote the key) reject with
- *  ERR_SHARDEDMAP_REDIS. */
-function decode(key: string, bytes: Uint8Array | null): unknown {
-  if (bytes === null) return undefined;
-  try {
-    return unpackBytes(bytes);
-  } catch (e) {
-    const err = new ShardedMapError(
-      ErrorCode.REDIS,
-      `near cache: the value of ${JSON.stringify(key)} in Redis is not MessagePack (${(e as Error)?.message ?? String(e)}); write it with near.set, or a MessagePack client`,
-    );
-    (err as { cause?: unknown }).cause = e;
-    throw err;
-  }
-}
-
-function checkKey(key: unknown, method: string): asserts key is string {
-  if (typeof key !== 'string') {
-    throw new ShardedMapTypeError(ErrorCode.KEY_TYPE, `near cache ${method}: a key must be a string (a Redis key), not ${typeof key}`);
-  }
-  // Redis keys are UTF-8 bytes: a lone surrogate would name another key
-  // (U+FFFD), whose invalidations would never reach this one.
-  if (LONE_SURROGATE.test(key)) {
-    throw new ShardedMapTypeError(ErrorCode.KEY_TYPE, `near cache ${method}: a key must not hold a lone surrogate (Redis keys are UTF-8)`);
-  }
-}
-
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(redisError(what, new Error(`no answer within ${ms} ms`))), ms);
-      }),
-    ]);
-  } finally {
     clearTimeout(timer);
   }
 }

@@ -206,7 +206,8 @@ const SRC_LAYERS: Layers = [
   /* 4 public class */ ['map/handle.ts', 'map/iterator.ts', 'map/watch.ts', 'map/args.ts', 'map/internals.ts', 'map/map.ts'],
   /* 5 its users    */ [
     'browser/protocol.ts', 'browser/client.ts', 'browser/worker.ts', 'integrations/prometheus.ts',
-    'integrations/redis.ts', 'integrations/keyv.ts',
+    'integrations/redis-shared.ts', 'integrations/redis-types.ts', 'integrations/redis-trackers.ts',
+    'integrations/redis-cluster.ts', 'integrations/redis.ts', 'integrations/keyv.ts',
   ],
   /* 6 entries      */ ['index.ts', 'internals.ts', 'redis.ts', 'prometheus.ts', 'keyv.ts', 'shared-worker.ts'],
 ];
