@@ -115,7 +115,10 @@ interface User {
 
   const handle = map.handle;
   expectTypeOf(handle).toEqualTypeOf<ShardedMapHandle>();
-  expectTypeOf(handle.memory).toEqualTypeOf<WebAssembly.Memory>();
+  // A WebAssembly.Memory, declared structurally (no DOM lib needed; page.ts
+  // checks that a real one fits).
+  expectTypeOf(handle.memory.buffer).toEqualTypeOf<ArrayBuffer | SharedArrayBuffer>();
+  expectTypeOf(handle.memory.grow).toEqualTypeOf<(delta: number) => number>();
   expectTypeOf(handle.mapId).toEqualTypeOf<readonly [number, number]>();
   expectTypeOf(handle.layoutVersion).toEqualTypeOf<number>();
 
