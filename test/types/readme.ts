@@ -1,5 +1,5 @@
 /**
- * Type test: README.md's Quick start and API sections as a TypeScript user
+ * Type test: README.md's Quick start and recipes, and docs/api.md's sections, as a TypeScript user
  * would write them, checked against the published declarations
  * (dist/types, through package.json `exports` "types"). Never run: only
  * compiled, by test/unit/typings.test.ts (tsc with ./tsconfig.json and
