@@ -16,7 +16,9 @@ export const TEST_BUILD = {
 
 const root = new URL('../', import.meta.url);
 
-export async function resolve(specifier, context, nextResolve) {
+/** The resolve hook, synchronous so that it serves both `module.register`
+ *  (off-thread, async-capable) and `module.registerHooks` (in-thread). */
+export function resolve(specifier, context, nextResolve) {
   const file = Object.hasOwn(TEST_BUILD, specifier) ? TEST_BUILD[specifier] : undefined;
   if (file === undefined) return nextResolve(specifier, context);
   return { url: new URL(file, root).href, format: 'module', shortCircuit: true };
