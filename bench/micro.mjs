@@ -3,7 +3,7 @@
 // whole facade call, next to Map.get on the same keys.
 //
 // The bare calls need the internals door, which only the test bundle has,
-// so this runs in a child process under the `shardedmap:test` condition
+// so this runs in a child process with the test build (scripts/test-build.mjs)
 // (micro() below starts it): the test build of the core, whose read path is
 // the release build's code (its doors are on the write path and in extra
 // exports).
@@ -16,7 +16,7 @@ import { nsPerCall } from './run.mjs';
 
 /** Run the microbenchmarks in a child process with the internals door. */
 export function micro() {
-  const r = spawnSync(process.execPath, ['--conditions=shardedmap:test', fileURLToPath(import.meta.url)], {
+  const r = spawnSync(process.execPath, ['--import', fileURLToPath(new URL('../scripts/test-build.mjs', import.meta.url)), fileURLToPath(import.meta.url)], {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`micro benchmarks failed: ${r.stderr}`);

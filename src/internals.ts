@@ -2,8 +2,8 @@
  * TEST ONLY: a door to one instance's internals, for tests that must reach
  * past the public API (the torn-read detector's control, fault injection,
  * layout measurements). Built into the test bundle alone (dist/test/,
- * reached through the `shardedmap:test` export condition); the release
- * bundle has no such door.
+ * which the tests reach by vitest's resolve.alias and the Node hook of
+ * scripts/test-build.mjs); the package neither ships nor exports it.
  */
 export { internalsOf } from './map/map.js';
 export type { Internals } from './map/map.js';

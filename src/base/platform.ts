@@ -1,5 +1,20 @@
 /** What differs between Node, browser workers and a browser's main thread. */
 
+/**
+ * The part of a `WebAssembly.Memory` that this package's declarations name
+ * (a real `WebAssembly.Memory` is one). Declared here rather than as
+ * `WebAssembly.Memory` so that the shipped types compile in a Node project
+ * without the DOM lib (`"lib": ["ES2022"]` has no `WebAssembly` namespace,
+ * nor has `@types/node` 20).
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(delta: number): number;
+}
+
+/** A compiled `WebAssembly.Module`, opaque (same reason as WasmMemory). */
+export type WasmModule = object;
+
 /** Can this thread block in Atomics.wait? Not on a browser's main thread
  *  (it throws there); everywhere else in Node and in workers it can. */
 export const canBlock: boolean = (() => {

@@ -34,26 +34,32 @@ export interface SharedCacheWriteOptions {
   ttl?: number;
 }
 
-export interface SharedCache {
-  load(key: Key): Promise<unknown>;
+/**
+ * The client of a cache worker. `V` is the type of the values stored, as in
+ * `ShardedMap<V>` (default `unknown`): `connectSharedCache<User>(url)`. It is
+ * not checked at run time: the values are whatever the tabs of the origin
+ * stored.
+ */
+export interface SharedCache<V = unknown> {
+  load(key: Key): Promise<V | undefined>;
   /** `Map#get`: the same as `load`. */
-  get(key: Key): Promise<unknown>;
+  get(key: Key): Promise<V | undefined>;
   loadNumber(key: Key, fallback?: number): Promise<number>;
   has(key: Key): Promise<boolean>;
-  store(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<void>;
+  store(key: Key, value: V, options?: SharedCacheWriteOptions): Promise<void>;
   /** `Map#set`: the same as `store`. */
-  set(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<void>;
+  set(key: Key, value: V, options?: SharedCacheWriteOptions): Promise<void>;
   storeNumber(key: Key, value: number, options?: SharedCacheWriteOptions): Promise<void>;
-  tryStore(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<boolean>;
+  tryStore(key: Key, value: V, options?: SharedCacheWriteOptions): Promise<boolean>;
   delete(key: Key): Promise<boolean>;
-  loadOrStore(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<LoadOrStoreResult<unknown>>;
-  loadAndDelete(key: Key): Promise<LoadResult<unknown>>;
-  swap(key: Key, value: unknown, options?: SharedCacheWriteOptions): Promise<SwapResult<unknown>>;
-  compareAndSwap(key: Key, expected: unknown, next: unknown, options?: SharedCacheWriteOptions): Promise<boolean>;
-  compareAndDelete(key: Key, expected: unknown): Promise<boolean>;
+  loadOrStore(key: Key, value: V, options?: SharedCacheWriteOptions): Promise<LoadOrStoreResult<V>>;
+  loadAndDelete(key: Key): Promise<LoadResult<V>>;
+  swap(key: Key, value: V, options?: SharedCacheWriteOptions): Promise<SwapResult<V>>;
+  compareAndSwap(key: Key, expected: V, next: V, options?: SharedCacheWriteOptions): Promise<boolean>;
+  compareAndDelete(key: Key, expected: V): Promise<boolean>;
   /** The map's `getMany`: many loads in one request (and one batch read
    *  in the worker). */
-  getMany(keys: readonly Key[]): Promise<unknown[]>;
+  getMany(keys: readonly Key[]): Promise<(V | undefined)[]>;
   /** The map's `loadNumbers`: `fallback` where a key is absent. */
   loadNumbers(keys: readonly Key[], fallback?: number): Promise<Float64Array>;
   size(): Promise<number>;
@@ -63,7 +69,7 @@ export interface SharedCache {
   stats(): Promise<MapStats>;
   /** Every entry, fetched in chunks of whole shards (each shard a
    *  consistent snapshot). */
-  range(): AsyncIterableIterator<[Key, unknown]>;
+  range(): AsyncIterableIterator<[Key, V]>;
   /** Messages sent so far (each carries every request of one tick). */
   readonly messagesSent: number;
   /** True if this is a per-tab dedicated worker (no SharedWorker here). */
@@ -129,7 +135,7 @@ function valueProblem(value: unknown): Error | undefined {
   return undefined;
 }
 
-export function connectSharedCache(url: string | URL, options: SharedCacheOptions = {}): SharedCache {
+export function connectSharedCache<V = unknown>(url: string | URL, options: SharedCacheOptions = {}): SharedCache<V> {
   if (typeof options !== 'object' || options === null) {
     throw new ShardedMapTypeError(ErrorCode.INVALID_OPTION, 'connectSharedCache: options must be an object like { timeout }');
   }
@@ -158,23 +164,31 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     if (timer !== undefined) clearInterval(timer);
     timer = undefined;
   };
+  // The URL as the browser resolves it, for the messages: a wrong path is
+  // the usual reason a worker does not start.
+  let where: string;
+  try {
+    where = new URL(url, (globalThis as { location?: { href: string } }).location?.href).href;
+  } catch {
+    where = String(url);
+  }
   const workerFailed = (why: string) =>
-    failAll(new ShardedMapError(ErrorCode.WORKER_FAILED, `the cache worker ${why}; pending requests were rejected`));
+    failAll(new ShardedMapError(ErrorCode.WORKER_FAILED, `the cache worker ${where} ${why}; pending requests were rejected`));
 
   try {
     if (typeof SharedWorker !== 'undefined') {
       const w = new SharedWorker(url, { type: 'module', name: 'shardedmap' });
-      w.onerror = () => workerFailed('failed to start (script error or not found)');
+      w.onerror = () => workerFailed('failed to start (a script error, or nothing served at that URL: serve the `shardedmap/shared-worker` script there)');
       port = w.port;
       w.port.start();
     } else {
       const w = new Worker(url, { type: 'module' });
-      w.onerror = () => workerFailed('failed (script error or not found)');
+      w.onerror = () => workerFailed('failed (a script error, or nothing served at that URL: serve the `shardedmap/shared-worker` script there)');
       port = w;
       dedicated = true;
     }
   } catch (e) {
-    throw new ShardedMapError(ErrorCode.WORKER_FAILED, `the cache worker could not be started: ${(e as Error).message}`);
+    throw new ShardedMapError(ErrorCode.WORKER_FAILED, `the cache worker ${where} could not be started: ${(e as Error).message}`);
   }
   // Where the engine tells us the other side closed (Chromium 123+).
   (port as MessagePort).addEventListener?.('close', () => workerFailed('closed'));
@@ -280,7 +294,7 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     return keyed<T>(op, key, ...values, ...(ttl === undefined ? [] : [{ ttl }]));
   };
 
-  const cache: SharedCache = {
+  const cache: SharedCache<V> = {
     load: (k) => keyed('load', k),
     get: (k) => keyed('load', k),
     loadNumber: (k, fallback) => keyed('loadNumber', k, ...(fallback === undefined ? [] : [fallback])),
@@ -303,7 +317,7 @@ export function connectSharedCache(url: string | URL, options: SharedCacheOption
     async *range() {
       for (let from = 0; from >= 0; ) {
         const chunk = await call<RangeChunk>('range', from);
-        yield* chunk.entries as [Key, unknown][];
+        yield* chunk.entries as [Key, V][];
         from = chunk.next;
       }
     },

@@ -7,7 +7,7 @@
  */
 import wasmBytes from '../../build/core.wasm';
 import { ErrorCode, ShardedMapError } from '../base/errors.js';
-import { avoidV8Bugs } from '../base/platform.js';
+import { avoidV8Bugs, type WasmMemory, type WasmModule } from '../base/platform.js';
 
 /** The core's exports (see assembly/index.ts). All return i32 status codes
  *  from assembly/shared.ts unless said otherwise. `token` is an owner token
@@ -93,17 +93,17 @@ export interface TestDoors {
   testCorrupt(shard: number, kind: number): number;
 }
 
-let compiled: Promise<WebAssembly.Module> | undefined;
+let compiled: Promise<WasmModule> | undefined;
 
 /** The compiled core (compiled once per realm). */
-export function coreModule(): Promise<WebAssembly.Module> {
+export function coreModule(): Promise<WasmModule> {
   if (!compiled) avoidV8Bugs();
   compiled ??= WebAssembly.compile(wasmBytes);
   return compiled;
 }
 
 /** Instantiate the core over `memory`. */
-export async function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<CoreExports> {
+export async function instantiate(module: WasmModule, memory: WasmMemory): Promise<CoreExports> {
   const abort = (msg: number, file: number, line: number, col: number): never => {
     const text = (p: number): string => {
       if (!p) return '?';
@@ -115,7 +115,8 @@ export async function instantiate(module: WebAssembly.Module, memory: WebAssembl
     };
     throw new ShardedMapError(ErrorCode.INTERNAL, `core abort: ${text(msg)} at ${text(file)}:${line}:${col}`);
   };
-  const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
+  // The types are structural (base/platform.ts); the values are the real ones.
+  const instance = await WebAssembly.instantiate(module as WebAssembly.Module, { env: { memory: memory as WebAssembly.Memory, abort } });
   return instance.exports as unknown as CoreExports;
 }
 

@@ -29,7 +29,7 @@ import {
   releasedError, internalError, memoryFull, entryTooLarge,
 } from '../base/errors.js';
 import { ttlValue, type InstanceOptions, type FetchDefaults } from '../base/options.js';
-import { now } from '../base/platform.js';
+import { now, type WasmMemory } from '../base/platform.js';
 import { checkWaitOptions, waitWord, type WaitOptions } from '../base/wait.js';
 
 /** Options of the calls that store a value: those of every call that may
@@ -51,7 +51,7 @@ export class Session {
   readonly core: CoreExports;
   /** The core's exports as instantiated (no guard, no swap). */
   readonly raw: CoreExports;
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   readonly token: number;
   readonly io: MemIO;
   readonly u8: Uint8Array;
@@ -85,7 +85,7 @@ export class Session {
   closed = false;
 
   constructor(
-    raw: CoreExports, memory: WebAssembly.Memory, token: number, { lockTimeout, decodedCache, clock, fetchDefaults }: InstanceOptions,
+    raw: CoreExports, memory: WasmMemory, token: number, { lockTimeout, decodedCache, clock, fetchDefaults }: InstanceOptions,
     onFault: (session: Session, e: unknown) => Error,
   ) {
     this.raw = raw;

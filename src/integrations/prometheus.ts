@@ -83,7 +83,7 @@ const COUNTERS: [string, string, keyof Counters][] = [
 /**
  * Register gauges and counters for `map` in a prom-client registry. Each
  * scrape calls `map.stats()` once (it takes each shard's lock briefly).
- * Metric names and meanings: README, "Metrics".
+ * Metric names and meanings: docs/api.md, "Metrics".
  */
 export function collectMetrics(map: ShardedMap<unknown>, options: MetricsOptions = {}): MapMetrics {
   if (typeof (map as { stats?: unknown } | null)?.stats !== 'function') {

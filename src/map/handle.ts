@@ -5,6 +5,7 @@
  */
 import { LAYOUT_VERSION, PAGE_BYTES } from '../../assembly/shared.js';
 import { ErrorCode, ShardedMapError } from '../base/errors.js';
+import type { WasmMemory } from '../base/platform.js';
 
 /**
  * What `attach` needs: a plain, structured-cloneable object. Post it to a
@@ -12,7 +13,7 @@ import { ErrorCode, ShardedMapError } from '../base/errors.js';
  */
 export interface ShardedMapHandle {
   /** The shared memory holding the whole map. */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** The map's random id, as two uint32 (low, high). */
   readonly mapId: readonly [number, number];
   /** Memory layout version of the build that created the map. */

@@ -29,7 +29,7 @@ import {
 import {
   resolveCreateOptions, resolveAttachOptions, type CreateOptions, type AttachOptions, type InstanceOptions,
 } from '../base/options.js';
-import { randomU32, now, isolationProblem, currentThread } from '../base/platform.js';
+import { randomU32, now, isolationProblem, currentThread, type WasmMemory } from '../base/platform.js';
 import { checkWaitOptions, waitWord, type WaitOptions } from '../base/wait.js';
 import { ShardedMapIterator, ITER_KEYS, ITER_VALUES, ITER_ENTRIES } from './iterator.js';
 import { Watcher, type WatchableWorker } from './watch.js';
@@ -98,7 +98,7 @@ export class ShardedMap<V = unknown> {
 
   /** Use `ShardedMap.create` or `ShardedMap.attach`. */
   private constructor(
-    t: typeof token, x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], tok: number,
+    t: typeof token, x: CoreExports, memory: WasmMemory, mapId: readonly [number, number], tok: number,
     options: InstanceOptions,
   ) {
     if (t !== token) throw new TypeError('use ShardedMap.create() or ShardedMap.attach(handle)');
@@ -148,7 +148,7 @@ export class ShardedMap<V = unknown> {
     return ShardedMap.#open<V>(x, handle.memory, id, o);
   }
 
-  static #open<V>(x: CoreExports, memory: WebAssembly.Memory, mapId: readonly [number, number], o: InstanceOptions): ShardedMap<V> {
+  static #open<V>(x: CoreExports, memory: WasmMemory, mapId: readonly [number, number], o: InstanceOptions): ShardedMap<V> {
     const { lockTimeout } = o;
     const deadline = now() + lockTimeout;
     const thread = currentThread();

@@ -10,7 +10,7 @@ import { streams } from '../workers/crash-ops.mjs';
 import { startAttached } from '../helpers/workers';
 import { expectSound } from '../helpers/sound';
 
-/** Rounds and figures, reported in the README's Reliability section. */
+/** Rounds and figures, reported in docs/reliability.md. */
 export const CRASH = {
   mixed: { rounds: 24, workersPerRound: 2, keysPerWorker: 4000, shards: 4 },
   churn: { rounds: 40, workersPerRound: 1, keysPerWorker: 5000, shards: 256 },

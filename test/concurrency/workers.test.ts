@@ -43,7 +43,8 @@ describe('workers on one map', () => {
     const map = await ShardedMap.create({ shards: 2 });
     const present = 2_000;
     for (let i = 0; i < present; i++) map.storeNumber(`old:${i}`, i);
-    const stop = stopFlag();
+    // [0]: growth done; [1]: the checker reads (the grower waits for it).
+    const stop = new Int32Array(new SharedArrayBuffer(8));
     const [grown, read] = await Promise.all([
       runWorker<{ inserted: number }>('grower', { handle: map.handle, count: 300_000, stop }),
       runWorker<{ reads: number; misses: number; rounds: number }>('checker', { handle: map.handle, present, stop }),

@@ -55,7 +55,7 @@ interface Stamped {
   worker?: number | string;
 }
 
-/** One operation and what it returned, as README's API defines each one
+/** One operation and what it returned, as docs/api.md defines each one
  *  (`get`/`set` are `load`/`store`). Values are value ids (≥ 0) or ABSENT. */
 export type Op = Stamped &
   (

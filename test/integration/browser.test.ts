@@ -250,6 +250,7 @@ describe('browser', () => {
       const crashing = connectSharedCache(new URL('./crashing-worker.js', location.href));
       return {
         missing: await Promise.all([settle(missing.load('a')), settle(missing.store('b', 1))]),
+        missingMessage: await missing.size().then(String, (e: Error) => e.message),
         badOptions: await Promise.all([settle(badOptions.load('a')), settle(badOptions.size())]),
         badOptionsLater: await settle(badOptions.has('a')),
         silent: await settle(silent.load('a')),
@@ -258,6 +259,8 @@ describe('browser', () => {
       };
     });
     expect(r.missing).toEqual([{ code: 'ERR_SHARDEDMAP_WORKER_FAILED' }, { code: 'ERR_SHARDEDMAP_WORKER_FAILED' }]);
+    // The message names the URL the worker was started from, as resolved.
+    expect(r.missingMessage).toMatch(/^the cache worker http:\/\/127\.0\.0\.1:\d+\/plain\/dist\/no-such-worker\.js failed to start/);
     expect(r.badOptions).toEqual([{ code: 'ERR_SHARDEDMAP_INVALID_OPTION' }, { code: 'ERR_SHARDEDMAP_INVALID_OPTION' }]);
     expect(r.badOptionsLater).toEqual({ code: 'ERR_SHARDEDMAP_INVALID_OPTION' });
     expect(r.silent).toEqual({ code: 'ERR_SHARDEDMAP_TIMEOUT' });

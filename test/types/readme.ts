@@ -1,5 +1,5 @@
 /**
- * Type test: README.md's Quick start and API sections as a TypeScript user
+ * Type test: README.md's Quick start and recipes, and docs/api.md's sections, as a TypeScript user
  * would write them, checked against the published declarations
  * (dist/types, through package.json `exports` "types"). Never run: only
  * compiled, by test/unit/typings.test.ts (tsc with ./tsconfig.json and
@@ -117,7 +117,10 @@ interface User {
 
   const handle = map.handle;
   expectTypeOf(handle).toEqualTypeOf<ShardedMapHandle>();
-  expectTypeOf(handle.memory).toEqualTypeOf<WebAssembly.Memory>();
+  // A WebAssembly.Memory, declared structurally (no DOM lib needed; page.ts
+  // checks that a real one fits).
+  expectTypeOf(handle.memory.buffer).toEqualTypeOf<ArrayBuffer | SharedArrayBuffer>();
+  expectTypeOf(handle.memory.grow).toEqualTypeOf<(delta: number) => number>();
   expectTypeOf(handle.mapId).toEqualTypeOf<readonly [number, number]>();
   expectTypeOf(handle.layoutVersion).toEqualTypeOf<number>();
 

@@ -1,4 +1,4 @@
-// Map conformance: where the README says a method behaves "as on Map" (get,
+// Map conformance: where docs/api.md says a method behaves "as on Map" (get,
 // set, has, delete, clear, size, forEach, keys, values, entries,
 // [Symbol.iterator], [Symbol.toStringTag]), ShardedMap behaves as the
 // built-in Map does. Adapted from test262 (github.com/tc39/test262,
@@ -31,10 +31,10 @@
 //   size/returns-count-of-present-values-by-iterable, ...): ShardedMap.create() is async and
 //   takes options, not entries; those setups use set() instead.
 // - MapIteratorPrototype/Symbol.toStringTag ('Map Iterator' on %MapIteratorPrototype%): names
-//   Map's own intrinsic; ShardedMap's iterators are not Map Iterators and the README gives them
+//   Map's own intrinsic; ShardedMap's iterators are not Map Iterators and docs/api.md gives them
 //   no tag.
 // - Map.prototype.getOrInsert / getOrInsertComputed (33 test262 files): not in the Map interface
-//   the README lists, and not in Node 20's Map.
+//   docs/api.md lists, and not in Node 20's Map.
 // - test262's harness-only checks (verifyProperty's "delete and re-add" step, Test262Error):
 //   expressed with plain descriptors and a thrown Error.
 import { describe, it, expect } from 'vitest';

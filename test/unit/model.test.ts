@@ -220,7 +220,7 @@ async function check(ops: Op[], shards: number): Promise<void> {
   }
 }
 
-/** How many operations the tests below check (reported in the README). */
+/** How many operations the tests below check (reported in docs/reliability.md). */
 export const OPS = { runs: 300, perRun: 300, long: 50_000 };
 
 describe('model', () => {

@@ -58,7 +58,10 @@ describe('release build', () => {
     }
     expect(read('dist/test/chunks/chunk.js').toString()).toContain('failNextWrite');
     const pkg = JSON.parse(read('package.json').toString());
-    expect(pkg.exports['./internals'].default).toBeUndefined();
+    // No door to the test build in the package: no ./internals export, no
+    // condition pointing into dist/test, dist/test not shipped.
+    expect(pkg.exports['./internals']).toBeUndefined();
+    expect(JSON.stringify(pkg.exports)).not.toContain('dist/test');
     expect(pkg.files).toContain('!dist/test');
   });
 });

@@ -1,43 +1,61 @@
 /**
- * The published typings: README.md's Quick start and API examples, written
- * as a TypeScript user writes them (test/types/readme.ts, with expectTypeOf
- * assertions on the result types), must compile against the declarations
- * the package ships (dist/types, reached as 'shardedmap' and
- * 'shardedmap/prometheus' through package.json "exports" → "types", by
- * package self-reference), and the lines of test/types/negative.ts must not.
+ * The published typings, as installed: the package is packed (`npm pack`),
+ * unpacked into the node_modules of a temporary project outside this
+ * repository (test/helpers/packed.ts), and the files of test/types/ are
+ * compiled there as a user's code, against the declarations the tarball
+ * ships (its package.json "exports" → "types"):
+ *   readme.ts    README.md's Quick start and docs/api.md's examples, with
+ *                expectTypeOf assertions on the result types
+ *   negative.ts  lines that must not compile
+ *   node.ts      every entry, in a Node project (no DOM lib)
+ *   page.ts      the browser recipes and SharedCache<V> (DOM lib, Vite's
+ *                `?url` types)
+ * under the four settings users have:
+ *   tsconfig.node.json          Node: "lib": ["ES2022"] + @types/node, NodeNext
+ *   tsconfig.node-bundler.json  the same, moduleResolution Bundler
+ *   tsconfig.json               browser: DOM lib, moduleResolution Bundler
+ *   tsconfig.nodenext.json      browser: DOM lib, NodeNext
+ * all `--strict` with `skipLibCheck: false`. Runs the TypeScript compiler API
+ * (node_modules/typescript) in process: the same as `npx tsc -p <config>` in
+ * that project (this test reports the diagnostics of those files and of the
+ * package's declarations, not those of third-party declarations). Control:
+ * negative.ts with its `@ts-expect-error` comments removed must give exactly
+ * one error per removed comment, of the code the comment names, so the type
+ * test can fail.
  *
- * Runs the TypeScript compiler API (node_modules/typescript) in process, on
- * the two settings users have:
- *   test/types/tsconfig.json           bundlers (moduleResolution Bundler)
- *   test/types/tsconfig.nodenext.json  plain Node ESM (module NodeNext)
- * Same as `npx tsc -p test/types/tsconfig.json` (this test reports the
- * diagnostics of test/types/ and dist/types/, not those of third-party
- * declarations under node_modules). Control: negative.ts with its
- * `@ts-expect-error` comments removed must give exactly one error per
- * removed comment, of the code the comment names, so the type test can fail.
- *
- * Needs dist/types: `npm run build` (npm test does it first).
+ * Needs dist/: `npm run build` (npm test does it first).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { install, pack, remove, root, tempDir } from '../helpers/packed.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const typesDir = path.join(root, 'test', 'types');
-const readme = path.join(typesDir, 'readme.ts');
-const negative = path.join(typesDir, 'negative.ts');
-const published = {
-  shardedmap: path.join(root, 'dist', 'types', 'src', 'index.d.ts'),
-  'shardedmap/prometheus': path.join(root, 'dist', 'types', 'src', 'prometheus.d.ts'),
-};
+let tmp: string;
+let project: string;
+const file = (name: string) => path.join(project, name);
+const installed = () => path.join(project, 'node_modules', 'shardedmap') + path.sep;
 
 const CONFIGS = {
-  bundler: path.join(typesDir, 'tsconfig.json'),
-  nodenext: path.join(typesDir, 'tsconfig.nodenext.json'),
+  node: { config: 'tsconfig.node.json', files: ['readme.ts', 'negative.ts', 'node.ts'] },
+  'node-bundler': { config: 'tsconfig.node-bundler.json', files: ['readme.ts', 'negative.ts', 'node.ts'] },
+  browser: { config: 'tsconfig.json', files: ['readme.ts', 'negative.ts', 'page.ts'] },
+  'browser-nodenext': { config: 'tsconfig.nodenext.json', files: ['readme.ts', 'negative.ts', 'page.ts'] },
 } as const;
 type ConfigName = keyof typeof CONFIGS;
+
+beforeAll(() => {
+  tmp = tempDir('types');
+  const tarball = pack(tmp);
+  project = path.join(tmp, 'consumer');
+  cpSync(path.join(root, 'test', 'types'), project, { recursive: true });
+  writeFileSync(file('package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  // What the type test files import besides the package: @types/node,
+  // piscina and prom-client (README examples), vitest (expectTypeOf), the
+  // optional peer @redis/client, vite (vite/client: `?url`).
+  install(tarball, project, ['@types/node', 'piscina', 'prom-client', 'vitest', '@redis/client', 'vite']);
+});
+afterAll(() => remove(tmp));
 
 function parseConfig(file: string): ts.ParsedCommandLine {
   const parsed = ts.getParsedCommandLineOfConfigFile(file, undefined, {
@@ -53,7 +71,7 @@ function parseConfig(file: string): ts.ParsedCommandLine {
 
 const formatHost: ts.FormatDiagnosticsHost = {
   getCanonicalFileName: (f) => f,
-  getCurrentDirectory: () => root,
+  getCurrentDirectory: () => project,
   getNewLine: () => '\n',
 };
 const format = (diagnostics: readonly ts.Diagnostic[]) => ts.formatDiagnostics(diagnostics, formatHost);
@@ -100,7 +118,7 @@ const programs = new Map<ConfigName, ts.Program>();
 function program(name: ConfigName): ts.Program {
   let p = programs.get(name);
   if (!p) {
-    const parsed = parseConfig(CONFIGS[name]);
+    const parsed = parseConfig(file(CONFIGS[name].config));
     configs.set(name, parsed);
     p = createProgram(parsed, parsed.fileNames);
     programs.set(name, p);
@@ -108,42 +126,46 @@ function program(name: ConfigName): ts.Program {
   return p;
 }
 
-beforeAll(() => {
-  for (const file of Object.values(published)) {
-    if (!existsSync(file)) throw new Error(`${path.relative(root, file)} is missing: run \`npm run build\` first`);
-  }
-});
-
-describe('typings: README.md examples for a TypeScript user', () => {
+describe('typings: the packed package in a TypeScript project', () => {
   describe.each(Object.keys(CONFIGS) as ConfigName[])('%s', (name) => {
-    it("resolves 'shardedmap' and 'shardedmap/prometheus' to dist/types through package.json exports, not to src/", () => {
+    it("resolves the package's entries to the installed tarball's declarations", () => {
       const p = program(name);
       const options = configs.get(name)!.options;
-      for (const [specifier, expected] of Object.entries(published)) {
-        const resolved = ts.resolveModuleName(specifier, readme, options, ts.sys).resolvedModule;
-        expect(resolved?.resolvedFileName && path.resolve(resolved.resolvedFileName), specifier).toBe(expected);
+      const from = file('readme.ts');
+      const expected = {
+        shardedmap: 'dist/types/src/index.d.ts',
+        'shardedmap/prometheus': 'dist/types/src/prometheus.d.ts',
+        'shardedmap/redis': 'dist/types/src/redis.d.ts',
+        'shardedmap/shared-worker': 'dist/types/src/shared-worker.d.ts',
+      };
+      for (const [specifier, declarations] of Object.entries(expected)) {
+        const resolved = ts.resolveModuleName(specifier, from, options, ts.sys).resolvedModule;
+        expect(resolved?.resolvedFileName && path.resolve(resolved.resolvedFileName), specifier).toBe(path.join(installed(), declarations));
       }
+      expect(ts.resolveModuleName('shardedmap/internals', from, options, ts.sys).resolvedModule).toBeUndefined();
       const roots = p.getRootFileNames().map((f) => path.resolve(f)).sort();
-      expect(roots).toEqual([negative, readme].sort());
-      const fromSrc = p.getSourceFiles().map((f) => path.resolve(f.fileName)).filter((f) => f.startsWith(path.join(root, 'src') + path.sep));
-      expect(fromSrc).toEqual([]);
+      expect(roots).toEqual(CONFIGS[name].files.map(file).sort());
+      const fromRepo = p.getSourceFiles().map((f) => path.resolve(f.fileName))
+        .filter((f) => f.startsWith(path.join(root, 'src') + path.sep) || f.startsWith(path.join(root, 'dist') + path.sep));
+      expect(fromRepo).toEqual([]);
     });
 
-    it('the published declarations (dist/types) compile with no diagnostics', () => {
+    it('the declarations the package ships compile with no diagnostics', () => {
       const p = program(name);
-      const dist = path.join(root, 'dist', 'types') + path.sep;
-      const files = p.getSourceFiles().map((f) => path.resolve(f.fileName)).filter((f) => f.startsWith(dist));
-      expect(format([...p.getOptionsDiagnostics(), ...p.getGlobalDiagnostics(), ...files.flatMap((f) => diagnosticsOf(p, f))]))
+      const files = p.getSourceFiles().map((f) => path.resolve(f.fileName)).filter((f) => f.startsWith(installed()));
+      expect(files.length).toBeGreaterThan(10);
+      expect(format([...p.getOptionsDiagnostics(), ...files.flatMap((f) => diagnosticsOf(p, f))]))
         .toBe('');
     });
 
-    it('readme.ts and negative.ts compile with no diagnostics', () => {
+    it(`${CONFIGS[name].files.join(', ')} compile with no diagnostics`, () => {
       const p = program(name);
-      expect(format([readme, negative].flatMap((f) => diagnosticsOf(p, f)))).toBe('');
+      expect(format(CONFIGS[name].files.map(file).flatMap((f) => diagnosticsOf(p, f)))).toBe('');
     });
   });
 
   it('control: negative.ts without its @ts-expect-error comments gives one error per removed comment, of the code it names', () => {
+    const negative = file('negative.ts');
     const source = readFileSync(negative, 'utf8');
     const lines = source.split('\n');
     const directive = /^\s*\/\/\s*@ts-expect-error\b/;
@@ -157,8 +179,8 @@ describe('typings: README.md examples for a TypeScript user', () => {
       return ''; // keep the line numbers
     });
     expect(expected.length).toBeGreaterThanOrEqual(10);
-    program('bundler');
-    const p = createProgram(configs.get('bundler')!, [negative], new Map([[negative, stripped.join('\n')]]));
+    program('browser');
+    const p = createProgram(configs.get('browser')!, [negative], new Map([[negative, stripped.join('\n')]]));
     const actual = diagnosticsOf(p, negative).map((d) => {
       const where = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0;
       return `negative.ts:${where} TS${d.code}`;

@@ -5,6 +5,10 @@ import { ShardedMap } from 'shardedmap';
 
 const { handle, present, stop } = workerData;
 const map = await ShardedMap.attach(handle);
+if (stop.length > 1) {
+  Atomics.store(stop, 1, 1); // reading: the grower may start
+  Atomics.notify(stop, 1);
+}
 let reads = 0;
 let misses = 0;
 let rounds = 0;
