@@ -103,11 +103,15 @@ export interface SnapshotFile {
 }
 
 type Fs = typeof import('node:fs/promises');
+const NODE_FS = 'node:fs/promises';
+const NODE_ZLIB = 'node:zlib';
 type Crc32 = (data: Uint8Array, value?: number) => number;
 
 async function nodeIO(what: string): Promise<{ fs: Fs; crc32: Crc32 }> {
   try {
-    const [fs, zlib] = await Promise.all([import('node:fs/promises'), import('node:zlib')]);
+    // Specifiers in variables: a bundler for the browser (Vite, esbuild)
+    // leaves such an import alone instead of failing to resolve it.
+    const [fs, zlib] = await Promise.all([import(/* @vite-ignore */ NODE_FS), import(/* @vite-ignore */ NODE_ZLIB)]) as [Fs, unknown];
     const crc32 = (zlib as unknown as { crc32?: Crc32 }).crc32;
     if (typeof crc32 !== 'function') throw new Error('node:zlib has no crc32 (Node >= 20.15 has)');
     return { fs, crc32 };

@@ -35,7 +35,7 @@ import { ShardedMapIterator, ITER_KEYS, ITER_VALUES, ITER_ENTRIES } from './iter
 import { Watcher, type WatchableWorker } from './watch.js';
 import { checkHandle, badHandle, type ShardedMapHandle } from './handle.js';
 import { checkKeyList, checkCallback } from './args.js';
-import type { Internals } from './internals.js';
+import type { Internals } from './door.js';
 
 /** Result of `loadAndDelete`: the value it had, if there was one. */
 export type LoadResult<V> = { value: V; loaded: true } | { value: undefined; loaded: false };
@@ -696,5 +696,5 @@ export interface ShardedMap<V> {
 export type { ShardedMapHandle, Key, WaitOptions, WriteOptions, WatchableWorker, CheckReport, CheckProblem, FetchOptions, FetchStatus, Loader, CreateOptions, AttachOptions };
 export type { DebugEntry, DebugShard } from '../core/debug.js';
 export type { SnapshotInfo } from '../core/snapshot.js';
-export type { Internals } from './internals.js';
+export type { Internals } from './door.js';
 export type { MapStats, ShardStats, Counters } from '../core/stats.js';

@@ -203,7 +203,7 @@ const SRC_LAYERS: Layers = [
     'core/batch.ts', 'core/iterate.ts', 'core/snapshot.ts',
   ],
   /* 3 cache mode   */ ['cache/entry.ts', 'cache/fetch.ts'],
-  /* 4 public class */ ['map/handle.ts', 'map/iterator.ts', 'map/watch.ts', 'map/args.ts', 'map/internals.ts', 'map/map.ts'],
+  /* 4 public class */ ['map/handle.ts', 'map/iterator.ts', 'map/watch.ts', 'map/args.ts', 'map/door.ts', 'map/map.ts'],
   /* 5 its users    */ [
     'browser/protocol.ts', 'browser/client.ts', 'browser/worker.ts', 'integrations/prometheus.ts',
     'integrations/redis-shared.ts', 'integrations/redis-types.ts', 'integrations/redis-trackers.ts',

@@ -52,8 +52,8 @@ beforeAll(() => {
   writeFileSync(file('package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   // What the type test files import besides the package: @types/node,
   // piscina and prom-client (README examples), vitest (expectTypeOf), the
-  // optional peer @redis/client, vite (vite/client: `?url`).
-  install(tarball, project, ['@types/node', 'piscina', 'prom-client', 'vitest', '@redis/client', 'vite']);
+  // optional peers @redis/client and keyv, vite (vite/client: `?url`).
+  install(tarball, project, ['@types/node', 'piscina', 'prom-client', 'vitest', '@redis/client', 'keyv', 'vite']);
 });
 afterAll(() => remove(tmp));
 
