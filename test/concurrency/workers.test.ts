@@ -57,12 +57,12 @@ describe('workers on one map', () => {
 });
 
 describe('torn-read detector', () => {
-  async function tear(mode: 'store' | 'inline' | 'protected' | 'unprotected', first = 'a'.repeat(4096)) {
+  async function tear(mode: 'store' | 'inline' | 'protected' | 'unprotected' | 'objects', first: unknown = 'a'.repeat(4096)) {
     const map = await ShardedMap.create({ shards: 1 });
     map.store('T', first);
     const { core, token, encodeKey } = internalsOf(map);
     // 1 = inline in its cell, 2 = out of line (see test/unit/inline.test.ts).
-    expect(core.cellForm(token, encodeKey('T'))).toBe(first.length <= 24 ? 1 : 2);
+    if (typeof first === 'string') expect(core.cellForm(token, encodeKey('T'))).toBe(first.length <= 24 ? 1 : 2);
     const stop = stopFlag();
     const [writer, ...readers] = await Promise.all([
       runWorker<{ writes: number; inlineBefore: number }>('tear-writer', { handle: map.handle, mode, ms: 600, stop }),
@@ -102,6 +102,13 @@ describe('torn-read detector', () => {
     const r = await tear('unprotected', 'a'.repeat(24));
     expect(r.reads).toBeGreaterThan(100);
     expect(r.torn).toBeGreaterThan(0);
+  });
+
+  it('objects stored as records (shapes published mid-run, inline and out of line) are never seen torn', async () => {
+    const r = await tear('objects', { f0_0: 'a' });
+    expect(r.reads).toBeGreaterThan(100);
+    expect(r.inlineBefore).toBeGreaterThan(10); // small records fit the cell
+    expect(r.torn).toBe(0);
   });
 
   it('short values switching between inline and out of line are never seen torn', async () => {

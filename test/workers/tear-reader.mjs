@@ -17,8 +17,22 @@ let missing = 0;
 while (Atomics.load(stop, 0) === 0) {
   // Single loads and batch reads, each with and without the cache.
   const map = reads & 1 ? cached : fresh;
-  const v = reads & 2 ? map.getMany(['T'])[0] : map.load('T');
+  let v;
+  try {
+    v = reads & 2 ? map.getMany(['T'])[0] : map.load('T');
+  } catch {
+    torn++; // bytes that do not decode
+    reads++;
+    continue;
+  }
   reads++;
+  if (mode === 'objects') {
+    // Every field of one object is made of the same letter.
+    const values = v !== null && typeof v === 'object' ? Object.values(v) : [];
+    if (values.length === 0) missing++;
+    else if (values.some((x) => typeof x !== 'string' || x.length === 0 || [...x].some((ch) => ch !== values[0][0]))) torn++;
+    continue;
+  }
   if (typeof v !== 'string') {
     missing++; // the key is always there: a miss is a bug too
     continue;

@@ -19,6 +19,20 @@ while (performance.now() < end) {
   const c = 97 + (writes % 26);
   if (mode === 'store') {
     map.store('T', String.fromCharCode(c).repeat(100 + ((writes * 7919) % 3000)));
+  } else if (mode === 'objects') {
+    // Objects stored as records: shapes published as the run goes (field
+    // names from a growing set), every field the same letter, sizes from a
+    // cell (inline) to a few hundred bytes (out of line).
+    const n = (writes * 7919) % 200;
+    const letter = String.fromCharCode(c).repeat(1 + (n % 7));
+    const o = {};
+    for (let j = 0; j < 1 + (writes % 5); j++) o[`f${Math.min(writes >> 6, 120)}_${j}`] = j === 0 ? String.fromCharCode(c).repeat(1 + n) : letter;
+    if (inner.core.cellForm(inner.token, inner.encodeKey('T')) === codes.CELL_FORM_INLINE) inlineBefore++;
+    map.store('T', o);
+    if (writes % 16 === 15) {
+      for (let i = 0; i < 40; i++) map.storeNumber(`filler:${i}`, i);
+      for (let i = 0; i < 40; i++) map.delete(`filler:${i}`);
+    }
   } else if (mode === 'inline') {
     const n = 1 + ((writes * 7919) % 30); // up to 24 fits the cell with key 'T'
     if (inner.core.cellForm(inner.token, inner.encodeKey('T')) === codes.CELL_FORM_INLINE) inlineBefore++;
