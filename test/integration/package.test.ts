@@ -11,7 +11,8 @@
  * bundles in Vite and esbuild: test/integration/bundlers.test.ts.)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
@@ -26,10 +27,24 @@ beforeAll(() => {
 });
 afterAll(() => remove(tmp));
 
-const attw = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--format', 'json', ...args], {
-    encoding: 'utf8',
-  });
+/** Run attw on the tarball; its JSON report goes to a file, not a pipe: the
+ *  CLI exits with process.exit, which on Node 24 cut a piped report of
+ *  150 KB short (a file is written synchronously). */
+const attw = (...args: string[]) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'attw-'));
+  const out = path.join(dir, 'report.json');
+  const fd = openSync(out, 'w');
+  try {
+    const r = spawnSync(process.execPath, [path.join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--format', 'json', ...args], {
+      stdio: ['ignore', fd, 'pipe'],
+      encoding: 'utf8',
+    });
+    return { status: r.status, stdout: readFileSync(out, 'utf8') };
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
 
 describe('the packed package', () => {
   it('publint: no errors, no warnings', async () => {
