@@ -212,7 +212,8 @@ export function valueTargets(v, results) {
     ['shared bytes per small-object entry at 100K ≤ its plain msgpack + key + 32', v.objectBytes.perEntry / (v.objectBytes.payload + v.objectBytes.key + 32), 1, false],
     ['objects, 1K keys, 90% reads, 1 worker ≥ 0.15× private Map', cellRatio('1K-r90-w1-object', 'shardedmap', 'map'), 0.15, true],
     ['objects, 1K keys, 90% reads, 1 worker ≥ 15× lmdb', cellRatio('1K-r90-w1-object', 'shardedmap', 'lmdb'), 15, true],
-    [`objects, 1K keys, 90% reads, ${OBJECT_WORKERS} workers (Zipf) ≥ 15× lmdb`, cellRatio(`1K-r90-w${OBJECT_WORKERS}-object-zipf`, 'shardedmap', 'lmdb'), 15, true],
+    // The quick profile's multi-worker object cell has Zipf keys, the full one's uniform keys.
+    [`objects, 1K keys, 90% reads, ${OBJECT_WORKERS} workers ≥ 15× lmdb`, [`1K-r90-w${OBJECT_WORKERS}-object-zipf`, `1K-r90-w${OBJECT_WORKERS}-object`].map((c) => cellRatio(c, 'shardedmap', 'lmdb')).find((x) => Number.isFinite(x)) ?? NaN, 15, true],
     ['batch reads at 1K keys ≥ 1× Map.get per key', b1k.getPerKey / b1k.batchPerKey, 1, true],
     ['batch reads at 1M keys ≥ 1.5× Map.get per key', b1m.getPerKey / b1m.batchPerKey, 1.5, true],
   ];
