@@ -12,27 +12,11 @@ import { createCluster, RESP_TYPES } from '@redis/client';
 import { Packr } from 'msgpackr';
 import { createNearCache } from 'shardedmap/redis';
 import { startCluster, clusterNodes, on } from '../scripts/redis-cluster.mjs';
+import { now, pct, perCall } from './near.mjs';
 
 const KEYS = 1000;
 const packr = new Packr({ useRecords: false });
-const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function pct(xs, p) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-
-/** ns per awaited call of f(i) over `n` calls, the best of 3. */
-async function perCall(f, n) {
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await f(i);
-    best = Math.min(best, Number(process.hrtime.bigint() - t) / n);
-  }
-  return best;
-}
 
 /** Milliseconds from `event()` starting until `near` serves from its L1
  *  again with a tracker armed on `port` (polled every ms). */

@@ -13,15 +13,16 @@ import { startRedis } from '../scripts/redis-server.mjs';
 
 const KEYS = 1000;
 const packr = new Packr({ useRecords: false });
-const now = () => performance.timeOrigin + performance.now();
+/** A clock all processes agree on (ms). */
+export const now = () => performance.timeOrigin + performance.now();
 
-function pct(xs, p) {
+export function pct(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
 /** ns per awaited call of f(i) over `n` calls, the best of 3. */
-async function perCall(f, n) {
+export async function perCall(f, n) {
   let best = Infinity;
   for (let r = 0; r < 3; r++) {
     const t = process.hrtime.bigint();
