@@ -317,21 +317,34 @@ export const REBUILD_LOAD_DEN: u32 = 25;
 @inline export function maxLoadNum(sh: usize): u32 {
   return LOAD_NUM_MIN + <u32>((sh / SH_BYTES) % LOAD_SPREAD);
 }
-/** Heap slack on rebuild: 5/4 of the live bytes, so a heap grows
- *  geometrically and churn compacts before it grows much. Measured at 1M
- *  entries: 3/2 gave 56 bytes per entry, 5/4 gives 51, for ~10 % slower
- *  inserts of new keys (more rebuilds). */
-export const HEAP_SLACK_NUM: u32 = 5;
-export const HEAP_SLACK_DEN: u32 = 4;
+/** Heap slack on a rebuild while the shard grows: 9/8 of the live bytes,
+ *  so a heap grows geometrically. Measured at 1M entries: 3/2 gave 56
+ *  bytes per entry, 5/4 51, for ~10 % slower inserts of new keys (more
+ *  rebuilds); at 100K small objects (56-byte entries) 9/8 with the table
+ *  kept on heap rebuilds (reserveHeap) takes ~4 bytes per entry less
+ *  than 5/4, inserts as fast within noise. */
+export const HEAP_SLACK_NUM: u32 = 9;
+export const HEAP_SLACK_DEN: u32 = 8;
+/** Heap slack on a rebuild of a heap that churn filled (at least half of
+ *  the growth slack is dead entries: values replaced, not keys added):
+ *  5/4, so that the next rebuild is a quarter of the shard's bytes of
+ *  replaced values away (with 9/8 every eighth copied the whole shard
+ *  again), and a full cache's heap stays within 5/4 of its live bytes
+ *  (docs/cache.md). */
+export const HEAP_CHURN_SLACK_NUM: u32 = 5;
+export const HEAP_CHURN_SLACK_DEN: u32 = 4;
 /** A rebuild for an entry of `size` heap bytes also leaves room for this
  *  many more of that size: with few long values per shard (4 KB strings,
  *  ~4 per shard) 5/4 of the live bytes is room for one, so every store
  *  compacted the whole heap (13 us per store measured); with room for 4 a
  *  compaction's copy is paid over 4 stores. */
 export const HEAP_ROOM_ENTRIES: u32 = 4;
-/** Smallest heap of a shard: room for ~8 entries too long for a cell
- *  (short ones take no heap). */
-export const MIN_HEAP_BYTES: u32 = 512;
+/** Smallest heap of a shard: room for ~16 entries too long for a cell
+ *  (short ones take no heap). Measured at 100K small objects (56-byte
+ *  entries): 512 gave 103.0 shared bytes per entry, 1024 101.8, 2048 99.3
+ *  (a shard's heap and table grow in steps whose phase the first ones
+ *  set); an empty map of 256 shards takes 128 KiB more than with 512. */
+export const MIN_HEAP_BYTES: u32 = 1024;
 /** Longest probe, in groups. An insert that would go further resizes, so a
  *  lookup never needs to look further: this bounds every reader, even one
  *  reading a torn table. At 0.9 load a triangular probe this long has a chance far

@@ -144,8 +144,9 @@
  * no room for the new entry, or a probe longer than MAX_PROBE_GROUPS (then
  * 1/4 more groups, see crowdedGroups). The new size holds the live entries
  * at most 18/25 full, so size grows 1.15-1.25x when full of live keys and
- * shrinks when mostly tombstones; the heap gets 5/4 of the live bytes
- * (entries too long for a cell) plus the new entry.
+ * shrinks when mostly tombstones; the heap gets 9/8 of the live bytes
+ * (entries too long for a cell) plus the new entry while the shard grows,
+ * 5/4 when dead entries filled it (churn: HEAP_SLACK, HEAP_CHURN_SLACK).
  * A small heap (<= 4 KiB) that is full of dead entries is first compacted
  * in place instead, under an odd seq (see compactInPlace in resize.ts), so
  * that churn in many small shards does not go through the allocator.

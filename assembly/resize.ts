@@ -12,7 +12,7 @@ import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_HEAP_END, SH_REGION, SH_REGION_BYTES, SH_DEAD,
   SH_PENDING, SH_PENDING_BYTES, SH_RETIRED, SH_RETIRED_BYTES, HDR_SEED, HDR_MIN_GROUPS,
   GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_KLEN, E_KEY, tableBytes, entryBytesAt, align64,
-  REBUILD_LOAD_NUM, REBUILD_LOAD_DEN, HEAP_SLACK_NUM, HEAP_SLACK_DEN, HEAP_ROOM_ENTRIES, MIN_HEAP_BYTES, crowdedGroups,
+  REBUILD_LOAD_NUM, REBUILD_LOAD_DEN, LOAD_DEN, maxLoadNum, HEAP_SLACK_NUM, HEAP_SLACK_DEN, HEAP_CHURN_SLACK_NUM, HEAP_CHURN_SLACK_DEN, HEAP_ROOM_ENTRIES, MIN_HEAP_BYTES, crowdedGroups,
 } from "./layout";
 import { ST_OK, ST_BUSY, ST_FULL, CHECK_OK, CNT_RESIZES } from "./shared";
 import { count, scratchOfId } from "./counters";
@@ -90,10 +90,16 @@ function compactInPlace(hdr: usize, sh: usize, size: u32): bool {
 }
 
 /** Make sure the heap has `size` more bytes, compacting or rebuilding (for
- *  `want` live entries). ST_OK, ST_FULL or ST_BUSY. */
+ *  `want` live entries: the table keeps its size unless they need more,
+ *  since its own load rebuilds it when it fills; regrowing it to
+ *  REBUILD_LOAD on every heap rebuild kept tables emptier than their
+ *  load needs). ST_OK, ST_FULL or ST_BUSY. */
 export function reserveHeap(hdr: usize, sh: usize, id: u32, size: u32, want: u32): i32 {
   if (size == 0 || heapHasRoom(sh, size) || compactInPlace(hdr, sh, size)) return ST_OK;
-  return rebuild(hdr, sh, id, want, size, 0, true);
+  const groups = tableGroupCount(tableLoad(sh));
+  const slots = <u64>groups * GROUP_SLOTS;
+  const fits = <u64>want * LOAD_DEN <= slots * maxLoadNum(sh);
+  return rebuild(hdr, sh, id, fits ? 0 : want, size, fits ? groups : 0, true);
 }
 
 /** Build a new region for the shard and switch to it (see "Resize" in
@@ -116,13 +122,17 @@ export function rebuild(
     (<u64>want * REBUILD_LOAD_DEN + perGroup - 1) / perGroup,
   );
   let liveBytes: u64 = 0;
+  let deadBytes: u64 = 0;
   if (keep && oldRegion != 0) {
-    liveBytes = <u64>load<u32>(sh, SH_HEAP_TOP) - heapStartOf(old) - load<u32>(sh, SH_DEAD);
+    deadBytes = <u64>load<u32>(sh, SH_DEAD);
+    liveBytes = <u64>load<u32>(sh, SH_HEAP_TOP) - heapStartOf(old) - deadBytes;
   }
-  const heap = max(
-    <u64>MIN_HEAP_BYTES,
-    max((liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN, liveBytes + <u64>extraBytes * HEAP_ROOM_ENTRIES),
-  );
+  // Churn: dead entries took at least half of the growth slack.
+  const churn = deadBytes * 2 * HEAP_SLACK_DEN >= liveBytes * (HEAP_SLACK_NUM - HEAP_SLACK_DEN) && deadBytes != 0;
+  const slack = churn
+    ? (liveBytes + extraBytes) * HEAP_CHURN_SLACK_NUM / HEAP_CHURN_SLACK_DEN
+    : (liveBytes + extraBytes) * HEAP_SLACK_NUM / HEAP_SLACK_DEN;
+  const heap = max(<u64>MIN_HEAP_BYTES, max(slack, liveBytes + <u64>extraBytes * HEAP_ROOM_ENTRIES));
   for (;;) {
     if (groupCount > <u64>MAX_GROUPS) return ST_FULL;
     const n = <u32>groupCount;

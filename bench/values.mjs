@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { ShardedMap } from 'shardedmap';
 import { makeKeys, rng } from './workloads.mjs';
-import { nsPerCall } from './run.mjs';
+import { nsPerCall, median } from './run.mjs';
 
 
 export const OBJECT = (i) => ({ id: i, name: `user ${i}`, score: i * 1.5, tags: ['alpha', 'beta', 'gamma'] });
@@ -62,37 +62,73 @@ export async function valuesMicro() {
       }
     }, n >> 2);
     // A load right after a store of a new value: a decode every time (no
-    // cache can help), minus the store.
+    // cache can help), minus the store. Objects: below, beside msgpackr.
     const vals = Array.from({ length: 64 }, (_, i) => value(i + 5000));
-    out[`map.store of a new value, ${name}`] = nsPerCall((n) => {
+    const storeNew = (n) => {
       for (let i = 0; i < n; i++) map.store(keys[idx[i & MASK]], vals[i & 63]);
-    }, n >> 2);
-    out[`map.load of a changed value, ${name}`] = nsPerCall((n) => {
+    };
+    const storeLoad = (n) => {
       for (let i = 0; i < n; i++) {
         const k = keys[idx[i & MASK]];
         map.store(k, vals[i & 63]);
         sink += map.load(k) === undefined ? 0 : 1;
       }
-    }, n >> 2) - out[`map.store of a new value, ${name}`];
+    };
+    if (name === 'object') {
+      const [rows, got] = objectRows(storeNew, storeLoad, N >> 3);
+      Object.assign(out, rows);
+      sink += got;
+    } else {
+      out[`map.store of a new value, ${name}`] = nsPerCall(storeNew, n >> 2);
+      out[`map.load of a changed value, ${name}`] = nsPerCall(storeLoad, n >> 2) - out[`map.store of a new value, ${name}`];
+    }
     map.close();
   }
-  // msgpackr alone, plain MessagePack (what the goals are ratios to) and
-  // with records (what the map stores objects as, over its shared shapes):
-  // packing the same 64 objects the store rows store, unpacking from
-  // DISTINCT buffers (4,096, each read once per pass in random order), not
-  // a few cache-warm ones.
+  return { ns: out, sink, objectBytes: await objectBytes() };
+}
+
+/**
+ * The object rows the value goals are ratios of: the map's store of a new
+ * object and load of a changed one, and msgpackr alone, plain MessagePack
+ * (what the goals are ratios to) and with records (what the map stores
+ * objects as, over its shared shapes): packing the same 64 objects the
+ * store rows store, unpacking from DISTINCT buffers (4,096, each read once
+ * per pass in random order), not a few cache-warm ones. Measured in turns
+ * (a round of each, then again), so that rows compared with each other
+ * share the moments of a noisy host; each row is the median of its
+ * rounds, the changed load the median of (store + load) - store per round.
+ */
+function objectRows(storeNew, storeLoad, n) {
+  const ROUNDS = 11;
+  const MASK = (1 << 16) - 1;
   const objs = Array.from({ length: 64 }, (_, i) => OBJECT(i + 5000));
   const spread = order(4096, 1 << 16);
+  let sink = 0;
+  const fns = { store: storeNew, storeLoad };
   for (const [name, packr] of [['', new Packr({ useRecords: false, moreTypes: true })], [' (records)', new Packr({ structures: [], moreTypes: true })]]) {
     const buffers = Array.from({ length: 4096 }, (_, i) => packr.pack(OBJECT(i + 9000)).slice());
-    out[`msgpackr pack alone${name}, object`] = nsPerCall((n) => {
+    fns[`msgpackr pack alone${name}, object`] = (n) => {
       for (let i = 0; i < n; i++) sink += packr.pack(objs[i & 63]).length;
-    }, N >> 2);
-    out[`msgpackr unpack alone${name}, object, distinct buffers`] = nsPerCall((n) => {
+    };
+    fns[`msgpackr unpack alone${name}, object, distinct buffers`] = (n) => {
       for (let i = 0; i < n; i++) sink += packr.unpack(buffers[spread[i & MASK]]).id;
-    }, N >> 2);
+    };
   }
-  return { ns: out, sink, objectBytes: await objectBytes() };
+  const xs = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  for (let r = 0; r <= ROUNDS; r++) {
+    for (const [k, f] of Object.entries(fns)) {
+      const t0 = performance.now();
+      f(n);
+      // (Round 0 warms up.)
+      if (r > 0) xs[k].push(((performance.now() - t0) / n) * 1e6);
+    }
+  }
+  const rows = {
+    'map.store of a new value, object': median(xs.store),
+    'map.load of a changed value, object': median(xs.storeLoad.map((x, r) => x - xs.store[r])),
+  };
+  for (const k of Object.keys(fns)) if (k.startsWith('msgpackr')) rows[k] = median(xs[k]);
+  return [rows, sink];
 }
 
 /** Shared bytes per small-object entry at 100K entries (table and heap,

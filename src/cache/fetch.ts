@@ -294,6 +294,7 @@ export class Fetcher<V> {
   #end(slot: number, seq: number, outcome: number, message = ''): void {
     const io = this.#io;
     const room = Math.min(FLIGHT_MSG_MAX, io.maxValue);
+    io.io.valWrites++;
     const n = message ? encoder.encodeInto(message, io.u8.subarray(io.val, io.val + room)).written : 0;
     const st = io.retry(() => io.core.flightEnd(io.token, slot, seq, outcome, n));
     if (st < 0 && st !== ST_MISMATCH) throw io.refused('flightEnd', st);

@@ -21,7 +21,7 @@
  * fastest for them (measured: 48 ns per facade lookup with it, 57 with
  * encodeInto), and TextEncoder cannot keep lone surrogates.
  */
-import { pack, unpackBytes } from './msgpack.js';
+import { pack, unpackBytes, packed } from './msgpack.js';
 import type { RecordCodec } from './records.js';
 import {
   K_STRING, K_NUMBER, K_BIGINT, K_BYTES,
@@ -56,6 +56,17 @@ export interface MemIO {
   /** How this instance stores objects: records over its map's shared
    *  shapes (set once the instance is attached), or plain msgpack. */
   records: RecordCodec | null;
+  /** Where objects are packed in place: a Node Buffer over the scratch's
+   *  value area (at `placeAt`), which msgpackr writes straight into; null
+   *  where there is no Buffer (msgpackr's browser path encodes strings
+   *  with TextEncoder, which refuses shared views) or the area is small. */
+  place: Uint8Array | null;
+  placeAt: number;
+  /** Bumped by every write to the scratch's value area (encodeValue, a
+   *  batch's keys, a flight's message): a pack in place that sees it move
+   *  was overwritten by a getter of its value writing to this map, and
+   *  packs again privately. */
+  valWrites: number;
 }
 
 export function memIO(buffer: ArrayBufferLike): MemIO {
@@ -65,6 +76,9 @@ export function memIO(buffer: ArrayBufferLike): MemIO {
     i32: new Int32Array(buffer),
     buf: BufferCtor?.from(buffer),
     records: null,
+    place: null,
+    placeAt: -1,
+    valWrites: 0,
   };
 }
 
@@ -87,17 +101,30 @@ let units = new Uint16Array(256);
  *  Buffer paths). */
 const privateBuffer = (n: number): Uint8Array => (BufferCtor ? BufferCtor.allocUnsafeSlow(n) : new Uint8Array(n));
 let privateBytes = privateBuffer(256);
+/** privateBytes as words (it starts its own buffer: 4-aligned). */
+let privateWords = new Int32Array(privateBytes.buffer, privateBytes.byteOffset, privateBytes.length >>> 2);
 
 /** Up to this many bytes, a private copy is made by a loop: a view for
  *  `set` would be an allocation per copy, and Buffer#copy costs more than
  *  the loop for so few. */
 const LOOP_COPY_MAX = 64;
+/** The same for 4-aligned bytes copied by words. */
+const WORD_COPY_MAX = 256;
 
 /** A private copy of io.u8[p, p + n) (valid until the next call). */
 function privateCopy(io: MemIO, p: number, n: number): Uint8Array {
-  if (privateBytes.length < n) privateBytes = privateBuffer(Math.max(n, privateBytes.length * 2));
+  if (privateBytes.length < n) {
+    privateBytes = privateBuffer(Math.max(n, privateBytes.length * 2));
+    privateWords = new Int32Array(privateBytes.buffer, privateBytes.byteOffset, privateBytes.length >>> 2);
+  }
   const u8 = io.u8;
-  if (n <= LOOP_COPY_MAX) for (let i = 0; i < n; i++) privateBytes[i] = u8[p + i]!;
+  if (n <= WORD_COPY_MAX && (p & 3) === 0) {
+    // Word by word (values read are 8-aligned and padded to 8): the bytes
+    // past n are the padding, or anything; never read as the value.
+    const i32 = io.i32;
+    const from = p >>> 2;
+    for (let i = 0, words = (n + 3) >>> 2; i < words; i++) privateWords[i] = i32[from + i]!;
+  } else if (n <= LOOP_COPY_MAX) for (let i = 0; i < n; i++) privateBytes[i] = u8[p + i]!;
   else if (io.buf !== undefined) io.buf.copy(privateBytes, 0, p, p + n);
   else privateBytes.set(u8.subarray(p, p + n));
   return privateBytes;
@@ -328,6 +355,7 @@ export function describe(x: unknown): string {
  * @throws ShardedMapTypeError if it cannot be stored, ShardedMapRangeError if too long.
  */
 export function encodeValue(value: unknown, io: MemIO, p: number, max: number): number {
+  io.valWrites++;
   switch (typeof value) {
     case 'number':
       storeF64(io, p, value);
@@ -353,10 +381,11 @@ export function encodeValue(value: unknown, io: MemIO, p: number, max: number): 
         io.u8.set(value, p);
         return valueWord(T_BYTES, value.length);
       }
-      const bytes = io.records ? io.records.pack(value) : pack(value);
+      if (io.records) return packRecords(value, io, p, max);
+      const bytes = pack(value);
       if (bytes.length > max) valueTooLarge(max);
       io.u8.set(bytes, p);
-      return valueWord(io.records ? T_RECORDS : T_PACKED, bytes.length);
+      return valueWord(T_PACKED, bytes.length);
     }
     default:
       throw new ShardedMapTypeError(
@@ -364,6 +393,35 @@ export function encodeValue(value: unknown, io: MemIO, p: number, max: number): 
         `a value must be a number, string, boolean, null, undefined, bigint, Uint8Array, object or array, not ${describe(value)}`,
       );
   }
+}
+
+/** msgpackr starts a buffer of its own when fewer than 2 KiB are left in
+ *  its target: a value area smaller than this is not packed in place. */
+const PLACE_MIN_BYTES = 4096;
+
+/** Pack objects in place at [at, at + bytes) of `io`'s memory (the
+ *  scratch's value area), where the platform allows it (see MemIO). */
+export function packInPlace(io: MemIO, at: number, bytes: number): void {
+  if (io.buf === undefined || bytes < PLACE_MIN_BYTES) return;
+  io.place = io.buf.subarray(at, at + bytes);
+  io.placeAt = at;
+}
+
+/** Pack an object as records at [p, p + max) (see encodeValue): in place
+ *  where the value area is (no copy), else privately and copied. */
+function packRecords(value: object, io: MemIO, p: number, max: number): number {
+  const records = io.records!;
+  const place = p === io.placeAt ? io.place : null;
+  const writes = io.valWrites;
+  let out = records.pack(value, place);
+  // Reentered: a getter of the value wrote to the value area meanwhile
+  // (stored into this map), over the bytes packed so far. Once more,
+  // privately: the getter's own writes then go where they belong.
+  if (place !== null && io.valWrites !== writes) out = records.pack(value, null);
+  const n = packed.end - packed.start;
+  if (n > max) valueTooLarge(max);
+  if (out !== place || packed.start !== 0) io.u8.set(out.subarray(packed.start, packed.end), p);
+  return valueWord(T_RECORDS, n);
 }
 
 /** Decode msgpack bytes [p, p + n) from a private copy: msgpackr's native

@@ -95,6 +95,12 @@ export class DecodedCache {
   readonly #tWord: Int32Array;
   readonly #tValue: unknown[];
   readonly #tNext: Uint8Array;
+  // The last tag byTag missed: its set, and its SEEN slot (-1: none).
+  #missAddr = 0;
+  #missEpoch = 0;
+  #missWord = 0;
+  #missSet = 0;
+  #missSeen = -1;
 
   /** `size`: slots of each table, a power of two >= WAYS. */
   constructor(io: MemIO, size: number) {
@@ -171,11 +177,19 @@ export class DecodedCache {
    *  MISS. */
   byTag(addr: number, epoch: number, w: number): unknown {
     const set = this.#tagSet(addr, epoch);
+    // What fillTag needs of this lookup, if it comes next for this tag.
+    this.#missAddr = addr;
+    this.#missEpoch = epoch;
+    this.#missWord = w;
+    this.#missSet = set;
+    this.#missSeen = -1;
     for (let way = 0; way < WAYS; way++) {
       const s = set | way;
       if (this.#tAddr[s] === addr && this.#tEpoch[s] === epoch && this.#tWord[s] === w) {
         const v = this.#tValue[s];
-        return v === SEEN ? MISS : v;
+        if (v !== SEEN) return v;
+        this.#missSeen = s;
+        return MISS;
       }
     }
     return MISS;
@@ -185,15 +199,16 @@ export class DecodedCache {
   fillTag(addr: number, epoch: number, w: number, p: number): unknown {
     const v = decodeValue(this.#io, p, w);
     if (!cacheable(vtypeOf(w))) return v;
-    const set = this.#tagSet(addr, epoch);
+    // Right after byTag missed this tag (the common case): its set, and
+    // the slot of its SEEN mark if it had one, without looking again.
+    const last = this.#missAddr === addr && this.#missEpoch === epoch && this.#missWord === w;
+    const set = last ? this.#missSet : this.#tagSet(addr, epoch);
     if (admitOnSecondRead(w)) {
-      for (let way = 0; way < WAYS; way++) {
-        const s = set | way;
-        if (this.#tValue[s] === SEEN && this.#tAddr[s] === addr && this.#tEpoch[s] === epoch && this.#tWord[s] === w) {
-          // The second read: remember it (if it can be shared).
-          if (this.#share(v, w)) this.#tValue[s] = v;
-          return v;
-        }
+      const seen = last ? this.#missSeen : this.#seenSlot(set, addr, epoch, w);
+      if (seen >= 0 && this.#tValue[seen] === SEEN && this.#tAddr[seen] === addr && this.#tEpoch[seen] === epoch && this.#tWord[seen] === w) {
+        // The second read: remember it (if it can be shared).
+        if (this.#share(v, w)) this.#tValue[seen] = v;
+        return v;
       }
     } else if (!this.#share(v, w)) return v;
     const slot = set | this.#victim(this.#tNext, set);
@@ -202,6 +217,16 @@ export class DecodedCache {
     this.#tWord[slot] = w;
     this.#tValue[slot] = admitOnSecondRead(w) ? SEEN : v;
     return v;
+  }
+
+  /** The slot of set `set` holding the SEEN mark of tag (addr, epoch)
+   *  with word `w`, or -1. */
+  #seenSlot(set: number, addr: number, epoch: number, w: number): number {
+    for (let way = 0; way < WAYS; way++) {
+      const s = set | way;
+      if (this.#tValue[s] === SEEN && this.#tAddr[s] === addr && this.#tEpoch[s] === epoch && this.#tWord[s] === w) return s;
+    }
+    return -1;
   }
 
   /** Can decoded value `v` (word `w`) be shared between loads? Objects

@@ -44,10 +44,13 @@ export function pack(value: object): Uint8Array {
 
 /** `packr`'s msgpack of a value, or the typed error msgpackr's failure
  *  means (a symbol, a cycle, a function: see refuseFunction). The bytes are
- *  msgpackr's reusable buffer: copy them before the next pack. */
-export function safePack(packr: Packr, value: object): Uint8Array {
+ *  msgpackr's reusable buffer: copy them before the next pack. With
+ *  `flags` (msgpackr's REUSE_BUFFER_MODE | RESET_BUFFER_MODE) the result
+ *  may be msgpackr's whole target instead: `packedBounds` tells where the
+ *  bytes are (safePack leaves `packed` set for its result). */
+export function safePack(packr: Packr, value: object, flags = 0): Uint8Array {
   try {
-    const bytes = packr.pack(value);
+    const out = packr.pack(value, flags);
     // msgpackr writes a lone surrogate in a short string as its 3-byte form
     // (0xED 0xA0-0xBF ..), which every UTF-8 decoder (its own included)
     // reads back as three U+FFFD: then the value read would not encode to
@@ -55,8 +58,11 @@ export function safePack(packr: Packr, value: object): Uint8Array {
     // Such strings are stored as UTF-8 does (one U+FFFD per lone
     // surrogate), a fixed point. 0xED is also Hangul's lead byte, and any
     // binary byte: the walk tells.
-    if (bytes.indexOf(0xed) >= 0 && hasLoneSurrogate(value, 0)) return packr.pack(wellFormed(value));
-    return bytes;
+    packedBounds(out);
+    if (!holdsED(out, packed.start, packed.end) || !hasLoneSurrogate(value, 0)) return out;
+    const again = packr.pack(wellFormed(value), flags);
+    packedBounds(again);
+    return again;
   } catch (e) {
     // Ours (a function refused, the record area's lock): as they are.
     if (e instanceof ShardedMapError) throw e;
@@ -67,6 +73,44 @@ export function safePack(packr: Packr, value: object): Uint8Array {
         ? 'a value must not contain a cycle (an object that contains itself) nor nest deeper than msgpackr can pack (about a thousand levels)'
         : `this value cannot be encoded with msgpack (${(e as Error).message}); store plain data without cycles, functions or symbols`,
     );
+  }
+}
+
+/** Does out[start, end) hold the byte 0xED? Four bytes at a time where
+ *  out is 4-aligned (a byte loop took 50 ns for a 40-byte object; a
+ *  Buffer#indexOf is a native call, dearer still for so few bytes). The
+ *  word view is kept on the buffer, as msgpackr keeps its DataView. */
+function holdsED(out: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  if ((out.byteOffset & 3) === 0) {
+    const t = out as Uint8Array & { words?: Int32Array };
+    const words = (t.words ??= new Int32Array(out.buffer, out.byteOffset, out.length >>> 2));
+    for (; i < end && (i & 3) !== 0; i++) if (out[i] === 0xed) return true;
+    for (; i + 4 <= end; i += 4) {
+      // Has a zero byte (the classic test, exact as to whether): one 0xED.
+      const y = words[i >>> 2]! ^ 0xedededed;
+      if (((y - 0x01010101) & ~y & 0x80808080) !== 0) return true;
+    }
+  }
+  for (; i < end; i++) if (out[i] === 0xed) return true;
+  return false;
+}
+
+/** Where packedBounds found the bytes: out[start, end). */
+export const packed = { start: 0, end: 0 };
+
+/** Set `packed` to the bounds of the bytes in safePack's result `out`:
+ *  msgpackr returns its target itself in REUSE_BUFFER_MODE, with the
+ *  bounds as its `start` and `end` (an object it made the subarray of is
+ *  a new one, without them); anything else is the bytes alone. */
+export function packedBounds(out: Uint8Array): void {
+  const target = out as Uint8Array & { start?: number; end?: number };
+  if (typeof target.end === 'number') {
+    packed.start = target.start!;
+    packed.end = target.end;
+  } else {
+    packed.start = 0;
+    packed.end = out.length;
   }
 }
 

@@ -25,7 +25,7 @@
  * Values of shapes past the bound carry their shape inline (msgpackr's
  * own structures): readable, bigger, never more shared memory.
  */
-import { Packr } from 'msgpackr';
+import { Packr, REUSE_BUFFER_MODE, RESET_BUFFER_MODE } from 'msgpackr';
 import {
   RECORDS_LOCK, RECORDS_USED, RECORDS_LOG, RECORDS_AREA_BYTES, RECORDS_MAX, RECORD_SHAPE_BYTES, RECORD_KEYS_MAX,
   OWNER_ID_MASK,
@@ -41,6 +41,20 @@ type Shape = string[];
  *  least this often (a closed or released holder notifies no one). */
 const GONE_CHECK_MS = 10;
 type PackrOptions = ConstructorParameters<typeof Packr>[0];
+/** msgpackr's pack flags for values: return its target itself, the bytes'
+ *  bounds on it (no subarray to allocate per value), and start the next
+ *  value where this one started (the bytes are copied, or were written in
+ *  place, before the next pack: one warm buffer instead of a new 8 KiB one
+ *  every hundred values). */
+const PACK_FLAGS = REUSE_BUFFER_MODE | RESET_BUFFER_MODE;
+/** The private buffer's first size; msgpackr grows it for longer values,
+ *  and a grown one is kept up to OWN_BUFFER_KEEP bytes. */
+const OWN_BUFFER_BYTES = 8192;
+const OWN_BUFFER_KEEP = 1 << 20;
+const BufferCtor = (globalThis as unknown as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer;
+/** A private buffer for msgpackr to pack into (a Node Buffer where there
+ *  is one: msgpackr's Node paths write strings with Buffer#utf8Write). */
+const privateBuffer = (): Uint8Array => (BufferCtor ? BufferCtor.allocUnsafeSlow(OWN_BUFFER_BYTES) : new Uint8Array(OWN_BUFFER_BYTES));
 
 /** What the table needs of its map instance. */
 export interface RecordHost {
@@ -167,6 +181,12 @@ export class RecordCodec {
   readonly table: RecordTable;
   readonly #packr: Packr;
   readonly #mapPackr: Packr;
+  /** The private buffer values are packed into when not in place. */
+  #own = privateBuffer();
+  /** What msgpackr packs into between this codec's values (see pack). */
+  #spare = privateBuffer();
+  /** Packs under way (> 1: reentered from a getter). */
+  #depth = 0;
 
   constructor(host: RecordHost) {
     this.table = new RecordTable(host);
@@ -182,14 +202,46 @@ export class RecordCodec {
     this.#mapPackr = new Packr({ ...MSGPACK_OPTIONS, useRecords: true, mapsAsObjects: false, ...shared });
   }
 
-  /** Records of `value` (see msgpack.ts's pack for the errors). */
-  pack(value: object): Uint8Array {
-    // msgpackr numbers the inline shapes of a value (past the shared ones)
-    // on from the last value's: start each value at the first, or the same
-    // object would pack to other bytes each time.
-    const structures = (this.#packr as unknown as { structures?: { nextOwnId?: number } }).structures;
-    if (structures) structures.nextOwnId = undefined;
-    return safePack(this.#packr, value);
+  /**
+   * Records of `value` (see msgpack.ts's safePack for the errors, and
+   * `packed` for where in the result the bytes are): written into `target`
+   * (a Node Buffer over the place the value goes, msgpackr's target for
+   * this value) when given, else into a private buffer. A pack reentered
+   * (a getter of the value being packed stores into this map) writes the
+   * inner value to a buffer of msgpackr's own (its saved state), never
+   * into the outer one's target.
+   */
+  pack(value: object, target: Uint8Array | null = null): Uint8Array {
+    const packr = this.#packr;
+    const outer = this.#depth === 0;
+    if (outer) {
+      // msgpackr's buffer and position are one for the whole process (every
+      // Packr, the app's own and lmdb's included), and each pack's result
+      // is a view of that buffer. After each value this leaves msgpackr a
+      // spare buffer that it never writes itself, so that whatever others
+      // pack next never lands where the next value is packed (the scratch,
+      // or #own, both reused from their start); a spare others packed into
+      // (the position moved) is theirs from then on: a new one.
+      if (packr.position !== 0) this.#spare = privateBuffer();
+      packr.useBuffer(target ?? this.#own);
+      // msgpackr numbers the inline shapes of a value (past the shared
+      // ones) on from the last value's: start each value at the first, or
+      // the same object would pack to other bytes each time. (Not while an
+      // outer value is being packed: msgpackr carries its numbering on.)
+      const structures = (packr as unknown as { structures?: { nextOwnId?: number } }).structures;
+      if (structures?.nextOwnId !== undefined) structures.nextOwnId = undefined;
+    }
+    this.#depth++;
+    let out: Uint8Array;
+    try {
+      out = safePack(packr, value, PACK_FLAGS);
+    } finally {
+      this.#depth--;
+      if (outer) packr.useBuffer(this.#spare);
+    }
+    // A larger buffer msgpackr grew for a long value: keep it.
+    if (outer && out !== target && out.length <= OWN_BUFFER_KEEP && typeof (out as { end?: number }).end === 'number') this.#own = out;
+    return out;
   }
 
   /** Decode records [0, n) of `bytes`. */

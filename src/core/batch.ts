@@ -113,6 +113,7 @@ function encodeBatch(s: Session, keys: readonly Key[], from: number, numbers: bo
   const max = Math.min(BATCH_MAX, records, keys.length - from);
   let p = s.val;
   let n = 0;
+  s.io.valWrites++;
   for (; n < max; n++) {
     if (p + 2 + s.maxKey > end) break;
     const klen = encodeKey(keys[from + n], u8, p + 2, s.maxKey);

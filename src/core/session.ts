@@ -20,7 +20,7 @@ import {
   CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CACHE_ON, CACHE_TTL_SEEN, OWNER_ID_MASK,
 } from '../../assembly/shared.js';
 import { guardedCore, type CoreExports } from './core.js';
-import { encodeKey, decodeValue, memIO, type Key, type MemIO } from '../codec/codec.js';
+import { encodeKey, encodeValue, decodeValue, memIO, packInPlace, type Key, type MemIO } from '../codec/codec.js';
 import { DecodedCache, MISS } from '../codec/decoded.js';
 import { RecordCodec } from '../codec/records.js';
 import { vtypeOf, vlenOf, hasExpiry } from '../codec/words.js';
@@ -107,6 +107,7 @@ export class Session {
     this.aux = this.scratch + raw.scratchAuxOffset();
     this.maxKey = raw.maxKeyBytes();
     this.maxValue = raw.maxValueBytes();
+    packInPlace(this.io, this.val, this.maxValue);
     this.lockTimeout = lockTimeout;
     this.cnt = (this.scratch + SCRATCH_COUNTERS) >>> 3;
     const flags = raw.cacheFlagsAddress() >>> 2;
@@ -286,6 +287,29 @@ export class Session {
   }
 
   // ---- writes ------------------------------------------------------------------------
+
+  /** compareAndSwap's values encoded: `next` in the value area, `expected`
+   *  in the aux area. Returns next's word; expected's is left in
+   *  `expectedWord`. Getters run while objects are packed: a getter of
+   *  `next` that loads writes the aux area before `expected` is there; a
+   *  getter of `expected` that stores writes over `next` (an object is
+   *  packed privately and copied into the aux area last): then `next` is
+   *  encoded again, with `expected`'s bytes kept aside meanwhile. */
+  encodeSwap(next: unknown, expected: unknown): number {
+    const io = this.io;
+    const word = encodeValue(next, io, this.val, this.maxValue);
+    const writes = io.valWrites;
+    const eword = encodeValue(expected, io, this.aux, this.maxValue);
+    this.expectedWord = eword;
+    if (io.valWrites === writes + 1) return word;
+    const kept = this.u8.slice(this.aux, this.aux + vlenOf(eword));
+    const again = encodeValue(next, io, this.val, this.maxValue);
+    this.u8.set(kept, this.aux);
+    return again;
+  }
+
+  /** The word of the expected value encodeSwap encoded. */
+  expectedWord = 0;
 
   /** A write op on the key and value encoded, waiting while busy (unless
    *  `once`: then ST_BUSY is returned); maps FULL, TOO_LARGE and BAD_ARG to

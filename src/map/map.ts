@@ -375,9 +375,8 @@ export class ShardedMap<V = unknown> {
   compareAndSwap(key: Key, expected: V, next: V, options?: WriteOptions): boolean {
     const s = this.#s;
     s.alive();
-    const word = encodeValue(next, s.io, s.val, s.maxValue);
-    const eword = encodeValue(expected, s.io, s.aux, s.maxValue);
-    return s.write(OP_CAS, s.encodeKey(key), word, eword, options) === ST_OK;
+    const word = s.encodeSwap(next, expected);
+    return s.write(OP_CAS, s.encodeKey(key), word, s.expectedWord, options) === ST_OK;
   }
 
   /** Delete `key` if its value equals `expected` (as in compareAndSwap). */

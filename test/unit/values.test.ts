@@ -1,6 +1,7 @@
 // Value types: what goes in comes out equal, as a copy.
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { Packr, unpack } from 'msgpackr';
 import { ShardedMap } from 'shardedmap';
 
 describe('values', async () => {
@@ -106,6 +107,44 @@ describe('values', async () => {
     expect(m.compareAndSwap('order:1', { id: 7, total: 30 }, { id: 7, get total() { return m.load('rate'); } })).toBe(true);
     expect(m.load('order:1')).toEqual({ id: 7, total: 3 });
     expect([...m.keys()].filter((k) => String(k).startsWith('rate'))).toEqual(['rate']);
+  });
+
+  it('a getter that stores into the map while its object is packed in place: both values stored whole', () => {
+    // Objects are packed straight into the scratch's value area, which the
+    // getter's own stores write too: the outer value is packed again.
+    let calls = 0;
+    m.store('outer', {
+      id: 1,
+      get nested() {
+        calls++;
+        m.store('inner', { deep: 'x'.repeat(40), n: calls });
+        m.store('inner-number', calls);
+        return 'from the getter';
+      },
+      tail: ['a', 'b'],
+    });
+    expect(m.load('outer')).toEqual({ id: 1, nested: 'from the getter', tail: ['a', 'b'] });
+    expect(m.load('inner')).toEqual({ deep: 'x'.repeat(40), n: calls });
+    expect(m.load('inner-number')).toBe(calls);
+    // A compareAndSwap's expected value is packed privately: its getter's store does not touch it.
+    expect(m.compareAndSwap('outer', { id: 1, get nested() { m.store('inner', 0); return 'from the getter'; }, tail: ['a', 'b'] }, { id: 2 })).toBe(true);
+    expect(m.load('outer')).toEqual({ id: 2 });
+    expect(m.load('inner')).toBe(0);
+  });
+
+  it('what msgpackr packs for others in this process stays theirs across the map\'s stores', () => {
+    // msgpackr keeps one buffer and position for every Packr in the process
+    // and returns views of it; the map packs in place and reuses its
+    // buffers from their start, so it must never leave msgpackr writing
+    // where it will write again.
+    const mine = new Packr({ useRecords: false });
+    const views: Uint8Array[] = [];
+    for (let i = 0; i < 50; i++) {
+      m.store(`obj:${i}`, { i, s: 'v'.repeat(i) });
+      views.push(mine.pack({ mine: i, t: 'w'.repeat(30) }));
+    }
+    for (let i = 0; i < 50; i++) m.store(`obj:${i}`, { again: i, pad: 'p'.repeat(60) });
+    views.forEach((v, i) => expect(unpack(v)).toEqual({ mine: i, t: 'w'.repeat(30) }));
   });
 
   it('plain JSON-like data round-trips (property)', () => {
