@@ -10,16 +10,19 @@
  *   bigint   ASCII hex digits, '-' first if negative
  *   bytes    the Uint8Array's bytes
  * Values: the type goes in the value word (T_*), the bytes as above, with
- * objects and arrays as msgpack (msgpackr, no shared records, so any worker,
- * and any msgpack reader in another language, can decode what one wrote).
+ * objects and arrays as msgpackr records over the map's shared shapes
+ * (records.ts; plain msgpack before an instance is attached, and for what
+ * integrations write elsewhere: msgpack.ts).
  *
  * Where the bytes are read and written (`MemIO`): strings, in Node, through
  * a Buffer over the shared memory (its native UTF-8), elsewhere by hand when
  * short and through a private copy when long (Chromium refuses
- * TextEncoder/TextDecoder on shared views); msgpack always from a private
- * copy (see unpack). Short ASCII keys are encoded by hand everywhere: that loop is the
- * fastest for them (measured: 48 ns per facade lookup with it, 57 with
- * encodeInto), and TextEncoder cannot keep lone surrogates.
+ * TextEncoder/TextDecoder on shared views); objects packed in place into
+ * the scratch's value area in Node (msgpackr writes a Buffer over it;
+ * packRecords), decoded always from a private copy (see unpack). Short
+ * ASCII keys are encoded by hand everywhere: that loop is the fastest for
+ * them (measured: 48 ns per facade lookup with it, 57 with encodeInto),
+ * and TextEncoder cannot keep lone surrogates.
  */
 import { pack, unpackBytes, packed } from './msgpack.js';
 import type { RecordCodec } from './records.js';
