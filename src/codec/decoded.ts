@@ -177,21 +177,22 @@ export class DecodedCache {
    *  MISS. */
   byTag(addr: number, epoch: number, w: number): unknown {
     const set = this.#tagSet(addr, epoch);
-    // What fillTag needs of this lookup, if it comes next for this tag.
-    this.#missAddr = addr;
-    this.#missEpoch = epoch;
-    this.#missWord = w;
-    this.#missSet = set;
-    this.#missSeen = -1;
+    let seen = -1;
     for (let way = 0; way < WAYS; way++) {
       const s = set | way;
       if (this.#tAddr[s] === addr && this.#tEpoch[s] === epoch && this.#tWord[s] === w) {
         const v = this.#tValue[s];
         if (v !== SEEN) return v;
-        this.#missSeen = s;
-        return MISS;
+        seen = s;
+        break;
       }
     }
+    // A miss: what fillTag needs of this lookup, if it comes next for this tag.
+    this.#missAddr = addr;
+    this.#missEpoch = epoch;
+    this.#missWord = w;
+    this.#missSet = set;
+    this.#missSeen = seen;
     return MISS;
   }
 

@@ -55,6 +55,10 @@ const BufferCtor = (globalThis as unknown as { Buffer?: { allocUnsafeSlow(n: num
 /** A private buffer for msgpackr to pack into (a Node Buffer where there
  *  is one: msgpackr's Node paths write strings with Buffer#utf8Write). */
 const privateBuffer = (): Uint8Array => (BufferCtor ? BufferCtor.allocUnsafeSlow(OWN_BUFFER_BYTES) : new Uint8Array(OWN_BUFFER_BYTES));
+/** What msgpackr packs into between the values of every codec in this
+ *  thread (RecordCodec.pack): one for all of them, since msgpackr's buffer
+ *  and position are one for the whole thread. */
+let spare = privateBuffer();
 
 /** What the table needs of its map instance. */
 export interface RecordHost {
@@ -183,8 +187,6 @@ export class RecordCodec {
   readonly #mapPackr: Packr;
   /** The private buffer values are packed into when not in place. */
   #own = privateBuffer();
-  /** What msgpackr packs into between this codec's values (see pack). */
-  #spare = privateBuffer();
   /** Packs under way (> 1: reentered from a getter). */
   #depth = 0;
 
@@ -215,14 +217,14 @@ export class RecordCodec {
     const packr = this.#packr;
     const outer = this.#depth === 0;
     if (outer) {
-      // msgpackr's buffer and position are one for the whole process (every
+      // msgpackr's buffer and position are one for the whole thread (every
       // Packr, the app's own and lmdb's included), and each pack's result
-      // is a view of that buffer. After each value this leaves msgpackr a
-      // spare buffer that it never writes itself, so that whatever others
-      // pack next never lands where the next value is packed (the scratch,
-      // or #own, both reused from their start); a spare others packed into
+      // is a view of that buffer. After each value a codec leaves msgpackr
+      // the spare buffer, which no codec writes itself, so that whatever
+      // others pack next never lands where a value is packed (a scratch,
+      // or an #own, reused from their start); a spare others packed into
       // (the position moved) is theirs from then on: a new one.
-      if (packr.position !== 0) this.#spare = privateBuffer();
+      if (packr.position !== 0) spare = privateBuffer();
       packr.useBuffer(target ?? this.#own);
       // msgpackr numbers the inline shapes of a value (past the shared
       // ones) on from the last value's: start each value at the first, or
@@ -237,7 +239,7 @@ export class RecordCodec {
       out = safePack(packr, value, PACK_FLAGS);
     } finally {
       this.#depth--;
-      if (outer) packr.useBuffer(this.#spare);
+      if (outer) packr.useBuffer(spare);
     }
     // A larger buffer msgpackr grew for a long value: keep it.
     if (outer && out !== target && out.length <= OWN_BUFFER_KEEP && typeof (out as { end?: number }).end === 'number') this.#own = out;

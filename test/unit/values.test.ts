@@ -132,19 +132,26 @@ describe('values', async () => {
     expect(m.load('inner')).toBe(0);
   });
 
-  it('what msgpackr packs for others in this process stays theirs across the map\'s stores', () => {
+  it('what msgpackr packs for others in this process stays theirs across the map\'s stores', async () => {
     // msgpackr keeps one buffer and position for every Packr in the process
     // and returns views of it; the map packs in place and reuses its
     // buffers from their start, so it must never leave msgpackr writing
     // where it will write again.
+    // Two maps in one thread: each leaves msgpackr the same spare buffer.
+    const other = await ShardedMap.create({ shards: 2 });
     const mine = new Packr({ useRecords: false });
     const views: Uint8Array[] = [];
     for (let i = 0; i < 50; i++) {
       m.store(`obj:${i}`, { i, s: 'v'.repeat(i) });
       views.push(mine.pack({ mine: i, t: 'w'.repeat(30) }));
+      if (i % 3 === 0) other.store(`o:${i}`, { j: i });
     }
-    for (let i = 0; i < 50; i++) m.store(`obj:${i}`, { again: i, pad: 'p'.repeat(60) });
+    for (let i = 0; i < 50; i++) {
+      m.store(`obj:${i}`, { again: i, pad: 'p'.repeat(60) });
+      other.store(`o:${i}`, { k: i, pad: 'q'.repeat(60) });
+    }
     views.forEach((v, i) => expect(unpack(v)).toEqual({ mine: i, t: 'w'.repeat(30) }));
+    other.close();
   });
 
   it('plain JSON-like data round-trips (property)', () => {
