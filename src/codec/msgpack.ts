@@ -103,7 +103,7 @@ export const packed = { start: 0, end: 0 };
  *  msgpackr returns its target itself in REUSE_BUFFER_MODE, with the
  *  bounds as its `start` and `end` (an object it made the subarray of is
  *  a new one, without them); anything else is the bytes alone. */
-export function packedBounds(out: Uint8Array): void {
+function packedBounds(out: Uint8Array): void {
   const target = out as Uint8Array & { start?: number; end?: number };
   if (typeof target.end === 'number') {
     packed.start = target.start!;
