@@ -13,3 +13,7 @@ export * as codes from '../assembly/shared.js';
 /** The core's export list with arities (core/core.ts), for the test that
  *  checks it against the Wasm binaries. */
 export { CORE_ARITY, GUARDED } from './core/core.js';
+/** Where the codec's last msgpackr pack put its bytes (codec/msgpack.ts),
+ *  for the test that compares the map's own record writer with it. */
+export { packed } from './codec/msgpack.js';
+export { NOT_WRITTEN } from './codec/shapes.js';

@@ -410,12 +410,20 @@ export function packInPlace(io: MemIO, at: number, bytes: number): void {
   io.placeAt = at;
 }
 
-/** Pack an object as records at [p, p + max) (see encodeValue): in place
- *  where the value area is (no copy), else privately and copied. */
+/** Pack an object as records at [p, p + max) (see encodeValue): written
+ *  there by the map where its shapes are published (records.ts write),
+ *  else by msgpackr: in place where the value area is (no copy), else
+ *  privately and copied. */
 function packRecords(value: object, io: MemIO, p: number, max: number): number {
   const records = io.records!;
-  const place = p === io.placeAt ? io.place : null;
-  const writes = io.valWrites;
+  let writes = io.valWrites;
+  const q = records.write(value, io.u8, io.buf, p, p + max);
+  // (Unless a getter of the value stored into this map meanwhile, over the
+  // bytes written so far: then msgpackr's private path, below.)
+  const reentered = io.valWrites !== writes;
+  if (q >= 0 && !reentered) return valueWord(T_RECORDS, q - p);
+  writes = io.valWrites;
+  const place = p === io.placeAt && !reentered ? io.place : null;
   let out = records.pack(value, place);
   // Reentered: a getter of the value wrote to the value area meanwhile
   // (stored into this map), over the bytes packed so far. Once more,

@@ -34,9 +34,8 @@ import { LockTimeoutError, RECORDS_LOCK_SHARD } from '../base/errors.js';
 import { now } from '../base/platform.js';
 import { waitWord } from '../base/wait.js';
 import { MSGPACK_OPTIONS, plainPackr, safePack, safeUnpack } from './msgpack.js';
+import { ShapeWriter, type Shape } from './shapes.js';
 
-/** A key list. */
-type Shape = string[];
 /** A waiter for the record lock looks whether its holder is gone at
  *  least this often (a closed or released holder notifies no one). */
 const GONE_CHECK_MS = 10;
@@ -135,6 +134,13 @@ export class RecordTable {
     return true;
   };
 
+  /** Every published shape, in log order (index i is record id 0x40 + i):
+   *  this table's own array, which the caller must not change. */
+  published = (): readonly Shape[] => {
+    this.#refresh();
+    return this.#shapes;
+  };
+
   /** Shapes published so far (for tests and statistics). */
   get size(): number {
     this.#refresh();
@@ -183,6 +189,8 @@ export class RecordTable {
  *  the same for maps whose keys no object can have (see msgpack.ts). */
 export class RecordCodec {
   readonly table: RecordTable;
+  /** Objects of published shapes, written without msgpackr (shapes.ts). */
+  readonly #writer: ShapeWriter;
   readonly #packr: Packr;
   readonly #mapPackr: Packr;
   /** The private buffer values are packed into when not in place. */
@@ -192,6 +200,7 @@ export class RecordCodec {
 
   constructor(host: RecordHost) {
     this.table = new RecordTable(host);
+    this.#writer = new ShapeWriter(() => this.table.published());
     // (msgpackr's typings give saveStructures one parameter; it passes two.)
     // (Through `table` at each call, so a test can stand in for a step.)
     const shared = {
@@ -202,6 +211,17 @@ export class RecordCodec {
     } as unknown as PackrOptions;
     this.#packr = new Packr({ ...MSGPACK_OPTIONS, useRecords: true, ...shared });
     this.#mapPackr = new Packr({ ...MSGPACK_OPTIONS, useRecords: true, mapsAsObjects: false, ...shared });
+  }
+
+  /**
+   * Records of `value` written at [p, end) of `u8` (`utf8`: a Node Buffer
+   * over the same memory, if any) without msgpackr, where shapes.ts can:
+   * the end of the bytes, which are those `pack` makes of it, or NOT_WRITTEN (then
+   * anything may have been written there, and getters of the value run:
+   * `pack` it).
+   */
+  write(value: object, u8: Uint8Array, utf8: Parameters<ShapeWriter['write']>[2], p: number, end: number): number {
+    return this.#writer.write(value, u8, utf8, p, end);
   }
 
   /**

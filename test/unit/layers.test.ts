@@ -197,7 +197,7 @@ function overviewLayers(): string[][] {
  *  README.md states its rule), the package entries on top. */
 const SRC_LAYERS: Layers = [
   /* 0 base         */ ['base/errors.ts', 'base/platform.ts', 'base/options.ts', 'base/wait.ts'],
-  /* 1 codec        */ ['codec/words.ts', 'codec/msgpack.ts', 'codec/records.ts', 'codec/codec.ts', 'codec/decoded.ts'],
+  /* 1 codec        */ ['codec/words.ts', 'codec/msgpack.ts', 'codec/shapes.ts', 'codec/records.ts', 'codec/codec.ts', 'codec/decoded.ts'],
   /* 2 core         */ [
     'core/core.ts', 'core/session.ts', 'core/debug.ts', 'core/recovery.ts', 'core/check.ts', 'core/stats.ts',
     'core/batch.ts', 'core/iterate.ts', 'core/snapshot.ts',
