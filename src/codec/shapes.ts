@@ -181,9 +181,18 @@ export class ShapeWriter {
     u8[p++] = e.head0;
     if (e.head1 >= 0) u8[p++] = e.head1;
     const keys = e.keys;
+    const n = keys.length;
     const values = o as Record<string, unknown>;
-    for (let i = 0; i < keys.length && p >= 0; i++) p = this.#value(values[keys[i]!], u8, utf8, p, end, depth + 1);
-    return p;
+    // The values in for…in's order (its field loads are V8's fastest), the
+    // keys checked again: a getter may have added or deleted some.
+    let i = 0;
+    for (const k in values) {
+      if (i === n || keys[i] !== k) return NOT_WRITTEN;
+      p = this.#value(values[k], u8, utf8, p, end, depth + 1);
+      if (p < 0) return NOT_WRITTEN;
+      i++;
+    }
+    return i === n ? p : NOT_WRITTEN;
   }
 
   /** The published shape `o`'s keys are, or null. */
