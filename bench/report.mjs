@@ -207,7 +207,12 @@ export function valueTargets(v, results) {
     ['load of a 16-char string ≥ 0.5× Map.get', ns['Map.get, string16'] / ns['map.load, string16'], 0.5, true],
     ['load of a 64-char string ≥ 0.5× Map.get', ns['Map.get, string64'] / ns['map.load, string64'], 0.5, true],
     ['repeat load of an unchanged object ≤ 2× the cost of Map.get', ns['map.load, object'] / ns['Map.get, object'], 2, false],
-    ['load of a changed object ≤ 1.3× the cost of msgpackr unpack (plain, distinct buffers)', ns['map.load of a changed value, object'] / ns['msgpackr unpack alone, object, distinct buffers'], 1.3, false],
+    // Like with like (bench/values.mjs objectRows): each load behind its
+    // write, and after a batch of writes; the worse of the two.
+    ['load of a changed object ≤ 1.3× the cost of msgpackr unpack (plain, distinct buffers; the worse of: behind its write, after a batch of writes)', Math.max(
+      ns['map.load of a changed value, object'] / ns['msgpackr unpack, object, distinct buffers, each behind a pack'],
+      ns['map.load of a changed value, object, after a batch of stores'] / ns['msgpackr unpack, object, distinct buffers, after a batch of packs'],
+    ), 1.3, false],
     ['store of an object ≤ 1.2× the cost of msgpackr pack (plain)', ns['map.store of a new value, object'] / ns['msgpackr pack alone, object'], 1.2, false],
     ['shared bytes per small-object entry at 100K ≤ its plain msgpack + key + 32', v.objectBytes.perEntry / (v.objectBytes.payload + v.objectBytes.key + 32), 1, false],
     ['objects, 1K keys, 90% reads, 1 worker ≥ 0.15× private Map', cellRatio('1K-r90-w1-object', 'shardedmap', 'map'), 0.15, true],
