@@ -76,3 +76,7 @@ export function currentThread(): number | undefined {
   const wt = p?.getBuiltinModule?.('node:worker_threads') as { threadId?: number } | undefined;
   return typeof wt?.threadId === 'number' ? wt.threadId : undefined;
 }
+
+/** String#isWellFormed (ES2024: Node 20+, the Chromium this runs in; the
+ *  package's declared lib is older): no lone surrogate in `s`. */
+export const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();

@@ -31,6 +31,7 @@ import {
   T_UNDEFINED, T_NULL, T_FALSE, T_TRUE, T_F64, T_STRING, T_WTF8, T_BIGINT, T_BYTES, T_PACKED, T_RECORDS,
 } from '../../assembly/shared.js';
 import { ErrorCode, ShardedMapRangeError, ShardedMapTypeError } from '../base/errors.js';
+import { isWellFormed } from '../base/platform.js';
 import { valueWord, vtypeOf, vlenOf } from './words.js';
 
 /** A key the map accepts. */
@@ -46,8 +47,6 @@ const BufferCtor = (globalThis as unknown as {
   Buffer?: { from(b: ArrayBufferLike): NodeBuffer; byteLength(s: string): number; allocUnsafeSlow(n: number): NodeBuffer };
 }).Buffer;
 
-/** String#isWellFormed (ES2024: Node 20+, the Chromium this runs in). */
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** The views one instance reads and writes the shared memory through. */
 export interface MemIO {

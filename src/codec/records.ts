@@ -31,7 +31,7 @@ import {
   OWNER_ID_MASK,
 } from '../../assembly/shared.js';
 import { LockTimeoutError, RECORDS_LOCK_SHARD } from '../base/errors.js';
-import { now } from '../base/platform.js';
+import { now, isWellFormed } from '../base/platform.js';
 import { waitWord } from '../base/wait.js';
 import { MSGPACK_OPTIONS, plainPackr, safePack, safeUnpack } from './msgpack.js';
 import { ShapeWriter, type Shape } from './shapes.js';
@@ -127,7 +127,11 @@ export class RecordTable {
     if (keys.length > RECORD_KEYS_MAX) return false;
     let bytes = 3; // an array header
     for (const k of keys) {
-      if (typeof k !== 'string') return false;
+      // A key with a lone surrogate would come back from the log as
+      // another string (the log's MessagePack holds its 3-byte form, which
+      // reads back as U+FFFD): such shapes stay inline, where safePack
+      // stores the key as U+FFFD like any string of a value.
+      if (typeof k !== 'string' || !isWellFormed(k)) return false;
       bytes += 5 + 3 * k.length; // a string header and UTF-8 at most
       if (bytes > RECORD_SHAPE_BYTES) return false;
     }

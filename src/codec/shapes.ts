@@ -18,12 +18,16 @@
  * (compareAndSwap compares bytes). It returns NOT_WRITTEN, having written
  * anything in [p, end) and read the value's properties (getters run), for
  * what it leaves to msgpackr: an object of a shape not published, or with
- * a key that is not well-formed UTF-16; anything but plain objects, arrays,
+ * a key that is not well-formed UTF-16; anything but plain objects, arrays
+ * (Array.isArray),
  * strings, numbers, booleans, null and undefined (a Date, a Map, a bigint,
  * a class instance, a function); nesting deeper than DEPTH_MAX; more than
  * fits before `end`; and every object while Object.prototype has an
- * enumerable property (then `for…in` sees keys msgpackr skips).
+ * enumerable property (then `for…in` sees keys msgpackr skips), checked
+ * before and after the write.
  */
+import { isWellFormed } from '../base/platform.js';
+
 /** A key list (msgpackr's "structure"). */
 export type Shape = string[];
 
@@ -115,7 +119,9 @@ export class ShapeWriter {
    */
   write(value: object, u8: Uint8Array, utf8: Utf8Writer | undefined, p: number, end: number): number {
     if (!prototypeClean()) return NOT_WRITTEN;
-    return this.#value(value, u8, utf8, p, end, 0);
+    const q = this.#value(value, u8, utf8, p, end, 0);
+    // (Again: a getter of the value may have added one meanwhile.)
+    return prototypeClean() ? q : NOT_WRITTEN;
   }
 
   #value(v: unknown, u8: Uint8Array, utf8: Utf8Writer | undefined, p: number, end: number, depth: number): number {
@@ -150,7 +156,9 @@ export class ShapeWriter {
           if (Object.getPrototypeOf(v) !== Object.prototype) return NOT_WRITTEN;
           return this.#object(v, u8, utf8, p, end, depth);
         }
-        if (c === Array) return this.#array(v as unknown[], u8, utf8, p, end, depth);
+        // (An object of Object.create(Array.prototype) is an array to
+        // msgpackr, but not to safePack's lone-surrogate walk.)
+        if (c === Array && Array.isArray(v)) return this.#array(v as unknown[], u8, utf8, p, end, depth);
         return NOT_WRITTEN;
       }
       default:
@@ -215,7 +223,10 @@ export class ShapeWriter {
     }
     if (first === undefined) return this.#empty;
     const list = this.#byFirst.get(first);
-    if (list !== undefined) for (const e of list) if (hasKeys(o, e.keys)) return e;
+    // The last one published first: msgpackr, rebuilding its lookup from
+    // the log, lets a later copy of a shape win (a log restored from an
+    // older snapshot may hold one twice).
+    if (list !== undefined) for (let i = list.length - 1; i >= 0; i--) if (hasKeys(o, list[i]!.keys)) return list[i]!;
     return null;
   }
 
@@ -225,15 +236,16 @@ export class ShapeWriter {
     if (shapes.length === this.#indexed) return false;
     for (let i = this.#indexed; i < shapes.length; i++) {
       const keys = shapes[i]!;
-      // A key with a lone surrogate: msgpackr's path stores such an object
-      // in its own way (safePack), so it is never written here.
+      // A key with a lone surrogate (never shared since records.ts
+      // shouldShare refuses them; a log from an older snapshot may hold
+      // one): msgpackr's path stores such an object in its own way.
       if (!keys.every((k) => typeof k === 'string' && isWellFormed(k))) continue;
       const id = RECORD_ID_FIRST + i;
       const entry: Entry = id < TWO_BYTE_ID
         ? { keys, head0: id, head1: -1 }
         : { keys, head0: TWO_BYTE_ID + ((id - TWO_BYTE_ID) & 0x1f), head1: (id - TWO_BYTE_ID) >>> 5 };
       if (keys.length === 0) {
-        this.#empty ??= entry;
+        this.#empty = entry;
         continue;
       }
       const list = this.#byFirst.get(keys[0]!);
@@ -246,8 +258,6 @@ export class ShapeWriter {
   }
 }
 
-/** String#isWellFormed (ES2024: Node 20+, the Chromium this runs in). */
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /** A number as msgpackr's records write it: the smallest integer form for
  *  an int32 or uint32 (-0 as 0, as msgpackr), else a float64. Room for

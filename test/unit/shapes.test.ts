@@ -110,13 +110,15 @@ describe('the map writes objects of published shapes itself', () => {
       ['an object with a prototype of its own', proto],
       ['an object without a prototype', { own: nullProto }],
       ['a key with a lone surrogate', { ['k\ud800']: 1 }],
+      ['an object made from Array.prototype', { own: Object.assign(Object.create(Array.prototype) as object, { 0: 'x', length: 1 }) }],
       ['nesting past DEPTH_MAX', deep as object],
       ['an array subclass', { own: new (class extends Array {})() }],
     ];
     for (const [what, v] of cases) {
       map.store(what, v); // (publishes what shapes msgpackr shares)
       expect(viaWriter(rc, v, true), what).toBeNull();
-      expect(map.load(what), what).toEqual(v);
+      if (what === 'an object made from Array.prototype') continue; // (msgpackr's to read back)
+      expect(map.load(what), what).toEqual(what === 'a key with a lone surrogate' ? { ['k\ufffd']: 1 } : v);
     }
     // Too long for the room given: left to msgpackr (which says too long).
     const long = { own: 'x'.repeat(1000) };
@@ -132,6 +134,53 @@ describe('the map writes objects of published shapes itself', () => {
     } finally {
       delete (Object.prototype as Record<string, unknown>).polluted;
     }
+    // ... or gets one from a getter of the value, mid-write (a shape with
+    // that key published: for…in would match it where msgpackr does not).
+    map.store('s1', { a: 1, polluted: 2 });
+    map.store('s2', { g: { x: 1 }, o: { a: 1 } });
+    const sneaky = {
+      g: {
+        get x() {
+          Object.defineProperty(Object.prototype, 'polluted', { value: 9, enumerable: true, configurable: true, writable: true });
+          return 1;
+        },
+      },
+      o: { a: 1 },
+    };
+    try {
+      expect(viaWriter(rc, sneaky, true)).toBeNull();
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+    expect(viaWriter(rc, { g: { x: 1 }, o: { a: 1 } }, true)).not.toBeNull();
+    map.close();
+  });
+
+  it('keys with lone surrogates are never shared, and read back alike in every instance', async () => {
+    const map = await ShardedMap.create({ shards: 2 });
+    const other = await ShardedMap.attach(map.handle);
+    map.store('k', { '\ud800': 1 });
+    map.store('long', { ['\ud800' + 'x'.repeat(70)]: 1 });
+    // Not published as they are (the log would read the short one back as
+    // another key: '\ufffd\ufffd\ufffd', its 3-byte form read as UTF-8);
+    // what is published is the shape of what is stored, U+FFFD for the
+    // surrogate (the long key is written that way by msgpackr at once, and
+    // stays inline).
+    expect(internalsOf(map).records.table.published()).toEqual([['\ufffd']]);
+    for (const m of [map, other]) {
+      expect(m.load('k')).toEqual({ '\ufffd': 1 });
+      expect(m.load('long')).toEqual({ ['\ufffd' + 'x'.repeat(70)]: 1 });
+    }
+    // The well-formed look-alikes: shared, and written as msgpackr writes
+    // them in either instance.
+    for (const v of [{ '\ufffd\ufffd\ufffd': 1 }, { '\ufffd': 2 }, { ['\ufffd' + 'x'.repeat(70)]: 3 }]) {
+      map.store('v', v);
+      for (const m of [map, other]) {
+        const rc = internalsOf(m).records;
+        expect(viaWriter(rc, v, true)).toBe(viaMsgpackr(rc, v));
+      }
+    }
+    other.close();
     map.close();
   });
 });
