@@ -17,9 +17,11 @@
  * Where the bytes are read and written (`MemIO`): strings, in Node, through
  * a Buffer over the shared memory (its native UTF-8), elsewhere by hand when
  * short and through a private copy when long (Chromium refuses
- * TextEncoder/TextDecoder on shared views); objects packed in place into
- * the scratch's value area in Node (msgpackr writes a Buffer over it;
- * packRecords), decoded always from a private copy (see unpack). Short
+ * TextEncoder/TextDecoder on shared views); objects of published shapes
+ * written straight into the scratch by the map's own writer (shapes.ts),
+ * others packed in place into the scratch's value area in Node (msgpackr
+ * writes a Buffer over it; packRecords), decoded always from a private
+ * copy (see unpack). Short
  * ASCII keys are encoded by hand everywhere: that loop is the fastest for
  * them (measured: 48 ns per facade lookup with it, 57 with encodeInto),
  * and TextEncoder cannot keep lone surrogates.
@@ -46,7 +48,6 @@ interface NodeBuffer extends Uint8Array {
 const BufferCtor = (globalThis as unknown as {
   Buffer?: { from(b: ArrayBufferLike): NodeBuffer; byteLength(s: string): number; allocUnsafeSlow(n: number): NodeBuffer };
 }).Buffer;
-
 
 /** The views one instance reads and writes the shared memory through. */
 export interface MemIO {

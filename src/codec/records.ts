@@ -23,7 +23,9 @@
  * and on the count published (RECORDS_MAX, which only grows), so an object
  * packs to the same bytes each time (compareAndSwap compares bytes).
  * Values of shapes past the bound carry their shape inline (msgpackr's
- * own structures): readable, bigger, never more shared memory.
+ * own structures): readable, bigger, never more shared memory. Objects
+ * whose shapes are all published are written by shapes.ts, not msgpackr,
+ * to the same bytes (RecordCodec.write).
  */
 import { Packr, REUSE_BUFFER_MODE, RESET_BUFFER_MODE } from 'msgpackr';
 import {
@@ -129,8 +131,8 @@ export class RecordTable {
     for (const k of keys) {
       // A key with a lone surrogate would come back from the log as
       // another string (the log's MessagePack holds its 3-byte form, which
-      // reads back as U+FFFD): such shapes stay inline, where safePack
-      // stores the key as U+FFFD like any string of a value.
+      // reads back as three U+FFFD): such shapes stay inline, where
+      // safePack stores the key as U+FFFD like any string of a value.
       if (typeof k !== 'string' || !isWellFormed(k)) return false;
       bytes += 5 + 3 * k.length; // a string header and UTF-8 at most
       if (bytes > RECORD_SHAPE_BYTES) return false;
@@ -220,9 +222,9 @@ export class RecordCodec {
   /**
    * Records of `value` written at [p, end) of `u8` (`utf8`: a Node Buffer
    * over the same memory, if any) without msgpackr, where shapes.ts can:
-   * the end of the bytes, which are those `pack` makes of it, or NOT_WRITTEN (then
-   * anything may have been written there, and getters of the value run:
-   * `pack` it).
+   * the end of the bytes, which are those `pack` makes of it, or
+   * NOT_WRITTEN (then anything may have been written there, and getters
+   * of the value ran: `pack` it).
    */
   write(value: object, u8: Uint8Array, utf8: Parameters<ShapeWriter['write']>[2], p: number, end: number): number {
     return this.#writer.write(value, u8, utf8, p, end);
