@@ -9,10 +9,13 @@
  * from 4,096 slots: direct-mapped missed 22 % of reads, 2-way 8 %, 4-way
  * under 2 %), keyed by what identifies a value for sure, so a hit can never
  * return a value that is not the stored one:
- * - by content, for values of up to TAG_MIN_VLEN bytes (the core copies
- *   them anyway): the value word and its bytes are the key, so equal bytes
- *   give the same (immutable) decoded value, whoever wrote them;
- * - by tag, for longer values out of line, which the core does not copy:
+ * - by content, for values of up to CONTENT_MAX_VLEN bytes (the core
+ *   copies them anyway, or, tagged, on a tag miss): the value word and its
+ *   bytes are the key, so equal bytes give the same (immutable) decoded
+ *   value, whoever wrote them;
+ * - by tag, for values out of line over TAG_MIN_VLEN bytes, which the core
+ *   does not copy (one up to CONTENT_MAX_VLEN is found by content on a tag
+ *   miss, and kept under its tag at once):
  *   (value address, shard heap epoch). Within an epoch an out-of-line value
  *   is never changed in place (a new value is a new entry; anything that
  *   moves entries takes a new epoch, see SH_EPOCH), so the tag names one
@@ -29,12 +32,16 @@
  * immutable (a Date, Set, typed array...), are never cached: each load
  * returns a fresh, mutable copy.
  */
-import { T_F64, T_BYTES, TAG_MIN_VLEN } from '../../assembly/shared.js';
+import { T_F64, T_BYTES } from '../../assembly/shared.js';
 import { decodeValue, type MemIO } from './codec.js';
 import { vtypeOf, vlenOf, isObject } from './words.js';
 
-/** i32 words of a content key's bytes: TAG_MIN_VLEN bytes. */
-const CONTENT_WORDS = TAG_MIN_VLEN >>> 2;
+/** Values up to this many bytes are also found by content: every value the
+ *  core copies (out of line up to TAG_MIN_VLEN, inline up to a cell's 32
+ *  bytes less its header and key), and a tagged one on a tag miss. */
+const CONTENT_MAX_VLEN = 32;
+/** i32 words of a content key's bytes. */
+const CONTENT_WORDS = CONTENT_MAX_VLEN >>> 2;
 /** Slots per set. */
 const WAYS = 4;
 /** Values longer than this are cached on their second read (see above). */
@@ -120,6 +127,8 @@ export class DecodedCache {
   #missWord = 0;
   #missSet = 0;
   #missSeen = -1;
+  /** Did the last byContent return a value it keeps (shared, frozen)? */
+  #shared = false;
 
   /** `size`: slots of each table, a power of two >= WAYS. */
   constructor(io: MemIO, size: number) {
@@ -140,7 +149,8 @@ export class DecodedCache {
    *  padded to 8): from the table if the same bytes were decoded before. */
   byContent(p: number, w: number): unknown {
     const n = vlenOf(w);
-    if (n > TAG_MIN_VLEN || !cacheable(vtypeOf(w))) return decodeValue(this.#io, p, w);
+    this.#shared = false;
+    if (n > CONTENT_MAX_VLEN || !cacheable(vtypeOf(w))) return decodeValue(this.#io, p, w);
     const i32 = this.#io.i32;
     const base = p >>> 2;
     const full = n >>> 2;
@@ -160,10 +170,14 @@ export class DecodedCache {
       const at = s * CONTENT_WORDS;
       let same = true;
       for (let k = 0; k < full && same; k++) same = bytes[at + k] === i32[base + k];
-      if (same && (tail === 0 || bytes[at + full] === last)) return this.#cValue[s];
+      if (same && (tail === 0 || bytes[at + full] === last)) {
+        this.#shared = true;
+        return this.#cValue[s];
+      }
     }
     const v = decodeValue(this.#io, p, w);
     if (!this.#share(v, w)) return v;
+    this.#shared = true;
     const slot = set | this.#victim(this.#cNext, set);
     const at = slot * CONTENT_WORDS;
     this.#cWord[slot] = w;
@@ -217,6 +231,14 @@ export class DecodedCache {
 
   /** Decode the tagged value the core just copied to `p`, and remember it. */
   fillTag(addr: number, epoch: number, w: number, p: number): unknown {
+    if (vlenOf(w) <= CONTENT_MAX_VLEN) {
+      // Short: found (or decoded and kept) by content, then by this tag
+      // too, at once (the same bytes stored again, as a new entry, then
+      // decode nothing).
+      const v = this.byContent(p, w);
+      if (this.#shared) this.#remember(addr, epoch, w, v);
+      return v;
+    }
     const v = decodeValue(this.#io, p, w);
     if (!cacheable(vtypeOf(w))) return v;
     // Right after byTag missed this tag (the common case): its set, and
@@ -237,6 +259,17 @@ export class DecodedCache {
     this.#tWord[slot] = w;
     this.#tValue[slot] = admitOnSecondRead(w) ? SEEN : v;
     return v;
+  }
+
+  /** Keep shared value `v` under tag (addr, epoch) with word `w`. */
+  #remember(addr: number, epoch: number, w: number, v: unknown): void {
+    const last = this.#missAddr === addr && this.#missEpoch === epoch && this.#missWord === w;
+    const set = last ? this.#missSet : this.#tagSet(addr, epoch);
+    const slot = set | this.#victim(this.#tNext, set);
+    this.#tAddr[slot] = addr;
+    this.#tEpoch[slot] = epoch;
+    this.#tWord[slot] = w;
+    this.#tValue[slot] = v;
   }
 
   /** The slot of set `set` holding the SEEN mark of tag (addr, epoch)

@@ -72,6 +72,29 @@ describe('decoded-value cache', () => {
     map.close();
   });
 
+  it('short values out of line (17-32 bytes, tagged): kept from their first read, shared by equal bytes stored again, never hiding a new value', async () => {
+    const map = await ShardedMap.create({ shards: 2 });
+    const key = 'a key long enough to put every value out of line';
+    const A = { id: 1, name: 'user number 0001', tags: ['a'] }; // 23 bytes as a record
+    const B = { id: 2, name: 'user number 0002', tags: ['b'] }; // the same length
+    for (let round = 0; round < 3; round++) {
+      map.store(key, A);
+      const a = map.load(key);
+      expect(a).toEqual(A);
+      expect(Object.isFrozen(a)).toBe(true); // kept at once (by its bytes)
+      expect(map.load(key)).toBe(a); // then by its tag
+      map.store(key, B); // a new entry of the same length
+      const b = map.load(key);
+      expect(b).toEqual(B);
+      expect(map.load(key)).toBe(b);
+      map.store(key, { ...A }); // A's bytes again, as a new entry: found by them
+      expect(map.load(key)).toBe(a);
+      map.store(key, 'a string of twenty-four!'); // and a short string
+      expect(map.load(key)).toBe('a string of twenty-four!');
+    }
+    map.close();
+  });
+
   it('objects of plain data come back deep-frozen and shared; ones holding a Date, Set or typed array come back fresh and mutable', async () => {
     const map = await ShardedMap.create({ shards: 2 });
     const plain = { id: 1, tags: ['a', 'b'], nested: { ok: true, n: null } };
