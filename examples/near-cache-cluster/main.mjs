@@ -71,8 +71,11 @@ export async function runNearCacheClusterExample({ rootNodes, workers = 2, users
 
     // Round 2: every worker reads the renamed users again: the new names.
     const rereads = await Promise.all(ws.map((w) => ask(w, { do: 'reread', keys: renamed })));
+    // (Listening for 'exit' first: a worker that closes while another one
+    // is still answering would otherwise exit unheard.)
+    const exited = ws.map((w) => once(w, 'exit'));
     await Promise.all(ws.map((w) => ask(w, { do: 'close' })));
-    await Promise.all(ws.map((w) => once(w, 'exit')));
+    await Promise.all(exited);
     return { reads, renamed, rereads, invalidated: invalidated.slice(before), nodes: near.stats().nodes };
   } finally {
     for (let i = 0; i < users; i++) await near.delete(key(i));

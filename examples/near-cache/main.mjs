@@ -50,8 +50,11 @@ export async function runNearCacheExample({ url = 'redis://127.0.0.1:6379', work
     // Round 2: every worker reads user 1 again: the new name, from Redis
     // once, then from the L1.
     const rereads = await Promise.all(ws.map((w) => ask(w, { do: 'reread', key: key(1) })));
+    // (Listening for 'exit' first: a worker that closes while another one
+    // is still answering would otherwise exit unheard.)
+    const exited = ws.map((w) => once(w, 'exit'));
     await Promise.all(ws.map((w) => ask(w, { do: 'close' })));
-    await Promise.all(ws.map((w) => once(w, 'exit')));
+    await Promise.all(exited);
     return { reads, rereads, invalidated: invalidated.slice(before), l1: near.stats().l1 };
   } finally {
     for (let i = 0; i < users; i++) await near.delete(key(i));
