@@ -236,40 +236,44 @@ export class DecodedCache {
       // too, at once (the same bytes stored again, as a new entry, then
       // decode nothing).
       const v = this.byContent(p, w);
-      if (this.#shared) this.#remember(addr, epoch, w, v);
+      if (this.#shared) this.#put(this.#setOf(addr, epoch, w), addr, epoch, w, v);
       return v;
     }
     const v = decodeValue(this.#io, p, w);
     if (!cacheable(vtypeOf(w))) return v;
-    // Right after byTag missed this tag (the common case): its set, and
-    // the slot of its SEEN mark if it had one, without looking again.
-    const last = this.#missAddr === addr && this.#missEpoch === epoch && this.#missWord === w;
-    const set = last ? this.#missSet : this.#tagSet(addr, epoch);
+    const set = this.#setOf(addr, epoch, w);
     if (admitOnSecondRead(w)) {
-      const seen = last ? this.#missSeen : this.#seenSlot(set, addr, epoch, w);
+      const seen = this.#missedLast(addr, epoch, w) ? this.#missSeen : this.#seenSlot(set, addr, epoch, w);
       if (seen >= 0 && this.#tValue[seen] === SEEN && this.#tAddr[seen] === addr && this.#tEpoch[seen] === epoch && this.#tWord[seen] === w) {
         // The second read: remember it (if it can be shared).
         if (this.#share(v, w)) this.#tValue[seen] = v;
         return v;
       }
     } else if (!this.#share(v, w)) return v;
-    const slot = set | this.#victim(this.#tNext, set);
-    this.#tAddr[slot] = addr;
-    this.#tEpoch[slot] = epoch;
-    this.#tWord[slot] = w;
-    this.#tValue[slot] = admitOnSecondRead(w) ? SEEN : v;
+    this.#put(set, addr, epoch, w, admitOnSecondRead(w) ? SEEN : v);
     return v;
   }
 
-  /** Keep shared value `v` under tag (addr, epoch) with word `w`. */
-  #remember(addr: number, epoch: number, w: number, v: unknown): void {
-    const last = this.#missAddr === addr && this.#missEpoch === epoch && this.#missWord === w;
-    const set = last ? this.#missSet : this.#tagSet(addr, epoch);
+  /** Was tag (addr, epoch) with word `w` the last one byTag missed (the
+   *  common case right before fillTag)? */
+  #missedLast(addr: number, epoch: number, w: number): boolean {
+    return this.#missAddr === addr && this.#missEpoch === epoch && this.#missWord === w;
+  }
+
+  /** The set of tag (addr, epoch): byTag's, without hashing again, when it
+   *  just missed this tag. */
+  #setOf(addr: number, epoch: number, w: number): number {
+    return this.#missedLast(addr, epoch, w) ? this.#missSet : this.#tagSet(addr, epoch);
+  }
+
+  /** Put `value` (a shared value, or SEEN) under the tag in set `set`,
+   *  over the set's next victim. */
+  #put(set: number, addr: number, epoch: number, w: number, value: unknown): void {
     const slot = set | this.#victim(this.#tNext, set);
     this.#tAddr[slot] = addr;
     this.#tEpoch[slot] = epoch;
     this.#tWord[slot] = w;
-    this.#tValue[slot] = v;
+    this.#tValue[slot] = value;
   }
 
   /** The slot of set `set` holding the SEEN mark of tag (addr, epoch)
