@@ -33,6 +33,8 @@ export type Shape = string[];
 
 /** What `write` returns when it leaves the value to msgpackr. */
 export const NOT_WRITTEN = -1;
+/** #fields' answer for an object whose keys are not the shape's. */
+const OTHER_SHAPE = -2;
 /** Deeper values are left to msgpackr (which refuses cycles and
  *  ~thousand-level nesting with its own errors); cached objects nest a
  *  handful of levels. */
@@ -184,35 +186,44 @@ export class ShapeWriter {
   }
 
   #object(o: object, u8: Uint8Array, utf8: Utf8Writer | undefined, p: number, end: number, depth: number): number {
-    const e = this.#shapeOf(o, depth);
-    if (e === null || p + 2 > end) return NOT_WRITTEN;
+    // The shape seen last at this depth first, its keys checked as the
+    // values are written (one walk of the object); on a difference, the
+    // shape the keys are, written again from the start.
+    const d = depth < LAST_DEPTHS ? depth : LAST_DEPTHS - 1;
+    const last = this.#last[d]!;
+    if (last !== null) {
+      const q = this.#fields(o, last, u8, utf8, p, end, depth);
+      if (q !== OTHER_SHAPE) return q;
+    }
+    let e = this.#find(o);
+    // Not among those indexed: published since? (Read on a miss alone.)
+    if (e === null && this.#index()) e = this.#find(o);
+    // (The last shape found again: a getter changed the keys mid-walk.)
+    if (e === null || e === last) return NOT_WRITTEN;
+    this.#last[d] = e;
+    const q = this.#fields(o, e, u8, utf8, p, end, depth);
+    return q === OTHER_SHAPE ? NOT_WRITTEN : q;
+  }
+
+  /** Write `o` as a record of shape `e`: the end of its bytes, OTHER_SHAPE
+   *  if its keys are not e's, or NOT_WRITTEN. */
+  #fields(o: object, e: Entry, u8: Uint8Array, utf8: Utf8Writer | undefined, p: number, end: number, depth: number): number {
+    if (p + 2 > end) return NOT_WRITTEN;
     u8[p++] = e.head0;
     if (e.head1 >= 0) u8[p++] = e.head1;
     const keys = e.keys;
     const n = keys.length;
     const values = o as Record<string, unknown>;
-    // The values in for…in's order (its field loads are V8's fastest), the
-    // keys checked again: a getter may have added or deleted some.
+    // The values in for…in's order (its field loads are V8's fastest), each
+    // key checked as it comes: a getter may also add or delete some.
     let i = 0;
     for (const k in values) {
-      if (i === n || keys[i] !== k) return NOT_WRITTEN;
+      if (i === n || keys[i] !== k) return OTHER_SHAPE;
       p = this.#value(values[k], u8, utf8, p, end, depth + 1);
       if (p < 0) return NOT_WRITTEN;
       i++;
     }
-    return i === n ? p : NOT_WRITTEN;
-  }
-
-  /** The published shape `o`'s keys are, or null. */
-  #shapeOf(o: object, depth: number): Entry | null {
-    const d = depth < LAST_DEPTHS ? depth : LAST_DEPTHS - 1;
-    const last = this.#last[d]!;
-    if (last !== null && hasKeys(o, last.keys)) return last;
-    let e = this.#find(o);
-    // Not among those indexed: published since? (Read on a miss alone.)
-    if (e === null && this.#index()) e = this.#find(o);
-    if (e !== null) this.#last[d] = e;
-    return e;
+    return i === n ? p : OTHER_SHAPE;
   }
 
   #find(o: object): Entry | null {
