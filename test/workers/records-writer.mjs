@@ -19,10 +19,19 @@ import { internalsOf } from 'shardedmap/internals';
 
 const { handle, id, other, rounds, shapes, gate, mode } = workerData;
 const map = await ShardedMap.attach(handle);
-if (mode === 'control') {
+// The table's saves that were refused (another worker published first):
+// the conflict check at work, so the race did happen.
+let refused = 0;
+{
   const table = internalsOf(map).records.table;
   const save = table.save;
-  table.save = (structures) => save(structures, () => true);
+  table.save = mode === 'control'
+    ? (structures) => save(structures, () => true)
+    : (structures, isCompatible) => {
+      const ok = save(structures, isCompatible);
+      if (!ok) refused++;
+      return ok;
+    };
 }
 /** Wait until both workers have arrived here `n` times in all. */
 function meet(n) {
@@ -64,4 +73,4 @@ for (let i = 0; i < rounds; i++) {
 }
 const shapesSeen = internalsOf(map).records.table.size;
 map.close();
-parentPort.postMessage({ writes, reads, bad, errors, firstBad, shapesSeen });
+parentPort.postMessage({ writes, reads, bad, errors, firstBad, shapesSeen, refused });
