@@ -35,7 +35,7 @@ import {
 import { LockTimeoutError, RECORDS_LOCK_SHARD } from '../base/errors.js';
 import { now, isWellFormed } from '../base/platform.js';
 import { waitWord } from '../base/wait.js';
-import { MSGPACK_OPTIONS, plainPackr, safePack, safeUnpack } from './msgpack.js';
+import { MSGPACK_OPTIONS, WALK_DEPTH_MAX, plainPackr, safePack, safeUnpack } from './msgpack.js';
 import { ShapeWriter, type Shape } from './shapes.js';
 
 /** A waiter for the record lock looks whether its holder is gone at
@@ -60,6 +60,37 @@ const privateBuffer = (): Uint8Array => (BufferCtor ? BufferCtor.allocUnsafeSlow
  *  thread (RecordCodec.pack): one for all of them, since msgpackr's buffer
  *  and position are one for the whole thread. */
 let spare = privateBuffer();
+
+/** The property under which msgpackr's records writer keeps a shape's
+ *  keys in its index of shapes (a trie of the keys, one node per key:
+ *  msgpackr 2.1.3, pack.js). An object with a key of that name takes that
+ *  place, and from then on objects of other shapes ({} among them) fail
+ *  to pack in that thread ("keys is not iterable"). */
+const MSGPACKR_KEYS_WORD = '__keys__';
+
+/** Does `v` hold an object with an own key MSGPACKR_KEYS_WORD, where
+ *  msgpackr would write it as a record (objects, in arrays, Sets and Map
+ *  values too)? Such a value is packed as plain MessagePack (maps, which
+ *  the record reader reads as well), so msgpackr's index never sees the
+ *  word: a choice made by the value alone, so its bytes are the same each
+ *  time. Also true past WALK_DEPTH_MAX levels (a cycle: the walk stops at
+ *  once, and the plain pack then refuses it as before). */
+function holdsKeysWord(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (depth > WALK_DEPTH_MAX) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (holdsKeysWord(v[i], depth + 1)) return true;
+    return false;
+  }
+  if (v instanceof Map || v instanceof Set) {
+    for (const x of v.values()) if (holdsKeysWord(x, depth + 1)) return true;
+    return false;
+  }
+  if (ArrayBuffer.isView(v) || v instanceof Date) return false;
+  if (Object.hasOwn(v, MSGPACKR_KEYS_WORD)) return true;
+  for (const k in v) if (Object.hasOwn(v, k) && holdsKeysWord((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
 
 /** What the table needs of its map instance. */
 export interface RecordHost {
@@ -240,7 +271,7 @@ export class RecordCodec {
    * into the outer one's target.
    */
   pack(value: object, target: Uint8Array | null = null): Uint8Array {
-    const packr = this.#packr;
+    const packr = holdsKeysWord(value, 0) ? plainPackr : this.#packr;
     const outer = this.#depth === 0;
     if (outer) {
       // msgpackr's buffer and position are one for the whole thread (every

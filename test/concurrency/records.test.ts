@@ -5,6 +5,7 @@
 // lock to the release, many shapes stay within the bound, and every object
 // packs to the same bytes each time (compareAndSwap compares bytes).
 import { describe, it, expect } from 'vitest';
+import { Packr } from 'msgpackr';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf, codes } from 'shardedmap/internals';
 import { runWorker, startAttached } from '../helpers/workers';
@@ -107,6 +108,32 @@ describe('records', () => {
     expect(reader.load('b')).toEqual({ p: 3, q: 4 });
     expect(reader.load('c')).toEqual({ r: 5 });
     reader.close();
+    map.close();
+  });
+
+  it('a key named "__keys__" (a word of msgpackr\'s own shape index) stops no other object from being stored', async () => {
+    // Control: msgpackr's records writer alone, once it has packed an
+    // object whose first key is "__keys__", cannot pack {} (here a shape
+    // of one key is enough; over the map's shared shapes, any).
+    const packr = new Packr({ useRecords: true });
+    packr.pack({ __keys__: 1 });
+    expect(() => packr.pack({})).toThrow();
+    const map = await ShardedMap.create({ shards: 2 });
+    const other = await ShardedMap.attach(map.handle);
+    const odd = [{ __keys__: 1, x: 2 }, { __keys__: 1 }, { p: 1, __keys__: [3] }, { a: { __keys__: 'n' } }, [{ __keys__: {} }]];
+    odd.forEach((v, i) => map.store(`odd${i}`, v));
+    const plain = [{}, { y: {} }, { p: 1 }, { a: { b: 1 } }, { x: 2 }, [{}]];
+    for (const m of [map, other]) {
+      plain.forEach((v, i) => m.store(`plain${i}`, v));
+      for (const n of [map, other]) {
+        odd.forEach((v, i) => expect(n.load(`odd${i}`)).toEqual(v));
+        plain.forEach((v, i) => expect(n.load(`plain${i}`)).toEqual(v));
+      }
+    }
+    // One encoding each: compareAndSwap with what a load returned succeeds.
+    odd.forEach((v, i) => expect(other.compareAndSwap(`odd${i}`, structuredClone(other.load(`odd${i}`)), v)).toBe(true));
+    expectSound(map);
+    other.close();
     map.close();
   });
 
