@@ -75,20 +75,27 @@ const MSGPACKR_KEYS_WORD = '__keys__';
  *  word: a choice made by the value alone, so its bytes are the same each
  *  time. Also true past WALK_DEPTH_MAX levels (a cycle: the walk stops at
  *  once, and the plain pack then refuses it as before). */
-function holdsKeysWord(v: unknown, depth: number): boolean {
-  if (typeof v !== 'object' || v === null) return false;
+function holdsKeysWord(v: object, depth: number): boolean {
   if (depth > WALK_DEPTH_MAX) return true;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (holdsKeysWord(v[i], depth + 1)) return true;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null && holdsKeysWord(x, depth + 1)) return true;
+    }
     return false;
   }
+  if (Object.hasOwn(v, MSGPACKR_KEYS_WORD)) return true;
   if (v instanceof Map || v instanceof Set) {
-    for (const x of v.values()) if (holdsKeysWord(x, depth + 1)) return true;
+    for (const x of v.values()) if (typeof x === 'object' && x !== null && holdsKeysWord(x, depth + 1)) return true;
     return false;
   }
   if (ArrayBuffer.isView(v) || v instanceof Date) return false;
-  if (Object.hasOwn(v, MSGPACKR_KEYS_WORD)) return true;
-  for (const k in v) if (Object.hasOwn(v, k) && holdsKeysWord((v as Record<string, unknown>)[k], depth + 1)) return true;
+  // (Inherited enumerable keys too, which msgpackr skips: looking at more
+  // than it writes costs nothing but time, and the answer is the value's.)
+  for (const k in v) {
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (typeof x === 'object' && x !== null && holdsKeysWord(x, depth + 1)) return true;
+  }
   return false;
 }
 
