@@ -69,8 +69,8 @@ let spare = privateBuffer();
 const MSGPACKR_KEYS_WORD = '__keys__';
 
 /** Does `v` hold an object with an own key MSGPACKR_KEYS_WORD, where
- *  msgpackr would write it as a record (objects, in arrays, Sets and Map
- *  values too)? Such a value is packed as plain MessagePack (maps, which
+ *  msgpackr would write it as a record (objects, in arrays, Sets and Maps
+ *  too)? Such a value is packed as plain MessagePack (maps, which
  *  the record reader reads as well), so msgpackr's index never sees the
  *  word: a choice made by the value alone, so its bytes are the same each
  *  time. Also true past WALK_DEPTH_MAX levels (a cycle: the walk stops at
@@ -85,8 +85,13 @@ function holdsKeysWord(v: object, depth: number): boolean {
     return false;
   }
   if (Object.hasOwn(v, MSGPACKR_KEYS_WORD)) return true;
-  if (v instanceof Map || v instanceof Set) {
-    for (const x of v.values()) if (typeof x === 'object' && x !== null && holdsKeysWord(x, depth + 1)) return true;
+  if (v instanceof Map) {
+    // (A Map's keys too: msgpackr packs an object key as it packs values.)
+    for (const [k, x] of v) if ((typeof k === 'object' && k !== null && holdsKeysWord(k, depth + 1)) || (typeof x === 'object' && x !== null && holdsKeysWord(x, depth + 1))) return true;
+    return false;
+  }
+  if (v instanceof Set) {
+    for (const x of v) if (typeof x === 'object' && x !== null && holdsKeysWord(x, depth + 1)) return true;
     return false;
   }
   if (ArrayBuffer.isView(v) || v instanceof Date) return false;

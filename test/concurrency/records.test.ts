@@ -120,7 +120,7 @@ describe('records', () => {
     expect(() => packr.pack({})).toThrow();
     const map = await ShardedMap.create({ shards: 2 });
     const other = await ShardedMap.attach(map.handle);
-    const odd = [{ __keys__: 1, x: 2 }, { __keys__: 1 }, { p: 1, __keys__: [3] }, { a: { __keys__: 'n' } }, [{ __keys__: {} }]];
+    const odd = [{ __keys__: 1, x: 2 }, { __keys__: 1 }, { p: 1, __keys__: [3] }, { a: { __keys__: 'n' } }, [{ __keys__: {} }], new Map([[{ __keys__: 2 }, 'k']])];
     odd.forEach((v, i) => map.store(`odd${i}`, v));
     const plain = [{}, { y: {} }, { p: 1 }, { a: { b: 1 } }, { x: 2 }, [{}]];
     for (const m of [map, other]) {
