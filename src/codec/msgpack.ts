@@ -118,7 +118,7 @@ function packedBounds(out: Uint8Array): void {
 export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 /** Deeper than msgpackr packs (it throws first): the walks stop here. */
-export const WALK_DEPTH_MAX = 4096;
+const WALK_DEPTH_MAX = 4096;
 
 /** Does `v` hold a string (or a property name) with a lone surrogate, in
  *  what msgpackr packs as strings: object keys and values, arrays, Sets,

@@ -35,7 +35,7 @@ import {
 import { LockTimeoutError, RECORDS_LOCK_SHARD } from '../base/errors.js';
 import { now, isWellFormed } from '../base/platform.js';
 import { waitWord } from '../base/wait.js';
-import { MSGPACK_OPTIONS, WALK_DEPTH_MAX, plainPackr, safePack, safeUnpack } from './msgpack.js';
+import { MSGPACK_OPTIONS, plainPackr, safePack, safeUnpack } from './msgpack.js';
 import { ShapeWriter, type Shape } from './shapes.js';
 
 /** A waiter for the record lock looks whether its holder is gone at
@@ -68,15 +68,21 @@ let spare = privateBuffer();
  *  to pack in that thread ("keys is not iterable"). */
 const MSGPACKR_KEYS_WORD = '__keys__';
 
+/** How deep holdsKeysWord looks: deeper values are packed plain (a cycle
+ *  is then refused by msgpackr as before). Far below what the stack
+ *  takes wherever a store is called from (at msgpackr's bound, 4,096, a
+ *  50,000-deep array overflowed the stack here before msgpackr could
+ *  refuse it with a typed error). */
+const KEYS_WALK_DEPTH_MAX = 256;
+
 /** Does `v` hold an object with an own key MSGPACKR_KEYS_WORD, where
  *  msgpackr would write it as a record (objects, in arrays, Sets and Maps
  *  too)? Such a value is packed as plain MessagePack (maps, which
  *  the record reader reads as well), so msgpackr's index never sees the
  *  word: a choice made by the value alone, so its bytes are the same each
- *  time. Also true past WALK_DEPTH_MAX levels (a cycle: the walk stops at
- *  once, and the plain pack then refuses it as before). */
+ *  time. Also true past KEYS_WALK_DEPTH_MAX levels. */
 function holdsKeysWord(v: object, depth: number): boolean {
-  if (depth > WALK_DEPTH_MAX) return true;
+  if (depth > KEYS_WALK_DEPTH_MAX) return true;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
