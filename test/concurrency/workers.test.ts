@@ -64,9 +64,12 @@ describe('torn-read detector', () => {
     // 1 = inline in its cell, 2 = out of line (see test/unit/inline.test.ts).
     if (typeof first === 'string') expect(core.cellForm(token, encodeKey('T'))).toBe(first.length <= 24 ? 1 : 2);
     const stop = stopFlag();
+    // The writer's time starts once the reader is reading (under load a
+    // worker can take longer to start than the whole window).
+    const ready = stopFlag();
     const [writer, ...readers] = await Promise.all([
-      runWorker<{ writes: number; inlineBefore: number }>('tear-writer', { handle: map.handle, mode, ms: 600, stop }),
-      runWorker<{ reads: number; torn: number; missing: number }>('tear-reader', { handle: map.handle, stop, mode }),
+      runWorker<{ writes: number; inlineBefore: number }>('tear-writer', { handle: map.handle, mode, ms: 600, stop, ready }),
+      runWorker<{ reads: number; torn: number; missing: number }>('tear-reader', { handle: map.handle, stop, mode, ready }),
     ]);
     const r = {
       reads: readers.reduce((s, x) => s + x.reads, 0),

@@ -8,9 +8,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 
-const { handle, stop, mode } = workerData;
+const { handle, stop, mode, ready } = workerData;
 const fresh = await ShardedMap.attach(handle, { decodedCache: 0 });
 const cached = await ShardedMap.attach(handle);
+// Reading from now on: the writer's window starts.
+Atomics.store(ready, 0, 1);
+Atomics.notify(ready, 0);
 let reads = 0;
 let torn = 0;
 let missing = 0;

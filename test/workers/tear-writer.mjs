@@ -9,9 +9,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf, codes } from 'shardedmap/internals';
 
-const { handle, mode, ms, stop } = workerData;
+const { handle, mode, ms, stop, ready } = workerData;
 const map = await ShardedMap.attach(handle);
 const inner = internalsOf(map);
+// Start the clock once the reader reads (bounded: a reader that never
+// starts fails the test by its read count, not by a hang).
+const readyBy = performance.now() + 30_000;
+while (Atomics.load(ready, 0) === 0 && performance.now() < readyBy) Atomics.wait(ready, 0, 0, 100);
 const end = performance.now() + ms;
 let writes = 0;
 let inlineBefore = 0; // inline mode: stores that found 'T' inline in its cell
