@@ -15,7 +15,7 @@ import {
 } from "./layout";
 import {
   ST_OK, ST_STALE, ST_BUSY, ST_NOT_FOUND, SCRATCH_KEY, SCRATCH_FENCE, SCRATCH_TAG_ADDR, SCRATCH_TAG_SHARD,
-  SCRATCH_WORD, SCRATCH_KLEN, SCRATCH_EXPIRY, BATCH_EXPIRY, TAG_MIN_VLEN, TAG_COPY_MAX_VLEN, CNT_READ_RETRIES, BATCH_RECORD_SHIFT, BATCH_WORD, BATCH_WHERE,
+  SCRATCH_WORD, SCRATCH_KLEN, SCRATCH_EXPIRY, BATCH_EXPIRY, TAG_MIN_VLEN, CNT_READ_RETRIES, BATCH_RECORD_SHIFT, BATCH_WORD, BATCH_WHERE,
   BATCH_SHARD, BATCH_F64, BATCH_KEY, BATCH_KLEN, BATCH_HASH, BATCH_DONE, BATCH_MORE, BATCH_BUSY, BATCH_NOT_COPIED,
   T_F64, VTYPE_MASK,
 } from "./shared";
@@ -39,9 +39,7 @@ const SMALL_COPY_BYTES: u32 = 64;
  *  `out`, or, for a value longer than TAG_MIN_VLEN out of line, record its
  *  tag (value address, shard epoch `epoch`) at `tagOut` instead (the
  *  facade copies it with copyTagged only if it has no decoded copy of that
- *  tag), and with `shortToo` copy it as well if it is at most
- *  TAG_COPY_MAX_VLEN bytes; `tagOut`'s address word is 0 when the value was
- *  copied untagged, and
+ *  tag); `tagOut`'s address word is 0 when the value was copied, and
  *  BATCH_NOT_COPIED if it is longer than `room` (the bytes `out` has). A cache
  *  entry's meta word is not copied: its expiry goes to `expiryOut`, and
  *  the word returned does not count it (publicWord). Returns the value
@@ -50,7 +48,6 @@ const SMALL_COPY_BYTES: u32 = 64;
 // @ts-ignore: decorator
 @inline function copyValue(
   ref: u32, klen: u32, out: usize, maxValue: u32, mem: u64, tagOut: usize, epoch: u32, room: u32, expiryOut: usize,
-  shortToo: bool,
 ): u32 {
   const e = readableEntry(ref, mem);
   if (e == 0) return 0;
@@ -71,12 +68,6 @@ const SMALL_COPY_BYTES: u32 = 64;
   if (vlen > <u32>TAG_MIN_VLEN && e != ref) {
     store<u32>(tagOut, <u32>src, TAG_ADDR);
     store<u32>(tagOut, epoch, TAG_EPOCH);
-    if (!shortToo || vlen > <u32>TAG_COPY_MAX_VLEN) return w;
-    // A real entry is 8-aligned (a torn address may not be: see below).
-    if ((src & 7) != 0) return 0;
-    // SAFETY: src + vlen <= mem, both 8-aligned; out has maxValue >= vlen
-    // bytes rounded up to 8.
-    copySmall(out, <usize>src, vlen);
     return w;
   }
   if (vlen > room) {
@@ -118,16 +109,15 @@ const SMALL_COPY_BYTES: u32 = 64;
 const TAG_ADDR = 0;
 const TAG_EPOCH = 4;
 /** Read key bytes [key, key + klen) of hash h in shard header `sh`.
- *  copy: copy the value to `out` (or tag it at `tagOut`, see copyValue;
- *  with `shortToo` a short tagged value is copied as well), and count the
- *  read in a cache shard's sketch; else only look (has).
+ *  copy: copy the value to `out` (or tag it at `tagOut`, see copyValue),
+ *  and count the read in a cache shard's sketch; else only look (has).
  *  A cache entry's expiry goes to `expiryOut`. Returns the value's word
  *  (publicWord), ST_NOT_FOUND, or ST_BUSY (fell back to the lock and it
  *  is held). Hot path. */
 // @ts-ignore: decorator
 @inline function readHashed(
   hdr: usize, scratch: usize, id: u32, sh: usize, key: usize, klen: u32, h: u64, copy: bool, out: usize,
-  tagOut: usize, room: u32, expiryOut: usize, shortToo: bool,
+  tagOut: usize, room: u32, expiryOut: usize,
 ): i32 {
   const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
   for (let i = 0; i < READ_RETRIES; i++) {
@@ -144,7 +134,7 @@ const TAG_EPOCH = 4;
       w = 0; // retry
     } else if (ref != 0) {
       // 0 from copyValue: an implausible (torn) entry; retry.
-      w = <i32>copyValue(ref, klen, out, maxValue, mem, tagOut, epoch, copy ? room : 0, expiryOut, copy && shortToo);
+      w = <i32>copyValue(ref, klen, out, maxValue, mem, tagOut, epoch, copy ? room : 0, expiryOut);
     }
     readFence(scratch + SCRATCH_FENCE);
     if (seqRead(sh) == s && w != 0) {
@@ -184,7 +174,7 @@ const TAG_EPOCH = 4;
   store<u32>(scratch, shard, SCRATCH_TAG_SHARD);
   return readHashed(
     hdr, scratch, id, shardAt(hdr, shard), key, klen, h, copy, scratch + load<u32>(hdr, HDR_AUX_OFF),
-    scratch + SCRATCH_TAG_ADDR, load<u32>(hdr, HDR_MAX_VALUE), scratch + SCRATCH_EXPIRY, true,
+    scratch + SCRATCH_TAG_ADDR, load<u32>(hdr, HDR_MAX_VALUE), scratch + SCRATCH_EXPIRY,
   );
 }
 
@@ -248,7 +238,7 @@ export function readBatch(hdr: usize, scratch: usize, id: u32, n: u32, start: u3
     const out = numbers ? rec + BATCH_F64 : values;
     const room = numbers ? 8 : <u32>(auxEnd - values);
     const w = readHashed(
-      hdr, scratch, id, shardAt(hdr, shard), key, klen, h, true, out, rec + BATCH_WHERE, room, rec + BATCH_EXPIRY, false,
+      hdr, scratch, id, shardAt(hdr, shard), key, klen, h, true, out, rec + BATCH_WHERE, room, rec + BATCH_EXPIRY,
     );
     const stop = w == ST_BUSY ? BATCH_BUSY
       : !numbers && w > 0 && load<u32>(rec, BATCH_WHERE) == BATCH_NOT_COPIED && i > start ? BATCH_MORE : BATCH_DONE;

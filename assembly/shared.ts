@@ -163,14 +163,6 @@ export const CHECK_CACHE_QUEUE = 21;
  *  8, since values of up to 8 bytes are replaced in place (writer.ts
  *  replace), which a tag would not see. */
 export const TAG_MIN_VLEN = 16;
-/** A single read (loadValue) copies a tagged value of up to this many
- *  bytes too, beside its tag: on a tag miss the facade finds it by its
- *  bytes (decoded.ts, by content) with no second call (copyTagged), which
- *  a value changed since the last read always pays (~40 ns a call); the
- *  copy is four 8-byte moves. Batch reads do not (their aux area holds the
- *  values they copy back to back). The decoded-value cache's content bound
- *  is this too. */
-export const TAG_COPY_MAX_VLEN = 32;
 
 // ---- Batch reads (readBatch: keys in the value area, records in aux) -------
 // A key in the value area: [u16 klen][key bytes], back to back.

@@ -7,7 +7,7 @@
 import { ST_OK, ST_NOT_FOUND, ST_STALE, T_PACKED, T_UNDEFINED, SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD } from '../../assembly/shared.js';
 import { decodeValue, isStamped, stampOf, type Key } from '../codec/codec.js';
 import { vtypeOf, vlenOf } from '../codec/words.js';
-import { copiedWithTag, type Session } from '../core/session.js';
+import type { Session } from '../core/session.js';
 
 /** A lookup's result, filled in by lookupEntry. */
 export interface Entry {
@@ -33,7 +33,7 @@ export function lookupEntry(s: Session, key: Key, out: Entry): void {
     return;
   }
   // msgpack bytes, maybe stamped: get them into the aux area. A long value
-  // the core left in place (tagged, not copied) is copied, as Session.loaded does.
+  // the core left in place (tagged) is copied, as Session.loaded does.
   const tagIdx = (s.scratch + SCRATCH_TAG_ADDR) >>> 2;
   for (;;) {
     const addr = s.i32[tagIdx]!;
@@ -45,7 +45,7 @@ export function lookupEntry(s: Session, key: Key, out: Entry): void {
     }
     const epoch = s.i32[(s.scratch + SCRATCH_TAG_EPOCH) >>> 2]!;
     const shard = s.i32[(s.scratch + SCRATCH_TAG_SHARD) >>> 2]!;
-    const st = copiedWithTag(w) ? ST_OK : s.retry(() => s.core.copyTaggedValue(s.token, shard, addr, epoch, vlenOf(w)));
+    const st = s.retry(() => s.core.copyTaggedValue(s.token, shard, addr, epoch, vlenOf(w)));
     if (st === ST_OK) {
       if (isStamped(s.io, s.aux, w)) out.freshUntil = stampOf(s.io, s.aux);
       out.value = s.decoded ? s.decoded.fillTag(addr, epoch, w, s.aux) : decodeValue(s.io, s.aux, w);

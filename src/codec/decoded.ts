@@ -32,15 +32,14 @@
  * immutable (a Date, Set, typed array...), are never cached: each load
  * returns a fresh, mutable copy.
  */
-import { T_F64, T_BYTES, TAG_COPY_MAX_VLEN } from '../../assembly/shared.js';
+import { T_F64, T_BYTES } from '../../assembly/shared.js';
 import { decodeValue, type MemIO } from './codec.js';
 import { vtypeOf, vlenOf, isObject } from './words.js';
 
 /** Values up to this many bytes are also found by content: every value the
  *  core copies (out of line up to TAG_MIN_VLEN, inline up to a cell's 32
- *  bytes less its header and key), and a tagged one on a tag miss (a single
- *  read copies those with their tag: TAG_COPY_MAX_VLEN). */
-const CONTENT_MAX_VLEN = TAG_COPY_MAX_VLEN;
+ *  bytes less its header and key), and a tagged one on a tag miss. */
+const CONTENT_MAX_VLEN = 32;
 /** i32 words of a content key's bytes. */
 const CONTENT_WORDS = CONTENT_MAX_VLEN >>> 2;
 /** Slots per set. */

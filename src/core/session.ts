@@ -17,7 +17,7 @@ import {
   ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_STALE, ST_TOO_LARGE, T_F64, T_UNDEFINED,
   OP_LOAD_OR_STORE, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KEY, SCRATCH_COUNTERS,
   SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, SCRATCH_EXPIRY, SCRATCH_NOW, CNT_HITS, CNT_MISSES,
-  CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CACHE_ON, CACHE_TTL_SEEN, OWNER_ID_MASK, TAG_COPY_MAX_VLEN,
+  CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CACHE_ON, CACHE_TTL_SEEN, OWNER_ID_MASK,
 } from '../../assembly/shared.js';
 import { guardedCore, type CoreExports } from './core.js';
 import { encodeKey, encodeValue, decodeValue, memIO, packInPlace, type Key, type MemIO } from '../codec/codec.js';
@@ -38,12 +38,6 @@ export interface WriteOptions extends WaitOptions {
   /** Cache maps: milliseconds this value lives (0 or Infinity: forever).
    *  Defaults to the map's `ttl` option. */
   ttl?: number;
-}
-
-/** Did the single read (loadValue) that tagged a value of word `w` copy its
- *  bytes to the aux area too (TAG_COPY_MAX_VLEN)? */
-export function copiedWithTag(w: number): boolean {
-  return vlenOf(w) <= TAG_COPY_MAX_VLEN;
 }
 
 /** The owner id (what lock words hold, what `release` takes) of a token. */
@@ -254,10 +248,10 @@ export class Session {
   }
 
   /** The value `loadValue` found (word `w`): copied to the aux area and
-   *  looked up by content, or (out of line) tagged and looked up by tag,
-   *  copied only on a miss if the read did not copy it (see decoded.ts). A
-   *  tag gone stale (the shard moved its entries meanwhile) reads the key
-   *  again; undefined if it was deleted (or expired) meanwhile. */
+   *  looked up by content, or (long and out of line) tagged and looked up
+   *  by tag, copied only on a miss (see decoded.ts). A tag gone stale (the
+   *  shard moved its entries meanwhile) reads the key again; undefined if
+   *  it was deleted (or expired) meanwhile. */
   loaded(w: number, klen: number): unknown {
     for (;;) {
       const addr = this.i32[(this.scratch + SCRATCH_TAG_ADDR) >>> 2]!;
@@ -267,7 +261,6 @@ export class Session {
         const v = this.decoded.byTag(addr, epoch, w);
         if (v !== MISS) return v;
       }
-      if (copiedWithTag(w)) return this.decoded ? this.decoded.fillTag(addr, epoch, w, this.aux) : decodeValue(this.io, this.aux, w);
       const shard = this.i32[(this.scratch + SCRATCH_TAG_SHARD) >>> 2]!;
       let st = this.core.copyTaggedValue(this.token, shard, addr, epoch, vlenOf(w));
       if (st === ST_BUSY) st = this.retry(() => this.core.copyTaggedValue(this.token, shard, addr, epoch, vlenOf(w)), undefined, st);
