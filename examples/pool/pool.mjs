@@ -4,6 +4,7 @@
 // released at once and the others never wait out their lockTimeout.
 //
 //   node examples/pool/pool.mjs            # run tasks, kill a thread mid-write, report
+import { once } from 'node:events';
 import { Piscina } from 'piscina';
 import { ShardedMap } from 'shardedmap';
 
@@ -38,7 +39,14 @@ export async function runPool({ threads = 2, tasks = 8, perTask = 20_000, killAf
     await new Promise((r) => setTimeout(r, killAfterMs));
     const victim = pool.threads[0];
     if (victim) {
+      // Its 'exit' listeners run in the order they were added, watch's
+      // first, which releases the thread's instance in a setImmediate:
+      // after this listener and one immediate, it is released (terminate()
+      // may resolve before either; the report reads the count).
+      const exited = once(victim, 'exit');
       await victim.terminate();
+      await exited;
+      await new Promise((r) => setImmediate(r));
       killed = true;
     }
   }
