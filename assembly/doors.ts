@@ -14,7 +14,7 @@ import {
   CORRUPT_FREE_BYTES,
 } from "./shared";
 import { hashKey } from "./hash";
-import { seqBegin, seqEnd, tableLoad, tryLock, unlock, busy } from "./sync";
+import { seqBegin, seqEnd, tableLoad, tryLock, unlock, busy, stripeBump } from "./sync";
 import { tokenId, vlenOf, hasMeta, withMeta, MAIN_BIT } from "./words";
 import { find, memBytes, refEntry, isOutline, metaAt } from "./table";
 import { ownerScratch } from "./owners";
@@ -124,10 +124,15 @@ export function testOverwrite(token: u32, klen: u32, byte: u32, protect: u32): i
     const e = refEntry(ref);
     const vlen = vlenOf(load<u32>(e, E_WORD));
     const v = <usize>e + valueOffset(klen);
+    // (The key's write stripe too, as a real write bumps it: inside the
+    // bracket; unprotected, before and after, so that the read memo keeps
+    // neither the old value nor a torn one read meanwhile.)
     if (protect != 0) seqBegin(sh);
+    else stripeBump(sh, h);
     memory.fill(v, <u8>byte, vlen >>> 1);
     for (let i = 0; i < 64; i++) atomic.load<u32>(sh); // widen the window
     memory.fill(v + (vlen >>> 1), <u8>byte, vlen - (vlen >>> 1));
+    stripeBump(sh, h);
     if (protect != 0) seqEnd(sh);
   }
   if (protect != 0) unlock(sh + SH_LOCK);

@@ -112,7 +112,7 @@ function evictFrom(hdr: usize, sh: usize, scratch: usize, fromMain: bool, now: f
 
 /** Remove the entry at `ref`, counting it as counter `why`. */
 function drop(hdr: usize, sh: usize, ref: u32, scratch: usize, why: i32): void {
-  remove(hdr, sh, ref, <u32>load<u16>(refEntry(ref), E_KLEN));
+  remove(hdr, sh, ref, <u32>load<u16>(refEntry(ref), E_KLEN), 0);
   if (scratch != 0) count(scratch, <u32>why, 1);
 }
 

@@ -12,7 +12,8 @@
 import {
   headerBase, MAGIC, HDR_MAGIC, HDR_VERSION, HDR_MAX_OWNERS, HDR_MAP_ID, HDR_MAX_KEY, HDR_MAX_VALUE, HDR_VALUE_OFF, HDR_SEED,
   HDR_AUX_OFF, HDR_COUNT, HDR_BYTES, HDR_ALLOC_LOCK, HDR_DEBUG_ENTRIES, HDR_CACHE, HDR_TTL, HDR_MAX_ENTRIES,
-  HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, HDR_RECORDS, SH_LOCK, SH_BYTES, shardAt, shardCountOf, FLIGHT_SLOTS,
+  HDR_MAX_BYTES, HDR_FLIGHTS, HDR_FLIGHT_EPOCH, HDR_RECORDS, SH_LOCK, SH_BYTES, OWN_STATE, shardAt, shardCountOf,
+  ownerSlot, FLIGHT_SLOTS,
 } from "./layout";
 import {
   LAYOUT_VERSION, PAGE_BYTES, ST_OK, ST_BAD_ARG, ST_BAD_LAYOUT, T_UNDEFINED, T_LAST, OP_CAS, OP_CAD, SCRATCH_WORD,
@@ -122,6 +123,14 @@ export function scratchAuxOffset(): u32 {
 export function allocLockAddress(): u32 {
   return <u32>(headerBase() + HDR_ALLOC_LOCK);
 }
+/** The byte address of owner `token`'s state word (layout.ts OWN_STATE),
+ *  or 0 if the token is not attached: while it holds the value it has now,
+ *  the token is this instance's (not released). */
+export function ownerStateAddress(token: u32): u32 {
+  const hdr = headerBase();
+  if (ownerScratch(hdr, token) == 0) return 0;
+  return <u32>(ownerSlot(hdr, tokenId(token)) + OWN_STATE);
+}
 /** Which lock a busy word address names: a shard index, or -1 for the
  *  allocator (or an address that is no lock). */
 export function lockShardIndex(addr: u32): i32 {
@@ -155,17 +164,17 @@ export function committedBytes(): u32 {
 
 /** read() for a token: its scratch area checked, then readKey. */
 // @ts-ignore: decorator
-@inline function read(token: u32, klen: u32, copy: bool): i32 {
+@inline function read(token: u32, klen: u32, copy: bool, memo: bool): i32 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0 || klen - 1 >= load<u32>(hdr, HDR_MAX_KEY)) return ST_BAD_ARG;
-  return readKey(hdr, scratch, tokenId(token), klen, copy);
+  return readKey(hdr, scratch, tokenId(token), klen, copy, memo);
 }
 
 /** load: the value's word (bytes in the aux area) or ST_NOT_FOUND,
  *  ST_BUSY (fell back to the lock and it is held), ST_BAD_ARG. Hot path. */
 export function loadValue(token: u32, klen: u32): i32 {
-  return read(token, klen, true);
+  return read(token, klen, true, true);
 }
 
 /** loadNumber's path: the stored f64, or NaN with the status (what `loadValue`
@@ -175,7 +184,7 @@ export function loadNumber(token: u32, klen: u32): f64 {
   const hdr = headerBase();
   const scratch = ownerScratch(hdr, token);
   if (scratch == 0) return NaN; // the caller finds ST_BAD_ARG by asking again
-  const w = klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) ? ST_BAD_ARG : readKey(hdr, scratch, tokenId(token), klen, true);
+  const w = klen - 1 >= load<u32>(hdr, HDR_MAX_KEY) ? ST_BAD_ARG : readKey(hdr, scratch, tokenId(token), klen, true, false);
   return numberOf(hdr, scratch, w);
 }
 
@@ -217,7 +226,7 @@ export function getMany(token: u32, n: u32, start: u32, numbers: u32): i32 {
 
 /** has: 1 if present, ST_NOT_FOUND if not (or ST_BUSY, ST_BAD_ARG). */
 export function has(token: u32, klen: u32): i32 {
-  return read(token, klen, false);
+  return read(token, klen, false, false);
 }
 
 // ---- writes (under the shard lock) ----------------------------------------------

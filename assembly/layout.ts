@@ -115,10 +115,10 @@ export const OWN_BYTES = 16;
 /*
  * One shard header, SH_BYTES: three cache lines (why: the Overview, "Memory map"):
  *
- *    0       4       8                         16       20       24    64
- *   +-------+-------+-------------------------+--------+--------+-----+
- *   |  seq  | epoch | table: ctrl | groups<<32 | sketch | skmask | ... |  line 0: read by readers
- *   +-------+-------+-------------------------+--------+--------+-----+
+ *    0       4       8                         16       20       24    32             64
+ *   +-------+-------+-------------------------+--------+--------+-----+--------------+
+ *   |  seq  | epoch | table: ctrl | groups<<32 | sketch | skmask | ... | stripes[8]   |  line 0: read by readers
+ *   +-------+-------+-------------------------+--------+--------+-----+--------------+
  *   64     68      72     76      80      84      88      92      96     100
  *   +------+-------+------+-------+-------+-------+-------+-------+-------+
  *   | lock | count | used | htop  | hend  | rgn   | rgnsz | dead  | pend  | ...
@@ -129,6 +129,8 @@ export const OWN_BYTES = 16;
  *   +----------+-------+---------+
  *   sketch/skmask  a cache map's frequency sketch and its index mask
  *              (the one thing readers write; 0 in a plain map)
+ *   stripes    write counters, one of which each change of a key bumps
+ *              (sync.ts stripeOf; the facade's read memo)
  *   lock  owner id | LOCK_CONTENDED, 0 when free
  *   count live entries; used = full + deleted slots (tombstones count)
  *   htop/hend  heap bump pointer and end; dead = bytes of dead entries
@@ -138,6 +140,7 @@ export const OWN_BYTES = 16;
  *
  *   line 2 (cache maps, SH_CAP_* .. SH_GHOST_SLOTS): budgets, counts and
  *              where the queues, ghost table and sketch are (policy.ts)
+
  */
 // line 0, read by readers
 export const SH_SEQ = 0; // u32 even = stable, odd = changing
@@ -153,6 +156,15 @@ export const SH_TABLE = 8; // u64 table word: ctrl address | group count << 32 (
  *  index mask. Fixed at init, read by readers (the one thing they write). */
 export const SH_SKETCH = 16; // u32
 export const SH_SKETCH_MASK = 20; // u32
+/** The write stripes (sync.ts stripeOf): STRIPES counters, one of which
+ *  every change of a key's value bumps, inside the seqlock bracket; the
+ *  facade's read memo keeps a value while its key's stripe is unchanged.
+ *  On the readers' line: a write bumps seq there anyway. */
+export const SH_STRIPES = 32; // u32 × STRIPES
+/** Write stripes per shard; a key's is picked by its hash's bits
+ *  STRIPE_SHIFT.. (clear of the shard index's and the control tag's). */
+export const STRIPES: u32 = 8;
+export const STRIPE_SHIFT: u64 = 48;
 // line 1, writers only (under the lock)
 export const SH_LOCK = 64; // u32 owner id | LOCK_CONTENDED, 0 = free
 export const SH_COUNT = 68; // u32 live entries

@@ -24,7 +24,7 @@ import {
 import { TEST, DEBUG } from "./build";
 import { hashKey } from "./hash";
 import { count } from "./counters";
-import { tableLoad, tryLock, unlock, busy } from "./sync";
+import { tableLoad, tryLock, unlock, busy, stripeOf } from "./sync";
 import { vlenOf, hasMeta, withMeta, publicWord, META_BYTES } from "./words";
 import { find, memBytes, bytesEqual, refEntry, copyOut } from "./table";
 import { cacheOn, noteTtl, refExpired, entryKv, newQueueBit, tooLarge, overBytes, cleared } from "./policy";
@@ -88,7 +88,7 @@ function applyWrite(
   let ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
   if (ref != 0 && now != 0 && refExpired(ref, now)) {
     // Expired: gone, for this operation and every later one.
-    remove(hdr, sh, ref, klen);
+    remove(hdr, sh, ref, klen, stripeOf(sh, h));
     count(scratch, CNT_EXPIRATIONS, 1);
     ref = 0;
   }
@@ -113,17 +113,17 @@ function applyWrite(
       : ST_MISMATCH;
   }
   if (op == <u32>OP_DELETE) {
-    remove(hdr, sh, ref, klen);
+    remove(hdr, sh, ref, klen, stripeOf(sh, h));
     return ST_OK;
   }
   if (op == <u32>OP_LOAD_AND_DELETE) {
     const prev = <i32>copyOut(ref, klen, aux, 0);
-    remove(hdr, sh, ref, klen);
+    remove(hdr, sh, ref, klen, stripeOf(sh, h));
     return prev;
   }
   // OP_CAD
   if (!valueEquals(refEntry(ref), klen, eword, aux)) return ST_MISMATCH;
-  remove(hdr, sh, ref, klen);
+  remove(hdr, sh, ref, klen, stripeOf(sh, h));
   return ST_OK;
 }
 
@@ -140,7 +140,7 @@ function replaceOrReinsert(
     if (tooLarge(sh, kv)) return ST_TOO_LARGE;
     const grow = <i64>kv - <i64>entryKv(refEntry(ref));
     if (grow > 0 && overBytes(sh, <u32>grow)) {
-      remove(hdr, sh, ref, klen);
+      remove(hdr, sh, ref, klen, stripeOf(sh, h));
       return insert(hdr, sh, id, h, key, klen, word, val, scratch, expiry, now, cache);
     }
   }

@@ -15,14 +15,14 @@ import {
 } from "./layout";
 import {
   ST_OK, ST_STALE, ST_BUSY, ST_NOT_FOUND, SCRATCH_KEY, SCRATCH_FENCE, SCRATCH_TAG_ADDR, SCRATCH_TAG_SHARD,
-  SCRATCH_WORD, SCRATCH_KLEN, SCRATCH_EXPIRY, BATCH_EXPIRY, TAG_MIN_VLEN, CNT_READ_RETRIES, BATCH_RECORD_SHIFT, BATCH_WORD, BATCH_WHERE,
+  SCRATCH_WORD, SCRATCH_KLEN, SCRATCH_EXPIRY, SCRATCH_READ_STRIPE, SCRATCH_READ_COUNT, BATCH_EXPIRY, TAG_MIN_VLEN, CNT_READ_RETRIES, BATCH_RECORD_SHIFT, BATCH_WORD, BATCH_WHERE,
   BATCH_SHARD, BATCH_F64, BATCH_KEY, BATCH_KLEN, BATCH_HASH, BATCH_DONE, BATCH_MORE, BATCH_BUSY, BATCH_NOT_COPIED,
   T_F64, VTYPE_MASK,
 } from "./shared";
 import { count } from "./counters";
 import { tagOf, matchTag, groupCtrl } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy, epochRead } from "./sync";
+import { seqRead, seqChanging, readFence, tableLoad, tryLock, unlock, busy, epochRead, stripeOf } from "./sync";
 import {
   tableCtrl, tableGroupCount, vtypeOf, vlenOf, hasMeta, metaExpiry, publicWord, META_BYTES, MAIN_BIT,
 } from "./words";
@@ -105,20 +105,31 @@ const SMALL_COPY_BYTES: u32 = 64;
   }
 }
 
+/** Where a single read tells the facade's read memo its key's stripe. */
+// @ts-ignore: decorator
+@inline function readStripe(scratch: usize, stripe: usize, c: u32): void {
+  store<u32>(scratch, <u32>stripe, SCRATCH_READ_STRIPE);
+  store<u32>(scratch, c, SCRATCH_READ_COUNT);
+}
+
 // Where copyValue puts a tag: [value address][shard heap epoch].
 const TAG_ADDR = 0;
 const TAG_EPOCH = 4;
 /** Read key bytes [key, key + klen) of hash h in shard header `sh`.
  *  copy: copy the value to `out` (or tag it at `tagOut`, see copyValue),
  *  and count the read in a cache shard's sketch; else only look (has).
- *  A cache entry's expiry goes to `expiryOut`. Returns the value's word
+ *  A cache entry's expiry goes to `expiryOut`. With `memo`, the key's
+ *  write stripe and its count at the read go to the scratch
+ *  (SCRATCH_READ_STRIPE, SCRATCH_READ_COUNT: the facade's read memo keeps
+ *  the value while the count stays). Returns the value's word
  *  (publicWord), ST_NOT_FOUND, or ST_BUSY (fell back to the lock and it
  *  is held). Hot path. */
 // @ts-ignore: decorator
 @inline function readHashed(
   hdr: usize, scratch: usize, id: u32, sh: usize, key: usize, klen: u32, h: u64, copy: bool, out: usize,
-  tagOut: usize, room: u32, expiryOut: usize,
+  tagOut: usize, room: u32, expiryOut: usize, memo: bool,
 ): i32 {
+  const stripe = stripeOf(sh, h);
   const maxValue = load<u32>(hdr, HDR_MAX_VALUE);
   for (let i = 0; i < READ_RETRIES; i++) {
     const s = seqRead(sh);
@@ -136,9 +147,12 @@ const TAG_EPOCH = 4;
       // 0 from copyValue: an implausible (torn) entry; retry.
       w = <i32>copyValue(ref, klen, out, maxValue, mem, tagOut, epoch, copy ? room : 0, expiryOut);
     }
+    // (Inside the bracket: the count goes with the value read.)
+    const c = memo ? atomic.load<u32>(stripe) : 0;
     readFence(scratch + SCRATCH_FENCE);
     if (seqRead(sh) == s && w != 0) {
       if (i != 0) count(scratch, CNT_READ_RETRIES, <f64>i);
+      if (memo) readStripe(scratch, stripe, c);
       if (copy && w > 0) sketchBump(sh, h);
       return w;
     }
@@ -147,6 +161,8 @@ const TAG_EPOCH = 4;
   // the lock the table is sound.
   count(scratch, CNT_READ_RETRIES, <f64>READ_RETRIES);
   if (!tryLock(sh + SH_LOCK, id)) return busy(scratch, sh + SH_LOCK);
+  // (Still: writers change it only under the lock.)
+  if (memo) readStripe(scratch, stripe, atomic.load<u32>(stripe));
   const ref = find(tableLoad(sh), h, key, klen, memBytes(hdr));
   let w: i32 = ST_NOT_FOUND;
   store<u32>(tagOut, 0, TAG_ADDR);
@@ -164,17 +180,18 @@ const TAG_EPOCH = 4;
 }
 
 /** Read the key in the owner's scratch (klen checked by the caller), its
- *  value copied to the aux area or tagged in the scratch's TAG words (see
+ *  value copied to the aux area or tagged in the scratch's TAG words, and
+ *  with `memo` its write stripe in the scratch's READ words (see
  *  readHashed). Hot path. */
 // @ts-ignore: decorator
-@inline export function readKey(hdr: usize, scratch: usize, id: u32, klen: u32, copy: bool): i32 {
+@inline export function readKey(hdr: usize, scratch: usize, id: u32, klen: u32, copy: bool, memo: bool): i32 {
   const key = scratch + SCRATCH_KEY;
   const h = hashKey(key, klen, load<u64>(hdr, HDR_SEED));
   const shard = shardIndexOfHash(hdr, h);
   store<u32>(scratch, shard, SCRATCH_TAG_SHARD);
   return readHashed(
     hdr, scratch, id, shardAt(hdr, shard), key, klen, h, copy, scratch + load<u32>(hdr, HDR_AUX_OFF),
-    scratch + SCRATCH_TAG_ADDR, load<u32>(hdr, HDR_MAX_VALUE), scratch + SCRATCH_EXPIRY,
+    scratch + SCRATCH_TAG_ADDR, load<u32>(hdr, HDR_MAX_VALUE), scratch + SCRATCH_EXPIRY, memo,
   );
 }
 
@@ -238,7 +255,7 @@ export function readBatch(hdr: usize, scratch: usize, id: u32, n: u32, start: u3
     const out = numbers ? rec + BATCH_F64 : values;
     const room = numbers ? 8 : <u32>(auxEnd - values);
     const w = readHashed(
-      hdr, scratch, id, shardAt(hdr, shard), key, klen, h, true, out, rec + BATCH_WHERE, room, rec + BATCH_EXPIRY,
+      hdr, scratch, id, shardAt(hdr, shard), key, klen, h, true, out, rec + BATCH_WHERE, room, rec + BATCH_EXPIRY, false,
     );
     const stop = w == ST_BUSY ? BATCH_BUSY
       : !numbers && w > 0 && load<u32>(rec, BATCH_WHERE) == BATCH_NOT_COPIED && i > start ? BATCH_MORE : BATCH_DONE;

@@ -25,6 +25,7 @@ import { CTRL_DELETED, countByte, tagOf } from "./ctrl";
 import { hashKey } from "./hash";
 import {
   seqRead, seqChanging, seqBegin, seqEnd, seqRetire, tableLoad, epochNext, tryLock, takeOver, unlock, holder, holds,
+  stripesBumpAll,
   busy,
 } from "./sync";
 import { tableCtrl, tableGroupCount, inMain, queueItem } from "./words";
@@ -40,7 +41,12 @@ import { moveInline } from "./writer";
 /** Repair a shard whose lock the caller now holds, after its previous
  *  holder (owner id `id` is the caller's) stopped anywhere. */
 export function repairShard(hdr: usize, sh: usize, id: u32): void {
-  if (seqChanging(seqRead(sh))) seqEnd(sh);
+  // A write stopped in its bracket may have changed a value without bumping
+  // its write stripe: every stripe, before the seq is even again.
+  if (seqChanging(seqRead(sh))) {
+    stripesBumpAll(sh);
+    seqEnd(sh);
+  }
   const t = tableLoad(sh);
   const ctrl = tableCtrl(t);
   // A region being built: live if it was published (then the bookkeeping

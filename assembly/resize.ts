@@ -19,7 +19,7 @@ import { count, scratchOfId } from "./counters";
 import { DEBUG } from "./build";
 import { tagOf, fillEmpty } from "./ctrl";
 import { hashKey } from "./hash";
-import { seqBegin, seqEnd, seqRetire, tableLoad, tablePublish, epochNext } from "./sync";
+import { seqBegin, seqEnd, seqRetire, tableLoad, tablePublish, epochNext, stripesBumpAll } from "./sync";
 import { tableWord, tableCtrl, tableGroupCount } from "./words";
 import {
   find, findFree, memBytes, writeFiller, heapHasRoom, heapStartOf, refCtrl, isOutline, outlineCell, refEntry,
@@ -177,9 +177,19 @@ export function rebuild(
     // may still be in the old region retry, then free it.
     store<u32>(sh, load<u32>(sh, SH_REGION_BYTES), SH_RETIRED_BYTES);
     store<u32>(sh, oldRegion, SH_RETIRED);
-    epochNext(hdr, sh);
-    tablePublish(sh, region, n);
-    seqRetire(sh);
+    if (keep) {
+      epochNext(hdr, sh);
+      tablePublish(sh, region, n);
+      seqRetire(sh);
+    } else {
+      // A clear changes every key's value: the write stripes with it, under
+      // an odd seq, so that no reader pairs an old value with a new count.
+      seqBegin(sh);
+      stripesBumpAll(sh);
+      epochNext(hdr, sh);
+      tablePublish(sh, region, n);
+      seqEnd(sh);
+    }
     store<u32>(sh, region, SH_REGION);
     store<u32>(sh, <u32>total, SH_REGION_BYTES);
     store<u32>(sh, top, SH_HEAP_TOP);
@@ -204,6 +214,7 @@ export function rebuild(
 export function emptyInPlace(hdr: usize, sh: usize): void {
   const t = tableLoad(sh);
   seqBegin(sh);
+  stripesBumpAll(sh);
   epochNext(hdr, sh);
   fillEmpty(tableCtrl(t), tableGroupCount(t));
   seqEnd(sh);

@@ -9,7 +9,7 @@
 // ---- Layout version -------------------------------------------------------
 // Bump whenever the shared memory layout or an encoding below changes: a
 // handle made by another layout version is refused on attach.
-export const LAYOUT_VERSION = 6;
+export const LAYOUT_VERSION = 7;
 
 /** Bytes of a WebAssembly memory page. */
 export const PAGE_BYTES = 65536;
@@ -228,9 +228,11 @@ export const FLIGHT_MSG_MAX = 224;
 
 // ---- Per-owner scratch area (offsets from its start) ----------------------
 // word 0: on ST_BUSY, the byte address of the lock word to wait on;
-// word 1: iteration: key length of the entry copied out;
+// word 1: iteration: key length of the entry copied out; loadValue's write
+//         stripe (SCRATCH_READ_STRIPE, below);
 // word 2: iteration: header word of the entry copied out; loadNumber's status;
-//         checkAllocator's leaked bytes;
+//         checkAllocator's leaked bytes; loadValue's write stripe count
+//         (SCRATCH_READ_COUNT, below);
 // word 3: private word for the read fence (an idempotent RMW);
 // word 4: the test build's fault door (TEST_FAULT_*; unused in a release
 //         build);
@@ -247,6 +249,12 @@ export const SCRATCH_KLEN = 4;
 export const SCRATCH_WORD = 8;
 export const SCRATCH_FENCE = 12;
 export const SCRATCH_TEST = 16;
+/** After loadValue: the key's write stripe (its byte address, layout.ts
+ *  SH_STRIPES) and the stripe's count at the read (words 1 and 2, which
+ *  iteration and loadNumber use for their own results). The facade's read
+ *  memo keeps the value while the stripe has that count. */
+export const SCRATCH_READ_STRIPE = SCRATCH_KLEN;
+export const SCRATCH_READ_COUNT = SCRATCH_WORD;
 // words 5..8: get's tag when it did not copy a long out-of-line value
 // (TAG_ADDR 0: it did copy): the value's address, the shard's heap epoch,
 // the shard index (for copyTagged).

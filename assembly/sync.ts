@@ -11,7 +11,10 @@
 // readFence does that (an idempotent RMW on the reader's private word is a
 // full fence; Wasm has no atomic.fence).
 
-import { SH_SEQ, SH_EPOCH, SH_TABLE, SH_LOCK, HDR_EPOCH, HDR_ALLOC_LOCK, LOCK_SPINS, shardAt, shardCountOf } from "./layout";
+import {
+  SH_SEQ, SH_EPOCH, SH_TABLE, SH_LOCK, SH_STRIPES, STRIPES, STRIPE_SHIFT, HDR_EPOCH, HDR_ALLOC_LOCK, LOCK_SPINS, shardAt,
+  shardCountOf,
+} from "./layout";
 import { LOCK_CONTENDED, ST_BUSY, SCRATCH_BUSY } from "./shared";
 import { tableWord, lockHolder } from "./words";
 
@@ -49,6 +52,36 @@ import { tableWord, lockHolder } from "./words";
 // @ts-ignore: decorator
 @inline export function readFence(privateWord: usize): void {
   atomic.or<u32>(privateWord, 0);
+}
+
+// ---- write stripes (layout.ts: SH_STRIPES) ------------------------------------
+// A finer seq for the facade's read memo (src/core/memo.ts): each key of a
+// plain map has one of its shard's STRIPES counters, and every change of
+// its value a reader can see (replaced but in place, removed; the whole
+// shard when cleared or repaired) bumps it, atomically, inside the seqlock
+// bracket of the change. A reader reads it inside its own bracket, so a
+// value read at stripe count c is the key's value for as long as the count
+// stays c. Values replaced in place (<= 8 bytes, writer.ts replace) and
+// cache maps' entries (which expire and are evicted) do not bump it: the
+// memo keeps neither. Moving entries (rebuild, compaction) changes no value
+// and bumps nothing.
+
+/** The address of the stripe of hash h in shard header `sh`. */
+// @ts-ignore: decorator
+@inline export function stripeOf(sh: usize, h: u64): usize {
+  return sh + SH_STRIPES + ((<usize>(h >>> STRIPE_SHIFT) & (STRIPES - 1)) << 2);
+}
+
+/** A change of the key of hash h (inside the seqlock bracket). */
+// @ts-ignore: decorator
+@inline export function stripeBump(sh: usize, h: u64): void {
+  atomic.add<u32>(stripeOf(sh, h), 1);
+}
+
+/** A change of any key of the shard (inside the bracket, or before a
+ *  table publish that seqRetire follows). */
+export function stripesBumpAll(sh: usize): void {
+  for (let i: u32 = 0; i < STRIPES; i++) atomic.add<u32>(sh + SH_STRIPES + (<usize>i << 2), 1);
 }
 
 // ---- heap epoch (layout.ts: SH_EPOCH) -------------------------------------------

@@ -17,7 +17,7 @@ import {
 } from "./layout";
 import { ST_OK, ST_FULL } from "./shared";
 import { CTRL_EMPTY, CTRL_DELETED, tagOf, matchEmpty, groupCtrlOf } from "./ctrl";
-import { seqBegin, seqEnd, tableLoad } from "./sync";
+import { seqBegin, seqEnd, tableLoad, stripeBump } from "./sync";
 import { tableGroupCount, vlenOf, hasMeta, withMeta, META_BYTES, MAIN_BIT } from "./words";
 import {
   find, findFree, memBytes, stageOf, refCtrl, isOutline, outlineCell, refEntry,
@@ -171,6 +171,7 @@ export function replace(
     seqBegin(sh);
     const stage = stageInline(sh, ref, key, klen, word, val, 0);
     moveInline(ref, stage, size);
+    stripeBump(sh, h);
     seqEnd(sh);
     addDead(sh, dead);
     return ST_OK;
@@ -196,6 +197,7 @@ function replaceCached(
         seqBegin(sh);
         atomic.store<u64>(at, expiry);
         if (vlen > 0) atomic.store<u64>(at + META_BYTES, load<u64>(val));
+        stripeBump(sh, h);
         seqEnd(sh);
         return ST_OK;
       }
@@ -211,6 +213,7 @@ function replaceCached(
     seqBegin(sh);
     const stage = stageInline(sh, ref, key, klen, stored, val, expiry);
     moveInline(ref, stage, size);
+    stripeBump(sh, h);
     seqEnd(sh);
     addDead(sh, dead);
     resized(sh, oldKv, klen + vlen);
@@ -238,13 +241,15 @@ function replaceOutline(
   const ne = appendEntry(sh, key, klen, word, val, meta);
   seqBegin(sh);
   atomic.store<u64>(ref, outlineCell(ne)); // publishes the new entry
+  stripeBump(sh, h);
   seqEnd(sh);
   addDead(sh, dead);
   return ST_OK;
 }
 
-/** Remove the key at `ref`. */
-export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
+/** Remove the key at `ref`; bump write stripe `stripe` (sync.ts stripeOf;
+ *  0: none, an eviction or expiry in a cache map). */
+export function remove(hdr: usize, sh: usize, ref: u32, klen: u32, stripe: usize): void {
   const t = tableLoad(sh);
   const e = refEntry(ref);
   if (cacheOn(hdr)) leaving(sh, e);
@@ -255,6 +260,7 @@ export function remove(hdr: usize, sh: usize, ref: u32, klen: u32): void {
   const toEmpty = matchEmpty(groupCtrlOf(ctrl)) != 0;
   seqBegin(sh);
   store<u8>(ctrl, toEmpty ? CTRL_EMPTY : CTRL_DELETED);
+  if (stripe != 0) atomic.add<u32>(stripe, 1);
   seqEnd(sh);
   store<u32>(sh, load<u32>(sh, SH_COUNT) - 1, SH_COUNT);
   if (toEmpty) store<u32>(sh, load<u32>(sh, SH_USED) - 1, SH_USED);

@@ -17,3 +17,6 @@ export { CORE_ARITY, GUARDED } from './core/core.js';
  *  for the test that compares the map's own record writer with it. */
 export { packed } from './codec/msgpack.js';
 export { NOT_WRITTEN } from './codec/shapes.js';
+/** The read memo's window and pause (core/memo.ts), for the test of a
+ *  pause's end. */
+export { MEMO_WINDOW, MEMO_PAUSE } from './core/memo.js';

@@ -129,6 +129,9 @@ export class DecodedCache {
   #missSeen = -1;
   /** Did the last byContent return a value it keeps (shared, frozen)? */
   #shared = false;
+  /** Did the last call return a value from a table (one decoded before:
+   *  shared, immutable)? The read memo keeps only such values. */
+  hit = false;
 
   /** `size`: slots of each table, a power of two >= WAYS. */
   constructor(io: MemIO, size: number) {
@@ -150,6 +153,7 @@ export class DecodedCache {
   byContent(p: number, w: number): unknown {
     const n = vlenOf(w);
     this.#shared = false;
+    this.hit = false;
     if (n > CONTENT_MAX_VLEN || !cacheable(vtypeOf(w))) return decodeValue(this.#io, p, w);
     const i32 = this.#io.i32;
     const base = p >>> 2;
@@ -172,6 +176,7 @@ export class DecodedCache {
       for (let k = 0; k < full && same; k++) same = bytes[at + k] === i32[base + k];
       if (same && (tail === 0 || bytes[at + full] === last)) {
         this.#shared = true;
+        this.hit = true;
         return this.#cValue[s];
       }
     }
@@ -215,7 +220,10 @@ export class DecodedCache {
       const s = set | way;
       if (this.#tAddr[s] === addr && this.#tEpoch[s] === epoch && this.#tWord[s] === w) {
         const v = this.#tValue[s];
-        if (v !== SEEN) return v;
+        if (v !== SEEN) {
+          this.hit = true;
+          return v;
+        }
         seen = s;
         break;
       }
@@ -231,6 +239,7 @@ export class DecodedCache {
 
   /** Decode the tagged value the core just copied to `p`, and remember it. */
   fillTag(addr: number, epoch: number, w: number, p: number): unknown {
+    this.hit = false;
     if (vlenOf(w) <= CONTENT_MAX_VLEN) {
       // Short: found (or decoded and kept) by content, then by this tag
       // too, at once (the same bytes stored again, as a new entry, then

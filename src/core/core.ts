@@ -33,6 +33,8 @@ export interface CoreExports {
   scratchAuxOffset(): number;
   allocLockAddress(): number;
   lockShardIndex(addr: number): number;
+  /** Byte address of an attached token's owner state word (0: not attached). */
+  ownerStateAddress(token: number): number;
   size(): number;
   usedBytes(): number;
   committedBytes(): number;
@@ -192,7 +194,8 @@ function guard(f: Fn, arity: number, onFault: (e: unknown) => Error): Fn {
  */
 export const CORE_ARITY: { readonly [K in keyof CoreExports]: Parameters<CoreExports[K]>['length'] } = {
   init: 15, checkLayout: 2, attach: 1, detach: 1, nop: 0, scratchOf: 1, shardCount: 0, maxKeyBytes: 0,
-  maxValueBytes: 0, hashSeed: 1, maxOwners: 0, scratchValueOffset: 0, scratchAuxOffset: 0, allocLockAddress: 0, lockShardIndex: 1, size: 0,
+  maxValueBytes: 0, hashSeed: 1, maxOwners: 0, scratchValueOffset: 0, scratchAuxOffset: 0, allocLockAddress: 0, lockShardIndex: 1,
+  ownerStateAddress: 1, size: 0,
   usedBytes: 0, committedBytes: 0, counter: 1, shardStats: 2, loadValue: 2, loadNumber: 2, has: 2,
   copyTaggedValue: 5, getMany: 4, write: 6, clearShard: 2, purgeShardExpired: 3, cacheBytes: 0,
   cacheFlagsAddress: 0, cacheMaxEntries: 0, cacheMaxBytes: 0, cacheTtl: 0, flightBegin: 4, flightEnd: 5,

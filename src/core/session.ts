@@ -16,12 +16,19 @@
 import {
   ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_STALE, ST_TOO_LARGE, T_F64, T_UNDEFINED,
   OP_LOAD_OR_STORE, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KEY, SCRATCH_COUNTERS,
-  SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, SCRATCH_EXPIRY, SCRATCH_NOW, CNT_HITS, CNT_MISSES,
+  SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, SCRATCH_READ_STRIPE, SCRATCH_READ_COUNT, SCRATCH_EXPIRY, SCRATCH_NOW, CNT_HITS, CNT_MISSES,
   CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CACHE_ON, CACHE_TTL_SEEN, OWNER_ID_MASK,
 } from '../../assembly/shared.js';
 import { guardedCore, type CoreExports } from './core.js';
 import { encodeKey, encodeValue, decodeValue, memIO, packInPlace, type Key, type MemIO } from '../codec/codec.js';
 import { DecodedCache, MISS } from '../codec/decoded.js';
+import { ReadMemo, IN_PLACE_MAX_VLEN } from './memo.js';
+
+/** Loads between two looks at a memo that is off (null): one counter for
+ *  both cases, off and paused (a small integer, as V8 keeps it). */
+const MEMO_OFF_IDLE = 1 << 30;
+
+export { MISS };
 import { RecordCodec } from '../codec/records.js';
 import { vtypeOf, vlenOf, hasExpiry } from '../codec/words.js';
 import {
@@ -59,6 +66,16 @@ export class Session {
   readonly f64: Float64Array;
   /** Decoded values of this instance's loads (null: off). */
   readonly decoded: DecodedCache | null;
+  /** Values `load` returns again while their shard is unchanged (memo.ts;
+   *  null: off, in cache maps, debug mode and without a decoded cache). */
+  readonly memo: ReadMemo | null;
+  /** Loads left before `recall` asks the memo again (a pause, or off);
+   *  did the last recall ask it? */
+  #memoIdle = 0;
+  #memoAsked = false;
+  /** The word of the value `loaded` last returned through the decoded
+   *  cache (0: it returned a number or undefined). */
+  #loadedWord = 0;
   /** The scratch area, and in it: the key, the value written, the aux
    *  area (values read, a CAS's expected value, batch records). */
   readonly scratch: number;
@@ -117,6 +134,9 @@ export class Session {
     this.fetchDefaults = fetchDefaults;
     this.expIdx = (this.scratch + SCRATCH_EXPIRY) >>> 3;
     this.nowIdx = (this.scratch + SCRATCH_NOW) >>> 3;
+    this.memo = this.decoded !== null && this.cacheFlags < 0 && raw.debugEntries() === 0
+      ? new ReadMemo(this.i32, this.key, raw.ownerStateAddress(token), decodedCache)
+      : null;
   }
 
   /** This instance's owner id. */
@@ -255,6 +275,7 @@ export class Session {
   loaded(w: number, klen: number): unknown {
     for (;;) {
       const addr = this.i32[(this.scratch + SCRATCH_TAG_ADDR) >>> 2]!;
+      this.#loadedWord = w;
       if (addr === 0) return this.decoded ? this.decoded.byContent(this.aux, w) : decodeValue(this.io, this.aux, w);
       const epoch = this.i32[(this.scratch + SCRATCH_TAG_EPOCH) >>> 2]!;
       if (this.decoded) {
@@ -268,11 +289,50 @@ export class Session {
         return this.decoded ? this.decoded.fillTag(addr, epoch, w, this.aux) : decodeValue(this.io, this.aux, w);
       }
       if (st !== ST_STALE) throw this.refused('copyTaggedValue', st);
+      this.#loadedWord = 0;
       w = this.core.loadValue(this.token, klen);
       if (w < 0) w = this.readSlow(w, klen, true);
       if (this.missed(w, this.expIdx)) return undefined;
       if (vtypeOf(w) === T_F64) return this.f64[this.aux >>> 3];
     }
+  }
+
+  /** The value of the key just encoded (`klen` bytes) if the read memo
+   *  has it unchanged (a hit), else MISS. */
+  recall(klen: number): unknown {
+    // (The pause counted down here, on the hot path of every load.)
+    this.#memoAsked = false;
+    if (this.#memoIdle > 0) {
+      this.#memoIdle--;
+      return MISS;
+    }
+    const memo = this.memo;
+    if (memo === null) {
+      this.#memoIdle = MEMO_OFF_IDLE;
+      return MISS;
+    }
+    this.#memoAsked = true;
+    const v = memo.get(klen);
+    if (v !== MISS) this.count(CNT_HITS);
+    else this.#memoIdle = memo.takePause();
+    return v;
+  }
+
+  /** load's value for word `w` (a hit of the read just made of the key
+   *  encoded, `klen` bytes), kept in the read memo if the decoded cache
+   *  had it (see memo.ts). */
+  loadedFor(w: number, klen: number): unknown {
+    if (vtypeOf(w) === T_F64) return this.f64[this.aux >>> 3];
+    this.#loadedWord = 0;
+    const v = this.loaded(w, klen);
+    // Only after a lookup of this key (put fills the slot that lookup
+    // found or chose), so neither while the memo is paused: a workload it
+    // does not serve would pay for filling it.
+    if (this.#memoAsked && this.#memoIdle === 0 && vlenOf(this.#loadedWord) > IN_PLACE_MAX_VLEN && this.decoded!.hit) {
+      const i32 = this.i32;
+      this.memo!.put(klen, i32[(this.scratch + SCRATCH_READ_STRIPE) >>> 2]!, i32[(this.scratch + SCRATCH_READ_COUNT) >>> 2]!, v);
+    }
+    return v;
   }
 
   /** load, telling a stored `undefined` from a miss: [found, value]. */

@@ -20,4 +20,6 @@ export interface Internals {
   failNextWrite(kind: 'abort' | 'trap' | 'staged'): void;
   /** This instance's record codec (its view of the map's shared shapes). */
   records: RecordCodec;
+  /** Loads this instance's read memo answered (0 while it is off). */
+  memoHits(): number;
 }

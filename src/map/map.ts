@@ -12,7 +12,7 @@ import {
   TEST_FAULT_ABORT, TEST_FAULT_TRAP, TEST_FAULT_STAGED, CNT_HITS, CNT_MISSES, CACHE_ON,
 } from '../../assembly/shared.js';
 import { coreModule, instantiate, type CoreExports, type TestDoors } from '../core/core.js';
-import { Session, type WriteOptions } from '../core/session.js';
+import { Session, MISS, type WriteOptions } from '../core/session.js';
 import { getMany, loadNumbers } from '../core/batch.js';
 import { shardEntries } from '../core/iterate.js';
 import { writeSnapshot, readSnapshot, fillFromSnapshot, restoreOptions, type SnapshotInfo } from '../core/snapshot.js';
@@ -92,6 +92,7 @@ export class ShardedMap<V = unknown> {
           m.#s.i32[(m.#s.scratch + SCRATCH_TEST) >>> 2] = kinds[kind];
         },
         records: m.#s.io.records!,
+        memoHits: () => m.#s.memo?.hits ?? 0,
       });
     }
   }
@@ -204,11 +205,12 @@ export class ShardedMap<V = unknown> {
     const s = this.#s;
     s.alive();
     const klen = s.encodeKey(key);
-    // Hot path: a hit on the first try (the rest is readWord's).
-    let w = s.core.loadValue(s.token, klen);
+    const kept = s.recall(klen); // the read memo (core/memo.ts)
+    if (kept !== MISS) return kept as V;
+    let w = s.core.loadValue(s.token, klen); // hot path: a hit on the first try (the rest: readWord)
     if (w > 0 && !(hasExpiry(w) && s.expired(s.expIdx))) s.count(CNT_HITS);
     else if ((w = s.readWord(klen, w)) === ST_NOT_FOUND) return undefined;
-    return s.valueOf(w, klen) as V;
+    return s.loadedFor(w, klen) as V;
   }
 
   /**

@@ -1,12 +1,12 @@
-// The decoded-value cache never hides a write: a reader that loads keys
-// another worker keeps rewriting never gets a value older than one that was
-// already committed when its read began. The control (a reader that
-// memoizes values itself) is caught by the same detector.
+// The decoded-value cache and the read memo never hide a write: a reader
+// that loads keys another worker keeps rewriting never gets a value older
+// than one that was already committed when its read began. The control (a
+// reader that memoizes values itself) is caught by the same detector.
 import { describe, it, expect } from 'vitest';
 import { ShardedMap } from 'shardedmap';
 import { runWorker } from '../helpers/workers';
 
-async function staleReads(mode: 'cache' | 'memo') {
+async function staleReads(mode: 'cache' | 'repeat' | 'memo') {
   const map = await ShardedMap.create({ shards: 4 });
   const keys = 8;
   const committed = new Int32Array(new SharedArrayBuffer(4 * keys));
@@ -15,7 +15,7 @@ async function staleReads(mode: 'cache' | 'memo') {
   // machine slows them), at most 10 s.
   const progress = new Int32Array(new SharedArrayBuffer(8));
   const writer = runWorker<{ writes: number }>('stale-writer', { handle: map.handle, committed, stop, keys, progress });
-  const reader = runWorker<{ reads: number; stale: number }>('stale-reader', { handle: map.handle, committed, stop, keys, mode, progress });
+  const reader = runWorker<{ reads: number; stale: number; memoHits: number }>('stale-reader', { handle: map.handle, committed, stop, keys, mode, progress });
   const until = Date.now() + 10_000;
   await new Promise((r) => setTimeout(r, 700));
   while ((Atomics.load(progress, 0) < 2000 || Atomics.load(progress, 1) < 2000) && Date.now() < until) {
@@ -23,7 +23,7 @@ async function staleReads(mode: 'cache' | 'memo') {
   }
   Atomics.store(stop, 0, 1);
   const [w, r] = await Promise.all([writer, reader]);
-  console.log(`stale-read detector, ${mode}: ${r.stale} stale of ${r.reads} reads, ${w.writes} writes`);
+  console.log(`stale-read detector, ${mode}: ${r.stale} stale of ${r.reads} reads (${r.memoHits} answered by the read memo), ${w.writes} writes`);
   return { ...w, ...r };
 }
 
@@ -38,6 +38,14 @@ describe('decoded-value cache', () => {
     const r = await staleReads('cache');
     expect(r.writes).toBeGreaterThan(1000);
     expect(r.reads).toBeGreaterThan(1000);
+    expect(r.stale).toBe(0);
+  });
+
+  it('the read memo never hides a write: keys read again and again while another worker rewrites them', async () => {
+    const r = await staleReads('repeat');
+    expect(r.writes).toBeGreaterThan(1000);
+    expect(r.reads).toBeGreaterThan(1000);
+    expect(r.memoHits).toBeGreaterThan(0);
     expect(r.stale).toBe(0);
   });
 

@@ -199,7 +199,7 @@ const SRC_LAYERS: Layers = [
   /* 0 base         */ ['base/errors.ts', 'base/platform.ts', 'base/options.ts', 'base/wait.ts'],
   /* 1 codec        */ ['codec/words.ts', 'codec/msgpack.ts', 'codec/shapes.ts', 'codec/records.ts', 'codec/codec.ts', 'codec/decoded.ts'],
   /* 2 core         */ [
-    'core/core.ts', 'core/session.ts', 'core/debug.ts', 'core/recovery.ts', 'core/check.ts', 'core/stats.ts',
+    'core/core.ts', 'core/memo.ts', 'core/session.ts', 'core/debug.ts', 'core/recovery.ts', 'core/check.ts', 'core/stats.ts',
     'core/batch.ts', 'core/iterate.ts', 'core/snapshot.ts',
   ],
   /* 3 cache mode   */ ['cache/entry.ts', 'cache/fetch.ts'],
