@@ -70,8 +70,11 @@ export interface CreateOptions {
    * copying) anything. Objects and arrays of plain data it returns are
    * therefore deeply frozen and shared by the loads that hit; with 0, every
    * load returns a fresh, mutable copy. Uint8Array values, and objects
-   * holding a Date, Set or typed array, are always fresh copies. Costs
-   * about 40 bytes per slot of private (non-shared) memory. Per instance.
+   * holding a Date, Set or typed array, are always fresh copies. In a
+   * plain map it also sizes the read memo: a repeat `load` of a key no one
+   * changed since this instance read it returns the value without a lookup
+   * in the shared table (docs/api.md). Costs about 260 bytes per slot of
+   * private (non-shared) memory, both together. Per instance.
    * @default 4096
    */
   decodedCache?: number;
