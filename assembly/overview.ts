@@ -107,6 +107,16 @@
  * reader falls back to the lock, so a preempted writer cannot make it spin
  * for a whole scheduler tick.
  *
+ * Write stripes (SH_STRIPES): a finer seq for the facade's read memo. A
+ * change of a key's value that goes through the bracket also bumps one of
+ * the shard's STRIPES counters (picked by hash bits), inside the bracket;
+ * a clear or a repair bumps them all. A single load reads its key's
+ * counter inside its own bracket and hands the count back with the value;
+ * the facade then answers repeat loads of the key from what it decoded,
+ * checking only that the counter still has that count (src/core/memo.ts).
+ * The one-store changes above bump nothing: the memo keeps no value they
+ * can change.
+ *
  * What a torn read can do: everything a reader loads between the two seq
  * reads may be garbage (a region freed and reused by another shard, a
  * half-written entry). So every address and length read there is checked
@@ -206,7 +216,7 @@
  *                              token, lock, value, meta, queue item)
  *                 ctrl.ts      control bytes
  *                 hash.ts      seeded FNV-1a and the finalizer
- *                 sync.ts      the seqlock, table-word, lock and fence
+ *                 sync.ts      the seqlock, write-stripe, table-word, lock and fence
  *                              accessors (the other atomics, on counters,
  *                              owner slots and in-place values, are
  *                              commented where they are used)
