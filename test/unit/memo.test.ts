@@ -147,4 +147,23 @@ describe('read memo', () => {
     expect(reader.load('Y')).toEqual(Y2);
     expect(reader.load('Y')).toEqual(Y2);
   });
+
+  it('a write stopped inside the core (trap mid-rewrite) and repaired: the new value is seen, not the one kept', async () => {
+    // The stop comes after the cell switched to the new value and before
+    // the key's stripe was bumped: the repair bumps every stripe of the
+    // shard (without that, `other` kept answering the old value).
+    const map = await ShardedMap.create({ shards: 2, lockTimeout: 500 });
+    const other = await ShardedMap.attach(map.handle, { lockTimeout: 500 });
+    map.store('k', 'old value!!'); // inline, over 8 bytes: kept
+    for (let i = 0; i < 4; i++) expect(other.load('k')).toBe('old value!!');
+    const before = hits(other);
+    expect(before).toBeGreaterThan(0);
+    internalsOf(map).failNextWrite('staged');
+    expect(() => map.store('k', 'new value!!')).toThrow(/were repaired/);
+    expect(other.load('k')).toBe('new value!!');
+    expect(hits(other)).toBe(before);
+    // Kept again, the new one (found by its bytes and kept, then answered).
+    for (let i = 0; i < 3; i++) expect(other.load('k')).toBe('new value!!');
+    expect(hits(other)).toBeGreaterThan(before);
+  });
 });
