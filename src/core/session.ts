@@ -320,7 +320,10 @@ export class Session {
 
   /** load's value for word `w` (a hit of the read just made of the key
    *  encoded, `klen` bytes), kept in the read memo if the decoded cache
-   *  had it (see memo.ts). */
+   *  had it (see memo.ts). Nothing between `recall` and this may call into
+   *  this session again (no user code runs in a load): `put` files the
+   *  value under the slot `recall`'s lookup left, with the READ words and
+   *  the decoded cache's `hit` of this very read. */
   loadedFor(w: number, klen: number): unknown {
     if (vtypeOf(w) === T_F64) return this.f64[this.aux >>> 3];
     this.#loadedWord = 0;
