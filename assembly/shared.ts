@@ -163,6 +163,11 @@ export const CHECK_CACHE_QUEUE = 21;
  *  8, since values of up to 8 bytes are replaced in place (writer.ts
  *  replace), which a tag would not see. */
 export const TAG_MIN_VLEN = 16;
+/** Values of at most this many bytes are replaced in place, with one
+ *  aligned 8-byte store and no seqlock bracket or write stripe bump, by a
+ *  value of the same type and length (writer.ts replace): a reader reads
+ *  them with one aligned load. The facade's read memo keeps no such value. */
+export const IN_PLACE_MAX_VLEN = 8;
 
 // ---- Batch reads (readBatch: keys in the value area, records in aux) -------
 // A key in the value area: [u16 klen][key bytes], back to back.

@@ -15,7 +15,7 @@ import {
   SH_COUNT, SH_USED, SH_HEAP_TOP, SH_DEAD, HDR_COUNT, GROUP_SLOTS, CELL_BYTES, CELL_ADDR, E_WORD, E_KLEN, E_KEY,
   entryBytes, valueOffset, LOAD_DEN, maxLoadNum, crowdedGroups,
 } from "./layout";
-import { ST_OK, ST_FULL } from "./shared";
+import { ST_OK, ST_FULL, IN_PLACE_MAX_VLEN } from "./shared";
 import { CTRL_EMPTY, CTRL_DELETED, tagOf, matchEmpty, groupCtrlOf } from "./ctrl";
 import { seqBegin, seqEnd, tableLoad, stripeBump } from "./sync";
 import { tableGroupCount, vlenOf, hasMeta, withMeta, META_BYTES, MAIN_BIT } from "./words";
@@ -153,7 +153,7 @@ export function replace(
   // value with single aligned loads, so it sees the old or the new one,
   // never a mix, and a seq bump would only make every reader of the shard
   // miss its cache line (the seq word is on the readers' line).
-  if (old == word && vlen <= 8) {
+  if (old == word && vlen <= <u32>IN_PLACE_MAX_VLEN) {
     // Same type and length, at most 8 bytes: one atomic 8-byte store.
     if (vlen > 0) atomic.store<u64>(<usize>e + valueOffset(klen), load<u64>(val));
     return ST_OK;
@@ -190,7 +190,7 @@ function replaceCached(
   const old = load<u32>(e, E_WORD);
   const stored = (expiry != 0 ? withMeta(word) : word) | (old & MAIN_BIT);
   const vlen = vlenOf(word);
-  if (old == stored && vlen <= 8) {
+  if (old == stored && vlen <= <u32>IN_PLACE_MAX_VLEN) {
     let at = <usize>e + valueOffset(klen);
     if (hasMeta(stored)) {
       if (load<u64>(at) != expiry) {

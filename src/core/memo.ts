@@ -34,10 +34,6 @@
  * neither look it up nor fill it (each would cost a few ns for nothing).
  */
 import { MISS } from '../codec/decoded.js';
-
-/** Values this long or shorter may be replaced in place without a seq bump
- *  (writer.ts replace: one aligned 8-byte store): never kept. */
-export const IN_PLACE_MAX_VLEN = 8;
 /** Longest encoded key kept (a type byte and 47: a prefix and a UUID). */
 const KEY_MAX_BYTES = 48;
 /** A slot's row of i32 words (one 64-byte cache line): the key's length,

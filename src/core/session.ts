@@ -17,12 +17,12 @@ import {
   ST_OK, ST_NOT_FOUND, ST_BUSY, ST_FULL, ST_MISMATCH, ST_BAD_ARG, ST_STALE, ST_TOO_LARGE, T_F64, T_UNDEFINED,
   OP_LOAD_OR_STORE, OP_DELETE, OP_LOAD_AND_DELETE, OP_CAD, SCRATCH_BUSY, SCRATCH_KEY, SCRATCH_COUNTERS,
   SCRATCH_TAG_ADDR, SCRATCH_TAG_EPOCH, SCRATCH_TAG_SHARD, SCRATCH_READ_STRIPE, SCRATCH_READ_COUNT, SCRATCH_EXPIRY, SCRATCH_NOW, CNT_HITS, CNT_MISSES,
-  CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CACHE_ON, CACHE_TTL_SEEN, OWNER_ID_MASK,
+  CNT_STORES, CNT_DELETES, CNT_LOCK_WAITS, CNT_LOCK_TIMEOUTS, CACHE_ON, CACHE_TTL_SEEN, OWNER_ID_MASK, IN_PLACE_MAX_VLEN,
 } from '../../assembly/shared.js';
 import { guardedCore, type CoreExports } from './core.js';
 import { encodeKey, encodeValue, decodeValue, memIO, packInPlace, type Key, type MemIO } from '../codec/codec.js';
 import { DecodedCache, MISS } from '../codec/decoded.js';
-import { ReadMemo, IN_PLACE_MAX_VLEN } from './memo.js';
+import { ReadMemo } from './memo.js';
 
 /** Loads between two looks at a memo that is off (null): one counter for
  *  both cases, off and paused (a small integer, as V8 keeps it). */
