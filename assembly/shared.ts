@@ -160,8 +160,8 @@ export const CHECK_CACHE_QUEUE = 21;
  *  load of a small object (17-32 bytes as a record) found by its tag took
  *  120-134 ns against 182-234 ns by its bytes (hashed and compared), and
  *  the 1K-key object workload went +3-15 % (alternated builds); at least
- *  8, since values of up to 8 bytes are replaced in place (writer.ts
- *  replace), which a tag would not see. */
+ *  IN_PLACE_MAX_VLEN, since values up to that are replaced in place
+ *  (writer.ts replace), which a tag would not see. */
 export const TAG_MIN_VLEN = 16;
 /** Values of at most this many bytes are replaced in place, with one
  *  aligned 8-byte store and no seqlock bracket or write stripe bump, by a

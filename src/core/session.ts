@@ -23,12 +23,6 @@ import { guardedCore, type CoreExports } from './core.js';
 import { encodeKey, encodeValue, decodeValue, memIO, packInPlace, type Key, type MemIO } from '../codec/codec.js';
 import { DecodedCache, MISS } from '../codec/decoded.js';
 import { ReadMemo } from './memo.js';
-
-/** Loads between two looks at a memo that is off (null): one counter for
- *  both cases, off and paused (a small integer, as V8 keeps it). */
-const MEMO_OFF_IDLE = 1 << 30;
-
-export { MISS };
 import { RecordCodec } from '../codec/records.js';
 import { vtypeOf, vlenOf, hasExpiry } from '../codec/words.js';
 import {
@@ -38,6 +32,12 @@ import {
 import { ttlValue, type InstanceOptions, type FetchDefaults } from '../base/options.js';
 import { now, type WasmMemory } from '../base/platform.js';
 import { checkWaitOptions, waitWord, type WaitOptions } from '../base/wait.js';
+
+export { MISS };
+
+/** Loads between two looks at a memo that is off (null): one counter for
+ *  both cases, off and paused (a small integer, as V8 keeps it). */
+const MEMO_OFF_IDLE = 1 << 30;
 
 /** Options of the calls that store a value: those of every call that may
  *  wait for a lock, plus a cache map's per-write time to live. */
@@ -66,8 +66,9 @@ export class Session {
   readonly f64: Float64Array;
   /** Decoded values of this instance's loads (null: off). */
   readonly decoded: DecodedCache | null;
-  /** Values `load` returns again while their shard is unchanged (memo.ts;
-   *  null: off, in cache maps, debug mode and without a decoded cache). */
+  /** Values `load` returns again while their key's write stripe is
+   *  unchanged (memo.ts; null: off, in cache maps, debug mode and without
+   *  a decoded cache). */
   readonly memo: ReadMemo | null;
   /** Loads left before `recall` asks the memo again (a pause, or off);
    *  did the last recall ask it? */
