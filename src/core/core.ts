@@ -41,6 +41,8 @@ export interface CoreExports {
   counter(i: number): number;
   shardStats(token: number, shard: number): number;
   loadValue(token: number, klen: number): number;
+  /** 1 if the write stripe at byte address `addr` is at `count` now (the read memo's check), else 0. */
+  stripeIs(addr: number, count: number): number;
   loadNumber(token: number, klen: number): number;
   has(token: number, klen: number): number;
   copyTaggedValue(token: number, shard: number, addr: number, epoch: number, vlen: number): number;
@@ -196,7 +198,7 @@ export const CORE_ARITY: { readonly [K in keyof CoreExports]: Parameters<CoreExp
   init: 15, checkLayout: 2, attach: 1, detach: 1, nop: 0, scratchOf: 1, shardCount: 0, maxKeyBytes: 0,
   maxValueBytes: 0, hashSeed: 1, maxOwners: 0, scratchValueOffset: 0, scratchAuxOffset: 0, allocLockAddress: 0, lockShardIndex: 1,
   ownerStateAddress: 1, size: 0,
-  usedBytes: 0, committedBytes: 0, counter: 1, shardStats: 2, loadValue: 2, loadNumber: 2, has: 2,
+  usedBytes: 0, committedBytes: 0, counter: 1, shardStats: 2, loadValue: 2, stripeIs: 2, loadNumber: 2, has: 2,
   copyTaggedValue: 5, getMany: 4, write: 6, clearShard: 2, purgeShardExpired: 3, cacheBytes: 0,
   cacheFlagsAddress: 0, cacheMaxEntries: 0, cacheMaxBytes: 0, cacheTtl: 0, flightBegin: 4, flightEnd: 5,
   flightWatch: 4, flightEpochAddress: 0, recordsAddress: 0, lockShard: 2, unlockShard: 2, next: 3, checkShard: 2, checkAllocator: 1,

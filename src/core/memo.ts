@@ -37,7 +37,7 @@ import { MISS } from '../codec/decoded.js';
 /** Longest encoded key kept (a type byte and 47: a prefix and a UUID). */
 const KEY_MAX_BYTES = 48;
 /** A slot's row of i32 words (one 64-byte cache line): the key's length,
- *  its write stripe's index (in i32), the stripe's count at the read, a
+ *  its write stripe's byte address, the stripe's count at the read, a
  *  spare word, then the key's words. */
 const ROW_WORDS = 16;
 const R_KLEN = 0;
@@ -55,6 +55,8 @@ export const MEMO_PAUSE = 64 * MEMO_WINDOW;
 
 export class ReadMemo {
   readonly #i32: Int32Array;
+  /** The core's stripeIs (the stripe check: an atomic load in Wasm). */
+  readonly #stripeIs: (addr: number, count: number) => number;
   /** Index (in i32) of the scratch's key area (4-aligned). */
   readonly #key: number;
   /** Index of this owner's state word, and its value while attached. */
@@ -81,9 +83,11 @@ export class ReadMemo {
   hits = 0;
 
   /** `keyAt`: the scratch's key area and `stateAddress` this owner's state
-   *  word (byte addresses); `size`: slots, a power of two >= WAYS. */
-  constructor(i32: Int32Array, keyAt: number, stateAddress: number, size: number) {
+   *  word (byte addresses); `stripeIs`: the core's export; `size`: slots,
+   *  a power of two >= WAYS. */
+  constructor(i32: Int32Array, keyAt: number, stateAddress: number, stripeIs: (addr: number, count: number) => number, size: number) {
     this.#i32 = i32;
+    this.#stripeIs = stripeIs;
     this.#key = keyAt >>> 2;
     this.#stateIdx = stateAddress >>> 2;
     this.#state = Atomics.load(i32, this.#stateIdx);
@@ -128,9 +132,11 @@ export class ReadMemo {
       for (let k = 0; k < full && same; k++) same = rows[at + k] === i32[base + k];
       if (!same) continue;
       this.#slot = s;
-      // The stripe last (the linearization point of a load answered here);
-      // the state word only tells a released instance, a plain read does.
-      if (i32[this.#stateIdx] !== this.#state || Atomics.load(i32, rows[r + R_STRIPE]!) !== rows[r + R_COUNT]) return MISS;
+      // The stripe last (the linearization point of a load answered here:
+      // an atomic load, in the core, whose call costs less than JS's
+      // Atomics.load, a builtin call in Node 20); the state word only
+      // tells a released instance, a plain read does.
+      if (i32[this.#stateIdx] !== this.#state || this.#stripeIs(rows[r + R_STRIPE]!, rows[r + R_COUNT]!) === 0) return MISS;
       this.#answers++;
       this.hits++;
       return this.#value[s];
@@ -162,7 +168,7 @@ export class ReadMemo {
       this.#hash[s] = this.#h;
     }
     const r = s * ROW_WORDS;
-    rows[r + R_STRIPE] = stripe >>> 2;
+    rows[r + R_STRIPE] = stripe;
     rows[r + R_COUNT] = count;
     this.#value[s] = value;
   }

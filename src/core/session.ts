@@ -136,7 +136,7 @@ export class Session {
     this.expIdx = (this.scratch + SCRATCH_EXPIRY) >>> 3;
     this.nowIdx = (this.scratch + SCRATCH_NOW) >>> 3;
     this.memo = this.decoded !== null && this.cacheFlags < 0 && raw.debugEntries() === 0
-      ? new ReadMemo(this.i32, this.key, raw.ownerStateAddress(token), decodedCache)
+      ? new ReadMemo(this.i32, this.key, raw.ownerStateAddress(token), raw.stripeIs, decodedCache)
       : null;
   }
 
@@ -314,7 +314,8 @@ export class Session {
     }
     this.#memoAsked = true;
     const v = memo.get(klen);
-    if (v !== MISS) this.count(CNT_HITS);
+    // (count's body, inlined by hand: V8 left the call in this hot path.)
+    if (v !== MISS) this.f64[this.cnt + CNT_HITS]! += 1;
     else this.#memoIdle = memo.takePause();
     return v;
   }
