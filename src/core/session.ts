@@ -22,7 +22,7 @@ import {
 import { guardedCore, type CoreExports } from './core.js';
 import { encodeKey, encodeValue, decodeValue, memIO, packInPlace, type Key, type MemIO } from '../codec/codec.js';
 import { DecodedCache, MISS } from '../codec/decoded.js';
-import { ReadMemo } from './memo.js';
+import { ReadMemo, type MemoKey } from './memo.js';
 import { RecordCodec } from '../codec/records.js';
 import { vtypeOf, vlenOf, hasExpiry } from '../codec/words.js';
 import {
@@ -136,7 +136,7 @@ export class Session {
     this.expIdx = (this.scratch + SCRATCH_EXPIRY) >>> 3;
     this.nowIdx = (this.scratch + SCRATCH_NOW) >>> 3;
     this.memo = this.decoded !== null && this.cacheFlags < 0 && raw.debugEntries() === 0
-      ? new ReadMemo(this.i32, this.key, raw.ownerStateAddress(token), raw.stripeIs, decodedCache)
+      ? new ReadMemo(this.i32, raw.ownerStateAddress(token), raw.stripeIs, decodedCache)
       : null;
   }
 
@@ -298,9 +298,9 @@ export class Session {
     }
   }
 
-  /** The value of the key just encoded (`klen` bytes) if the read memo
-   *  has it unchanged (a hit), else MISS. */
-  recall(klen: number): unknown {
+  /** The value of `key` (not encoded yet) if the read memo has it
+   *  unchanged (a hit), else MISS. */
+  recall(key: unknown): unknown {
     // (The pause counted down here, on the hot path of every load.)
     this.#memoAsked = false;
     if (this.#memoIdle > 0) {
@@ -312,30 +312,31 @@ export class Session {
       this.#memoIdle = MEMO_OFF_IDLE;
       return MISS;
     }
+    if (typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'bigint') return MISS;
     this.#memoAsked = true;
-    const v = memo.get(klen);
+    const v = memo.get(key);
     // (count's body, inlined by hand: V8 left the call in this hot path.)
     if (v !== MISS) this.f64[this.cnt + CNT_HITS]! += 1;
     else this.#memoIdle = memo.takePause();
     return v;
   }
 
-  /** load's value for word `w` (a hit of the read just made of the key
-   *  encoded, `klen` bytes), kept in the read memo if the decoded cache
+  /** load's value for word `w` (a hit of the read just made of `key`,
+   *  encoded in `klen` bytes), kept in the read memo if the decoded cache
    *  had it (see memo.ts). Nothing between `recall` and this may call into
    *  this session again (no user code runs in a load): `put` files the
-   *  value under the slot `recall`'s lookup left, with the READ words and
-   *  the decoded cache's `hit` of this very read. */
-  loadedFor(w: number, klen: number): unknown {
+   *  value with the READ words and the decoded cache's `hit` of this very
+   *  read. */
+  loadedFor(w: number, klen: number, key: unknown): unknown {
     if (vtypeOf(w) === T_F64) return this.f64[this.aux >>> 3];
     this.#loadedWord = 0;
     const v = this.loaded(w, klen);
-    // Only after a lookup of this key (put fills the slot that lookup
-    // found or chose), so neither while the memo is paused: a workload it
-    // does not serve would pay for filling it.
+    // Only after a lookup of this key (so only keys the memo keeps), and
+    // neither while the memo is paused: a workload it does not serve would
+    // pay for filling it.
     if (this.#memoAsked && this.#memoIdle === 0 && vlenOf(this.#loadedWord) > IN_PLACE_MAX_VLEN && this.decoded!.hit) {
       const i32 = this.i32;
-      this.memo!.put(klen, i32[(this.scratch + SCRATCH_READ_STRIPE) >>> 2]!, i32[(this.scratch + SCRATCH_READ_COUNT) >>> 2]!, v);
+      this.memo!.put(key as MemoKey, i32[(this.scratch + SCRATCH_READ_STRIPE) >>> 2]!, i32[(this.scratch + SCRATCH_READ_COUNT) >>> 2]!, v);
     }
     return v;
   }

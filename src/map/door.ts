@@ -22,4 +22,6 @@ export interface Internals {
   records: RecordCodec;
   /** Loads this instance's read memo answered (0 while it is off). */
   memoHits(): number;
+  /** Keys its read memo holds now. */
+  memoKeys(): number;
 }

@@ -93,6 +93,7 @@ export class ShardedMap<V = unknown> {
         },
         records: m.#s.io.records!,
         memoHits: () => m.#s.memo?.hits ?? 0,
+        memoKeys: () => m.#s.memo?.size ?? 0,
       });
     }
   }
@@ -204,13 +205,13 @@ export class ShardedMap<V = unknown> {
   load(key: Key): V | undefined {
     const s = this.#s;
     s.alive();
-    const klen = s.encodeKey(key);
-    const kept = s.recall(klen); // the read memo (core/memo.ts)
+    const kept = s.recall(key); // the read memo (core/memo.ts)
     if (kept !== MISS) return kept as V;
+    const klen = s.encodeKey(key);
     let w = s.core.loadValue(s.token, klen); // hot path: a hit on the first try (the rest: readWord)
     if (w > 0 && !(hasExpiry(w) && s.expired(s.expIdx))) s.count(CNT_HITS);
     else if ((w = s.readWord(klen, w)) === ST_NOT_FOUND) return undefined;
-    return s.loadedFor(w, klen) as V;
+    return s.loadedFor(w, klen, key) as V;
   }
 
   /**
