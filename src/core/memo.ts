@@ -66,6 +66,10 @@ export class ReadMemo {
   readonly #state: number;
   readonly #size: number;
   readonly #kept = new Map<MemoKey, Kept>();
+  /** The last key `get` looked up and what it found there (a stale entry
+   *  `put` refreshes without a second lookup). */
+  #lastKey: MemoKey | undefined = undefined;
+  #last: Kept | undefined = undefined;
   /** Lookups and answers in this window; the pause it decided. */
   #lookups = 0;
   #answers = 0;
@@ -89,6 +93,8 @@ export class ReadMemo {
   get(key: MemoKey): unknown {
     if (++this.#lookups === MEMO_WINDOW) this.#judge();
     const e = this.#kept.get(key);
+    this.#lastKey = key;
+    this.#last = e;
     if (e === undefined) return MISS;
     // The stripe last (the linearization point of a load answered here:
     // an atomic load, in the core, whose call costs less than JS's
@@ -104,7 +110,7 @@ export class ReadMemo {
    *  address) had count `count`. */
   put(key: MemoKey, stripe: number, count: number, value: unknown): void {
     const kept = this.#kept;
-    const e = kept.get(key);
+    const e = key === this.#lastKey ? this.#last : kept.get(key);
     if (e !== undefined) {
       e.stripe = stripe;
       e.count = count;
@@ -113,7 +119,10 @@ export class ReadMemo {
     }
     // (Insertion order: the first key is the oldest put.)
     if (kept.size >= this.#size) kept.delete(kept.keys().next().value!);
-    kept.set(key, new Kept(stripe, count, value));
+    const n = new Kept(stripe, count, value);
+    kept.set(key, n);
+    this.#lastKey = key;
+    this.#last = n;
   }
 
   /** Keys kept now (at most `size`). */
