@@ -113,7 +113,8 @@
  * a clear or a repair bumps them all. A single load reads its key's
  * counter inside its own bracket and hands the count back with the value;
  * the facade then answers repeat loads of the key from what it decoded,
- * checking only that the counter still has that count (src/core/memo.ts).
+ * checking only that the counter still has that count (stripeIs, one
+ * atomic load; src/core/memo.ts).
  * The one-store changes above bump nothing: the memo keeps no value they
  * can change.
  *

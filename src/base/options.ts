@@ -73,8 +73,8 @@ export interface CreateOptions {
    * holding a Date, Set or typed array, are always fresh copies. In a
    * plain map it also sizes the read memo: a repeat `load` of a key no one
    * changed since this instance read it returns the value without a lookup
-   * in the shared table (docs/api.md). Costs about 260 bytes per slot of
-   * private (non-shared) memory, both together. Per instance.
+   * in the shared table (docs/api.md). Costs about 270 bytes per slot of
+   * private (non-shared) memory, both together, once full. Per instance.
    * @default 4096
    */
   decodedCache?: number;
