@@ -137,6 +137,24 @@ describe('read memo', () => {
     expect(internalsOf(map).memoKeys()).toBe(16);
   });
 
+  it('keeps keys it answers while others come and go (CLOCK, not oldest first)', async () => {
+    const map = await ShardedMap.create({ shards: 2, decodedCache: 16 });
+    const hot = ['hot 0', 'hot 1', 'hot 2', 'hot 3'];
+    const cold = Array.from({ length: 500 }, (_, i) => `cold ${i}`);
+    for (const k of [...hot, ...cold]) map.store(k, `the value of ${k}`);
+    for (const k of hot) for (let i = 0; i < 3; i++) map.load(k);
+    const before = hits(map);
+    for (let r = 0; r < cold.length; r++) {
+      expect(map.load(hot[r % 4]!)).toBe(`the value of ${hot[r % 4]}`);
+      // Read twice: kept from its second read, over another entry.
+      for (let i = 0; i < 2; i++) expect(map.load(cold[r]!)).toBe(`the value of ${cold[r]}`);
+    }
+    // Every load of a hot key answered (oldest-first replaced each of them
+    // every 16 new keys).
+    expect(hits(map) - before).toBe(cold.length);
+    expect(internalsOf(map).memoKeys()).toBe(16);
+  });
+
   it('a pause that ends fills nothing: the load that ends it is not put in the slot a lookup before the pause found', async () => {
     // Y kept, then changed by another instance; the lookup that finds Y's
     // slot stale is the window's last, with too few answers: a pause. The
