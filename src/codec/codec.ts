@@ -441,14 +441,31 @@ function packRecords(value: object, io: MemIO, p: number, max: number): number {
  *  than a fifth of the decode (measured: 286 ns against 235 for msgpackr
  *  alone on its own Buffer). */
 function unpack(io: MemIO, p: number, n: number): unknown {
-  return unpackBytes(privateCopy(io, p, n), n);
+  const bytes = unpacking === 0 ? privateCopy(io, p, n) : io.u8.slice(p, p + n);
+  unpacking++;
+  try {
+    return unpackBytes(bytes, n);
+  } finally {
+    unpacking--;
+  }
 }
+
+/** msgpackr decodes under way: user code inside one (an extension's
+ *  read) may load from a map, and its decode must not overwrite the
+ *  private copy the outer one is still reading (a fresh copy then). */
+let unpacking = 0;
 
 /** Decode records [p, p + n) (with this instance's shapes) from a private
  *  copy, as unpack. */
 function unpackRecords(io: MemIO, p: number, n: number): unknown {
   if (!io.records) throw new ShardedMapTypeError(ErrorCode.VALUE_TYPE, 'a value stored as records read without its map');
-  return io.records.unpack(privateCopy(io, p, n), n);
+  const bytes = unpacking === 0 ? privateCopy(io, p, n) : io.u8.slice(p, p + n);
+  unpacking++;
+  try {
+    return io.records.unpack(bytes, n);
+  } finally {
+    unpacking--;
+  }
 }
 
 // ---- Stamped values (fetch with stale windows) --------------------------------

@@ -49,6 +49,9 @@ const ADMIT_AFTER_SEEN_VLEN = 512;
 /** The value of a slot whose tag has been read once. */
 const SEEN: unique symbol = Symbol('DecodedCache.seen');
 
+/** A content key's words, kept while its value is decoded (reused). */
+const contentWords = new Int32Array(CONTENT_WORDS);
+
 /** The objects and arrays collectPlain found, to freeze (reused). */
 const found: object[] = [];
 
@@ -127,6 +130,8 @@ export class DecodedCache {
   #missWord = 0;
   #missSet = 0;
   #missSeen = -1;
+  /** byContent's decodes under way (> 1: one reentered another). */
+  #decoding = 0;
   /** Did the last byContent return a value it keeps (shared, frozen)? */
   #shared = false;
   /** Did the last call return a value from a table (one decoded before:
@@ -180,13 +185,24 @@ export class DecodedCache {
         return this.#cValue[s];
       }
     }
-    const v = decodeValue(this.#io, p, w);
+    // The bytes aside first: the decode may run user code (a msgpackr
+    // extension's read) that loads from this map over them, and over
+    // these words too if it is not the outermost decode.
+    const words = this.#decoding === 0 ? contentWords : new Int32Array(CONTENT_WORDS);
+    for (let k = 0; k < full; k++) words[k] = i32[base + k]!;
+    let v: unknown;
+    this.#decoding++;
+    try {
+      v = decodeValue(this.#io, p, w);
+    } finally {
+      this.#decoding--;
+    }
     if (!this.#share(v, w)) return v;
     this.#shared = true;
     const slot = set | this.#victim(this.#cNext, set);
     const at = slot * CONTENT_WORDS;
     this.#cWord[slot] = w;
-    for (let k = 0; k < full; k++) bytes[at + k] = i32[base + k]!;
+    for (let k = 0; k < full; k++) bytes[at + k] = words[k]!;
     if (tail !== 0) bytes[at + full] = last;
     this.#cValue[slot] = v;
     return v;

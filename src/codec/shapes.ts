@@ -84,9 +84,10 @@ const EMPTY: object = Object.freeze({});
  *  object's by reference (the shapes' own strings, decoded from the log,
  *  are other copies: each compare read both strings' characters). */
 function asPropertyKey(k: string): string {
-  const o: Record<string, number> = {};
-  o[k] = 0;
-  for (const name in o) return name;
+  // (A computed key defines an own property, never a setter's: '__proto__'
+  // too; and own keys come first in for…in, whatever Object.prototype has.)
+  const o = { [k]: 0 };
+  for (const name in o) return name === k ? name : k;
   return k;
 }
 

@@ -74,6 +74,12 @@ export class Session {
    *  did the last recall ask it? */
   #memoIdle = 0;
   #memoAsked = false;
+  /** Loads begun and values decoded (recall, loaded): loadedFor puts a
+   *  value in the memo only if its own decode was the one thing between
+   *  (user code can run inside a decode, a msgpackr extension's `read`, and
+   *  load from this map: its read would leave its own READ words, decoded
+   *  cache `hit` and memo state behind). */
+  #reads = 0;
   /** The word of the value `loaded` last returned through the decoded
    *  cache (0: it returned a number or undefined). */
   #loadedWord = 0;
@@ -274,6 +280,7 @@ export class Session {
    *  shard moved its entries meanwhile) reads the key again; undefined if
    *  it was deleted (or expired) meanwhile. */
   loaded(w: number, klen: number): unknown {
+    this.#reads++;
     for (;;) {
       const addr = this.i32[(this.scratch + SCRATCH_TAG_ADDR) >>> 2]!;
       this.#loadedWord = w;
@@ -302,6 +309,7 @@ export class Session {
    *  unchanged (a hit), else MISS. */
   recall(key: unknown): unknown {
     // (The pause counted down here, on the hot path of every load.)
+    this.#reads++;
     this.#memoAsked = false;
     if (this.#memoIdle > 0) {
       this.#memoIdle--;
@@ -323,20 +331,23 @@ export class Session {
 
   /** load's value for word `w` (a hit of the read just made of `key`,
    *  encoded in `klen` bytes), kept in the read memo if the decoded cache
-   *  had it (see memo.ts). Nothing between `recall` and this may call into
-   *  this session again (no user code runs in a load): `put` files the
-   *  value with the READ words and the decoded cache's `hit` of this very
-   *  read. */
+   *  had it (see memo.ts), with the READ words of this read (taken before
+   *  the decode: a later read of the key inside `loaded`, after a stale
+   *  tag, only has a count as new or newer, so the memo's check is as
+   *  strict or stricter) and the decoded cache's `hit` of this decode. */
   loadedFor(w: number, klen: number, key: unknown): unknown {
     if (vtypeOf(w) === T_F64) return this.f64[this.aux >>> 3];
     this.#loadedWord = 0;
+    const i32 = this.i32;
+    const stripe = i32[(this.scratch + SCRATCH_READ_STRIPE) >>> 2]!;
+    const count = i32[(this.scratch + SCRATCH_READ_COUNT) >>> 2]!;
+    const reads = this.#reads;
     const v = this.loaded(w, klen);
-    // Only after a lookup of this key (so only keys the memo keeps), and
-    // neither while the memo is paused: a workload it does not serve would
-    // pay for filling it.
-    if (this.#memoAsked && this.#memoIdle === 0 && vlenOf(this.#loadedWord) > IN_PLACE_MAX_VLEN && this.decoded!.hit) {
-      const i32 = this.i32;
-      this.memo!.put(key as MemoKey, i32[(this.scratch + SCRATCH_READ_STRIPE) >>> 2]!, i32[(this.scratch + SCRATCH_READ_COUNT) >>> 2]!, v);
+    // Only after a lookup of this key (so only keys the memo keeps), not
+    // while the memo is paused (a workload it does not serve would pay for
+    // filling it), and not if a load reentered the decode (see #reads).
+    if (this.#reads === reads + 1 && this.#memoAsked && this.#memoIdle === 0 && vlenOf(this.#loadedWord) > IN_PLACE_MAX_VLEN && this.decoded!.hit) {
+      this.memo!.put(key as MemoKey, stripe, count, v);
     }
     return v;
   }

@@ -4,6 +4,9 @@
 // (its hit count grows), then changes the key from another instance and
 // reads the change at once. Workers racing it: test/concurrency/decoded-cache.
 import { describe, it, expect } from 'vitest';
+import { addExtension } from 'msgpackr';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { ShardedMap } from 'shardedmap';
 import { internalsOf, MEMO_WINDOW, MEMO_PAUSE } from 'shardedmap/internals';
 
@@ -153,6 +156,54 @@ describe('read memo', () => {
     // every 16 new keys).
     expect(hits(map) - before).toBe(cold.length);
     expect(internalsOf(map).memoKeys()).toBe(16);
+  });
+
+  it('a load inside a decode (a msgpackr extension that reads this map) keeps nothing under the wrong count, and the outer value decodes whole', async () => {
+    class Ref {
+      constructor(readonly key: string) {}
+    }
+    let map!: ShardedMap<unknown>;
+    addExtension({ Class: Ref, type: 0x6d, write: (r: Ref) => r.key, read: (key: string) => map.load(key) });
+    map = await ShardedMap.create({ shards: 4 });
+    for (let t = 0; t < 20; t++) {
+      const A = `a${t}`;
+      const B = `b${t}`;
+      // B short (found by its bytes: its load inside A's decode is a hit
+      // of the decoded cache, which A's own read once took for its own and
+      // kept A under B's stripe) or long (decoded again, over the bytes
+      // A's decode was still reading).
+      const b = t % 2 === 0 ? { name: 'the value of B', n: t } : { name: 'the value of B, long enough to be tagged', n: t };
+      map.store(B, b);
+      map.store(A, { ref: new Ref(B), v: 'old value of A', w: t });
+      expect(map.load(B)).toEqual(b);
+      // B's load runs inside A's decode: A decodes whole, B's value in it.
+      for (let i = 0; i < 3; i++) expect(map.load(A)).toEqual({ ref: b, v: 'old value of A', w: t });
+      // A changes (B's stripe need not move): the new value at once.
+      map.store(A, { v: 'NEW value of A, long enough' });
+      expect(map.load(A)).toEqual({ v: 'NEW value of A, long enough' });
+    }
+  });
+
+  it('holds no more than its keys: a key sliced from a long string does not keep that string', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const map = await ShardedMap.create({ shards: 4 });
+    const N = 100;
+    const name = (i: number) => `key number ${String(i).padStart(6, '0')}`;
+    for (let i = 0; i < N; i++) map.store(name(i), { i, pad: 'a value long enough' });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < N; i++) {
+      // A 1 MB "request line", and the key cut from it (V8 slices it).
+      const line = name(i) + ' '.repeat(1 << 20) + i;
+      const key = line.slice(0, 17);
+      for (let r = 0; r < 3; r++) expect(map.load(key)).toEqual({ i, pad: 'a value long enough' });
+    }
+    expect(internalsOf(map).memoKeys()).toBe(N);
+    expect(hits(map)).toBeGreaterThanOrEqual(N);
+    gc();
+    // (Kept whole, the lines would be 100 MB.)
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(20 * 2 ** 20);
   });
 
   it('a pause that ends fills nothing: the load that ends it is not put in the slot a lookup before the pause found', async () => {
