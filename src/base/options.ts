@@ -74,7 +74,8 @@ export interface CreateOptions {
    * plain map it also sizes the read memo: a repeat `load` of a key no one
    * changed since this instance read it returns the value without a lookup
    * in the shared table (docs/api.md). Costs about 270 bytes per slot of
-   * private (non-shared) memory, both together, once full. Per instance.
+   * private (non-shared) memory, both together, once full, and the
+   * characters of the memo's keys of 13 or more. Per instance.
    * @default 4096
    */
   decodedCache?: number;
