@@ -206,11 +206,13 @@ describe('read memo', () => {
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(20 * 2 ** 20);
   });
 
-  it('a pause that ends fills nothing: the load that ends it is not put in the slot a lookup before the pause found', async () => {
+  it('a pause that ends fills nothing: the load that ends it is not put where a lookup before the pause left off', async () => {
     // Y kept, then changed by another instance; the lookup that finds Y's
-    // slot stale is the window's last, with too few answers: a pause. The
-    // load that ends the pause (of X) once put X's value into Y's slot,
-    // and Y then read as X (the stale-read detector found it first).
+    // entry stale is the window's last, with too few answers: a pause. The
+    // load that ends the pause (of X) once put X's value into Y's slot of
+    // the byte-keyed table this memo replaced, and Y then read as X (the
+    // stale-read detector found it first); keyed by the key, put now also
+    // refuses an entry of another key (memo.ts put).
     const map = await ShardedMap.create({ shards: 4 });
     const reader = await ShardedMap.attach(map.handle);
     const Y = { who: 'Y', pad: 'a value long enough to be tagged' };
