@@ -24,9 +24,10 @@
  * string's hash in the string: a lookup reads no characters of a key it
  * has seen, where encoding the key and hashing its bytes cost ~20 ns).
  * The `Map`'s SameValueZero is the map's own key equality for the kinds
- * kept: strings (the map encodes them as WTF-8, one to one), numbers (the map folds -0 into 0 and every NaN into one, as a `Map`
- * does) and bigints. Uint8Array keys are not kept (a `Map` compares them
- * by identity, and their bytes can change in place). At most `size` keys,
+ * kept: strings (the map encodes them as WTF-8, one to one), numbers (the
+ * map folds -0 into 0 and every NaN into one, as a `Map` does) and
+ * bigints. Uint8Array keys are not kept (a `Map` compares them by
+ * identity, and their bytes can change in place). At most `size` keys,
  * replaced in CLOCK order (see #ring). Kept: values the decoded-value cache
  * returned from its tables (read before: immutable strings and bigints,
  * deep-frozen plain objects).
