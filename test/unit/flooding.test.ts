@@ -39,7 +39,9 @@ describe('hash flooding', () => {
       `flooding: ${keys.length} crafted keys; seeded: max probe ${s.maxProbe} groups, ${s.slots / 16} groups; ` +
         `unseeded control: max probe ${c.maxProbe} groups, ${c.slots / 16} groups`,
     );
-    expect(s.maxProbe).toBeLessThanOrEqual(8); // of the 16-group bound
+    // Of the 16-group bound. (400 keys under 2,000 random seeds: max probe
+    // 2-10 groups, over 8 in 0.6 % of them: 8 made this test flaky.)
+    expect(s.maxProbe).toBeLessThanOrEqual(12);
     expect(s.slots).toBeLessThanOrEqual(128 * 16);
     // The control detects the attack: long probes and a table blown up.
     expect(c.maxProbe).toBeGreaterThanOrEqual(10);
