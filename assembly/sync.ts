@@ -66,10 +66,16 @@ import { tableWord, lockHolder } from "./words";
 // memo keeps neither. Moving entries (rebuild, compaction) changes no value
 // and bumps nothing.
 
+/** The address of stripe `i` (< STRIPES) of shard header `sh`. */
+// @ts-ignore: decorator
+@inline function stripeAt(sh: usize, i: usize): usize {
+  return sh + SH_STRIPES + (i << 2);
+}
+
 /** The address of the stripe of hash h in shard header `sh`. */
 // @ts-ignore: decorator
 @inline export function stripeOf(sh: usize, h: u64): usize {
-  return sh + SH_STRIPES + ((<usize>(h >>> STRIPE_SHIFT) & (STRIPES - 1)) << 2);
+  return stripeAt(sh, <usize>(h >>> STRIPE_SHIFT) & (STRIPES - 1));
 }
 
 /** A change of the key of hash h (inside the seqlock bracket). */
@@ -81,7 +87,7 @@ import { tableWord, lockHolder } from "./words";
 /** A change of any key of the shard (inside the bracket, or before a
  *  table publish that seqRetire follows). */
 export function stripesBumpAll(sh: usize): void {
-  for (let i: u32 = 0; i < STRIPES; i++) atomic.add<u32>(sh + SH_STRIPES + (<usize>i << 2), 1);
+  for (let i: usize = 0; i < STRIPES; i++) atomic.add<u32>(stripeAt(sh, i), 1);
 }
 
 // ---- heap epoch (layout.ts: SH_EPOCH) -------------------------------------------

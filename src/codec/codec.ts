@@ -119,6 +119,11 @@ const WORD_COPY_MAX = 256;
  *  copy the outer one is still reading. */
 let unpacking = 0;
 
+/** Is a msgpackr decode under way (so that a decode now is nested in it)? */
+export function unpackingNow(): boolean {
+  return unpacking !== 0;
+}
+
 /** A private copy of io.u8[p, p + n) (valid until the next call; while a
  *  decode is under way, a fresh one). */
 function privateCopy(io: MemIO, p: number, n: number): Uint8Array {

@@ -33,7 +33,7 @@
  * returns a fresh, mutable copy.
  */
 import { T_F64, T_BYTES } from '../../assembly/shared.js';
-import { decodeValue, type MemIO } from './codec.js';
+import { decodeValue, unpackingNow, type MemIO } from './codec.js';
 import { vtypeOf, vlenOf, isObject } from './words.js';
 
 /** Values up to this many bytes are also found by content: every value the
@@ -130,8 +130,6 @@ export class DecodedCache {
   #missWord = 0;
   #missSet = 0;
   #missSeen = -1;
-  /** byContent's decodes under way (> 1: one reentered another). */
-  #decoding = 0;
   /** Did the last byContent return a value it keeps (shared, frozen)? */
   #shared = false;
   /** Did the last call return a value from a table (one decoded before:
@@ -187,16 +185,10 @@ export class DecodedCache {
     }
     // The bytes aside first: the decode may run user code (a msgpackr
     // extension's read) that loads from this map over them, and over
-    // these words too if it is not the outermost decode.
-    const words = this.#decoding === 0 ? contentWords : new Int32Array(CONTENT_WORDS);
+    // these words too if this decode is itself nested in one.
+    const words = unpackingNow() ? new Int32Array(CONTENT_WORDS) : contentWords;
     for (let k = 0; k < full; k++) words[k] = i32[base + k]!;
-    let v: unknown;
-    this.#decoding++;
-    try {
-      v = decodeValue(this.#io, p, w);
-    } finally {
-      this.#decoding--;
-    }
+    const v = decodeValue(this.#io, p, w);
     if (!this.#share(v, w)) return v;
     this.#shared = true;
     const slot = set | this.#victim(this.#cNext, set);
