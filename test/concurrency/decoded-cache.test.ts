@@ -10,11 +10,18 @@ async function staleReads(mode: 'cache' | 'repeat' | 'memo') {
   const map = await ShardedMap.create({ shards: 4 });
   const keys = 8;
   const committed = new Int32Array(new SharedArrayBuffer(4 * keys));
+  // Every key there before the reader starts (sequence 0): a reader that
+  // found them absent for its first loads (the writer's worker still
+  // starting, on a busy machine) paused its memo for longer than the run.
+  for (let k = 0; k < keys; k++) map.store(`K${k}`, { seq: 0, pad: 'a value long enough to be tagged' });
   const stop = new Int32Array(new SharedArrayBuffer(4));
   // How far each has got: the run lasts until both did enough (a busy
   // machine slows them), at most 10 s.
   const progress = new Int32Array(new SharedArrayBuffer(8));
-  const writer = runWorker<{ writes: number }>('stale-writer', { handle: map.handle, committed, stop, keys, progress });
+  // (Repeat: a store per 4 reads at most, so that some keys are read again
+  // unchanged however the machine schedules the two workers.)
+  const pace = mode === 'repeat' ? 4 : 0;
+  const writer = runWorker<{ writes: number }>('stale-writer', { handle: map.handle, committed, stop, keys, progress, pace });
   const reader = runWorker<{ reads: number; stale: number; memoHits: number }>('stale-reader', { handle: map.handle, committed, stop, keys, mode, progress });
   const until = Date.now() + 10_000;
   await new Promise((r) => setTimeout(r, 700));
