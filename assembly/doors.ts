@@ -5,7 +5,7 @@
 // path holds the fault door: it needs nothing above the writer.
 
 import {
-  headerBase, HDR_MAX_KEY, HDR_SEED, HDR_FREE_BYTES, SH_LOCK, SH_DEAD, SH_HEAP_TOP, CELL_BYTES,
+  headerBase, HDR_MAX_KEY, HDR_SEED, HDR_FREE_BYTES, SH_LOCK, SH_DEAD, SH_HEAP_TOP, SH_HEAP_END, CELL_BYTES,
   E_WORD, entryBytes, valueOffset, shardAt, shardCountOf, shardOfHash,
 } from "./layout";
 import {
@@ -169,7 +169,10 @@ export function testCorrupt(shard: u32, kind: u32): i32 {
     store<u32>(sh, load<u32>(sh, SH_DEAD) + 8, SH_DEAD);
   } else if (kind == CORRUPT_HEAP_PARSE) {
     // A top that is not an entry boundary: the heap no longer parses to it.
-    store<u32>(sh, load<u32>(sh, SH_HEAP_TOP) + 4, SH_HEAP_TOP);
+    // (Down when the heap is full to its end: a top past the end is
+    // another rule's damage, HEAP_BOUNDS, which this control once hit.)
+    const top = load<u32>(sh, SH_HEAP_TOP);
+    store<u32>(sh, top + 4 <= load<u32>(sh, SH_HEAP_END) ? top + 4 : top - 4, SH_HEAP_TOP);
   } else if (kind == CORRUPT_FREE_BYTES) {
     store<u32>(hdr, load<u32>(hdr, HDR_FREE_BYTES) + 64, HDR_FREE_BYTES);
   } else {
